@@ -1,0 +1,45 @@
+/* plugin.c: the method and estimator tables. Adding a method: define its
+ * aw_method_ops_t in its own file and add one row here. */
+#include "plugin.h"
+
+#include <string.h>
+
+static const aw_method_ops_t *const methods[] = {
+    NULL
+};
+
+static const aw_estimator_ops_t *const estimators[] = {
+    NULL
+};
+
+const aw_method_ops_t *aw_method_find(const char *name)
+{
+    for (size_t i = 0; methods[i] != NULL; i++)
+        if (strcmp(methods[i]->name, name) == 0)
+            return methods[i];
+    return NULL;
+}
+
+const aw_estimator_ops_t *aw_estimator_find(const char *name)
+{
+    for (size_t i = 0; estimators[i] != NULL; i++)
+        if (strcmp(estimators[i]->name, name) == 0)
+            return estimators[i];
+    return NULL;
+}
+
+const char *const *aw_method_names(void)
+{
+    static const char *names[sizeof methods / sizeof methods[0]];
+    for (size_t i = 0; methods[i] != NULL; i++)
+        names[i] = methods[i]->name;
+    return names;
+}
+
+const char *const *aw_estimator_names(void)
+{
+    static const char *names[sizeof estimators / sizeof estimators[0]];
+    for (size_t i = 0; estimators[i] != NULL; i++)
+        names[i] = estimators[i]->name;
+    return names;
+}
