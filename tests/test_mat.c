@@ -1,0 +1,382 @@
+/* test_mat.c: the MAT v5 reader on generated fixtures (every storage type, both byte orders, compressed
+ * or not, small elements), its errors, truncation and byte-flip fuzzing, and the real binarized MNIST files. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+#include "idx.h"
+#include "io.h"
+#include "mat.h"
+#include "rng.h"
+
+/* Parses a heap copy of exactly n bytes, so AddressSanitizer sees any read past the end. */
+static int parse_exact(const uint8_t *p, size_t n, const char *name, aw_mat_order_t order, aw_mat_var_t *v,
+                       aw_error_t *err)
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, p, n);
+    int rc = aw_mat_parse(copy, n, name, order, v, err);
+    free(copy);
+    return rc;
+}
+
+/* Values for a rows x cols matrix that every storage type represents exactly (signed ones too). */
+static void fill_values(double *v, size_t rows, size_t cols, int is_signed)
+{
+    for (size_t c = 0; c < cols; c++)
+        for (size_t r = 0; r < rows; r++)
+            v[r + c * rows] = (double)(r * 10 + c) * (is_signed && (r + c) % 2 ? -1.0 : 1.0);
+}
+
+static const int stored_types[] = {AW_MI_INT8,  AW_MI_UINT8,  AW_MI_INT16,  AW_MI_UINT16, AW_MI_INT32,
+                                   AW_MI_UINT32, AW_MI_SINGLE, AW_MI_DOUBLE, AW_MI_INT64, AW_MI_UINT64};
+
+/* Every stored type x compressed or not x byte order, read back in both orders. */
+START_TEST(test_roundtrip_types)
+{
+    enum { R = 3, C = 5 };
+    for (size_t ti = 0; ti < sizeof stored_types / sizeof stored_types[0]; ti++)
+        for (int compress = 0; compress < 2; compress++)
+            for (int big = 0; big < 2; big++) {
+                int t = stored_types[ti];
+                int is_signed = t == AW_MI_INT8 || t == AW_MI_INT16 || t == AW_MI_INT32 || t == AW_MI_INT64 ||
+                                t == AW_MI_SINGLE || t == AW_MI_DOUBLE;
+                double vals[R * C];
+                fill_values(vals, R, C, is_signed);
+                aw_fx_matvar_t var = {.name = "M", .mxclass = AW_MX_DOUBLE, .stored = t, .rows = R, .cols = C,
+                                      .values = vals, .compress = compress};
+                aw_fx_buf_t f;
+                aw_fx_mat(&var, 1, big, &f);
+                aw_mat_var_t v;
+                aw_error_t err;
+                ck_assert_msg(parse_exact(f.p, f.n, "M", AW_MAT_ROW_MAJOR, &v, &err) == 0, "%s", err.msg);
+                ck_assert_uint_eq(v.rows, R);
+                ck_assert_uint_eq(v.cols, C);
+                ck_assert_int_eq(v.stored_type, t);
+                ck_assert_int_eq(v.mxclass, AW_MX_DOUBLE);
+                for (size_t r = 0; r < R; r++)
+                    for (size_t c = 0; c < C; c++)
+                        ck_assert_float_eq(v.data[r * C + c], (float)vals[r + c * R]);
+                aw_mat_var_fini(&v);
+                ck_assert_int_eq(parse_exact(f.p, f.n, "M", AW_MAT_COL_MAJOR, &v, &err), 0);
+                for (size_t k = 0; k < R * C; k++)
+                    ck_assert_float_eq(v.data[k], (float)vals[k]);
+                aw_mat_var_fini(&v);
+                aw_fx_buf_fini(&f);
+            }
+}
+END_TEST
+
+/* Small data elements (names and real parts of <= 4 bytes), several variables, long names, and a
+ * matrix larger than the tile used for transposing. */
+START_TEST(test_small_elements_and_many_vars)
+{
+    double one = 0.25, three[3] = {1, 2, 3};
+    double *big = malloc(70 * 45 * sizeof *big);
+    ck_assert_ptr_nonnull(big);
+    fill_values(big, 70, 45, 0);
+    aw_fx_matvar_t vars[] = {
+        {.name = "s", .mxclass = AW_MX_SINGLE, .stored = AW_MI_SINGLE, .rows = 1, .cols = 1, .values = &one},
+        {.name = "abc", .mxclass = AW_MX_DOUBLE, .stored = AW_MI_UINT8, .rows = 1, .cols = 3, .values = three,
+         .compress = 1},
+        {.name = "a_much_longer_variable_name", .mxclass = AW_MX_DOUBLE, .stored = AW_MI_UINT16, .rows = 70,
+         .cols = 45, .values = big, .compress = 1},
+        {.name = "last", .mxclass = AW_MX_UINT8, .stored = AW_MI_UINT8, .rows = 3, .cols = 1, .values = three},
+    };
+    for (int big_endian = 0; big_endian < 2; big_endian++) {
+        aw_fx_buf_t f;
+        aw_fx_mat(vars, 4, big_endian, &f);
+        aw_mat_var_t v;
+        aw_error_t err;
+        ck_assert_msg(parse_exact(f.p, f.n, "s", AW_MAT_ROW_MAJOR, &v, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(v.rows * v.cols, 1);
+        ck_assert_float_eq(v.data[0], 0.25f);
+        aw_mat_var_fini(&v);
+        ck_assert_msg(parse_exact(f.p, f.n, "abc", AW_MAT_ROW_MAJOR, &v, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(v.stored_type, AW_MI_UINT8);
+        ck_assert_float_eq(v.data[2], 3.0f);
+        aw_mat_var_fini(&v);
+        ck_assert_msg(parse_exact(f.p, f.n, "a_much_longer_variable_name", AW_MAT_ROW_MAJOR, &v, &err) == 0, "%s",
+                      err.msg);
+        for (size_t r = 0; r < 70; r++)
+            for (size_t c = 0; c < 45; c++)
+                ck_assert_float_eq(v.data[r * 45 + c], (float)big[r + c * 70]);
+        aw_mat_var_fini(&v);
+        ck_assert_msg(parse_exact(f.p, f.n, "last", AW_MAT_ROW_MAJOR, &v, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(v.rows, 3);
+        ck_assert_float_eq(v.data[1], 2.0f);
+        aw_mat_var_fini(&v);
+        /* Not found: the message lists what the file holds. */
+        ck_assert_int_eq(parse_exact(f.p, f.n, "X", AW_MAT_ROW_MAJOR, &v, &err), AW_ENOTFOUND);
+        ck_assert_ptr_nonnull(strstr(err.msg, "no variable 'X'"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "abc (1x3 double)"));
+        ck_assert_ptr_nonnull(strstr(err.msg, "last (3x1 uint8)"));
+        ck_assert_ptr_null(v.data);
+        aw_fx_buf_fini(&f);
+    }
+    free(big);
+}
+END_TEST
+
+/* Builds a file with one variable and checks that parsing it for "V" fails with code and message part. */
+static void expect_var_error(const aw_fx_matvar_t *var, int code, const char *part)
+{
+    aw_fx_buf_t f;
+    aw_fx_mat(var, 1, 0, &f);
+    aw_mat_var_t v;
+    aw_error_t err;
+    aw_error_clear(&err);
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &v, &err), code);
+    ck_assert_msg(strstr(err.msg, part) != NULL, "message \"%s\" lacks \"%s\"", err.msg, part);
+    ck_assert_ptr_null(v.data);
+    aw_fx_buf_fini(&f);
+}
+
+START_TEST(test_variable_errors)
+{
+    double vals[6] = {0, 1, 0, 1, 1, 0};
+    aw_fx_matvar_t v = {.name = "V", .mxclass = AW_MX_DOUBLE, .stored = AW_MI_UINT8, .rows = 2, .cols = 3,
+                        .values = vals};
+    aw_fx_matvar_t c = v;
+    c.complex = 1;
+    expect_var_error(&c, AW_EFORMAT, "variable 'V' is complex");
+    c = v;
+    c.mxclass = AW_MX_CHAR;
+    c.stored = AW_MI_UINT16;
+    expect_var_error(&c, AW_EFORMAT, "is a char array");
+    double vals12[12] = {0};
+    c = v;
+    c.dim3 = 2;
+    c.values = vals12;
+    c.compress = 1;
+    expect_var_error(&c, AW_EFORMAT, "dimensions 2x3x2, expected a 2-D matrix");
+    c = v;
+    c.count_delta = -1;
+    expect_var_error(&c, AW_EFORMAT, "expected 6 values for dimensions 2x3");
+    c = v;
+    c.stored = AW_MI_MATRIX;
+    expect_var_error(&c, AW_EFORMAT, "stored as miMATRIX");
+    /* A trailing singleton dimension is still 2-D. */
+    c = v;
+    c.dim3 = 1;
+    c.count_delta = 0;
+    aw_fx_buf_t f;
+    aw_fx_mat(&c, 1, 0, &f);
+    aw_mat_var_t out;
+    aw_error_t err;
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &out, &err), 0);
+    ck_assert_float_eq(out.data[1 * 3 + 1], 1.0f); /* (1,1) is element 1 + 1*2 = vals[3] */
+    aw_mat_var_fini(&out);
+    aw_fx_buf_fini(&f);
+}
+END_TEST
+
+static void set_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+START_TEST(test_header_errors)
+{
+    double vals[2] = {1, 0};
+    aw_fx_matvar_t v = {.name = "V", .mxclass = AW_MX_DOUBLE, .stored = AW_MI_DOUBLE, .rows = 1, .cols = 2,
+                        .values = vals, .compress = 1};
+    aw_fx_buf_t f;
+    aw_fx_mat(&v, 1, 0, &f);
+    aw_mat_var_t out;
+    aw_error_t err;
+    ck_assert_int_eq(parse_exact(f.p, 100, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "shorter than the 128-byte MAT v5 header"));
+    f.p[126] = 'X';
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "offset 126: endian indicator"));
+    f.p[126] = 'I';
+    f.p[124] = 0x00, f.p[125] = 0x02;
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "v7.3 (HDF5)"));
+    f.p[125] = 0x07;
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "offset 124: MAT version 0x0700"));
+    f.p[125] = 0x01;
+    /* A byte changed inside the deflate data: zlib reports corruption or the Adler-32 check fails. */
+    f.p[f.n - 6] ^= 0x5a;
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "offset 128: miCOMPRESSED element") && strstr(err.msg, "corrupt zlib stream"),
+                  "%s", err.msg);
+    f.p[f.n - 6] ^= 0x5a;
+    /* The compressed element's length cut short: the zlib stream is truncated. */
+    uint32_t zlen = (uint32_t)f.p[132] | (uint32_t)f.p[133] << 8 | (uint32_t)f.p[134] << 16 |
+                    (uint32_t)f.p[135] << 24;
+    ck_assert_uint_eq(zlen, f.n - 136);
+    set_le32(f.p + 132, zlen - 3);
+    ck_assert_int_eq(parse_exact(f.p, f.n - 3, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "truncated zlib stream"), "%s", err.msg);
+    /* The element claims more bytes than the file has. */
+    set_le32(f.p + 132, zlen + 16);
+    ck_assert_int_eq(parse_exact(f.p, f.n, "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "offset 128: top-level element: miCOMPRESSED element of"), "%s", err.msg);
+    aw_fx_buf_fini(&f);
+    /* Reading a file that does not exist names it. */
+    ck_assert_int_eq(aw_mat_read("/nonexistent/x.mat", "V", AW_MAT_ROW_MAJOR, &out, &err), AW_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/x.mat: cannot open"));
+}
+END_TEST
+
+/* Every truncation of small fixtures fails cleanly (the variable read is the last in the file), and
+ * random byte flips never make the reader touch memory outside the buffer (ASan checks that). */
+START_TEST(test_fuzz_truncate_and_flip)
+{
+    double vals[12];
+    fill_values(vals, 3, 4, 0);
+    double one = 0.5;
+    for (int variant = 0; variant < 4; variant++) {
+        int compress = variant & 1, big = variant >> 1;
+        aw_fx_matvar_t vars[] = {
+            {.name = "pre", .mxclass = AW_MX_DOUBLE, .stored = AW_MI_UINT8, .rows = 1, .cols = 1, .values = &one,
+             .compress = !compress},
+            {.name = "target", .mxclass = AW_MX_DOUBLE, .stored = AW_MI_INT16, .rows = 3, .cols = 4,
+             .values = vals, .compress = compress},
+        };
+        aw_fx_buf_t f;
+        aw_fx_mat(vars, 2, big, &f);
+        aw_mat_var_t v;
+        aw_error_t err;
+        ck_assert_int_eq(parse_exact(f.p, f.n, "target", AW_MAT_ROW_MAJOR, &v, &err), 0);
+        aw_mat_var_fini(&v);
+        for (size_t len = 0; len < f.n; len++) {
+            aw_error_clear(&err);
+            int rc = parse_exact(f.p, len, "target", AW_MAT_ROW_MAJOR, &v, &err);
+            ck_assert_msg(rc < 0, "truncation at %zu of %zu bytes parsed", len, f.n);
+            ck_assert_int_eq(err.code, rc);
+            ck_assert(err.msg[0] != '\0');
+            ck_assert_ptr_null(v.data);
+        }
+        aw_rng_t r;
+        aw_rng_seed(&r, 1234, (uint64_t)variant);
+        uint8_t *m = malloc(f.n);
+        ck_assert_ptr_nonnull(m);
+        int ok = 0;
+        for (int trial = 0; trial < 3000; trial++) {
+            memcpy(m, f.p, f.n);
+            int flips = 1 + (int)(aw_rng_next(&r) % 3);
+            for (int k = 0; k < flips; k++)
+                m[aw_rng_next(&r) % f.n] ^= (uint8_t)(1 + aw_rng_next(&r) % 255);
+            aw_error_clear(&err);
+            int rc = parse_exact(m, f.n, "target", trial % 2 ? AW_MAT_COL_MAJOR : AW_MAT_ROW_MAJOR, &v, &err);
+            if (rc == 0) {
+                ok++;
+                ck_assert_ptr_nonnull(v.data);
+                aw_mat_var_fini(&v);
+            } else {
+                ck_assert_int_lt(rc, 0);
+                ck_assert(err.msg[0] != '\0');
+            }
+        }
+        ck_assert_int_gt(ok, 0); /* flips in the header text or the values still parse */
+        free(m);
+        aw_fx_buf_fini(&f);
+    }
+}
+END_TEST
+
+/* Where ../shared/data is, or NULL. */
+static const char *shared_data(char *buf, size_t n)
+{
+    const char *src = getenv("AIWAE_SRCDIR");
+    snprintf(buf, n, "%s/../shared/data", src && src[0] ? src : ".");
+    FILE *f;
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/README.md", buf);
+    if ((f = fopen(probe, "rb")) != NULL) {
+        fclose(f);
+        return buf;
+    }
+    snprintf(buf, n, "../shared/data");
+    snprintf(probe, sizeof probe, "%s/README.md", buf);
+    if ((f = fopen(probe, "rb")) != NULL) {
+        fclose(f);
+        return buf;
+    }
+    return NULL;
+}
+
+/* The real binarized MNIST .mat files: double class stored as miUINT8 inside miCOMPRESSED, N x 784 of
+ * 0/1, and rows equal (byte for byte) to the README's derived IDX conversion. */
+START_TEST(test_real_binarized_mnist)
+{
+    char dir[4096];
+    if (shared_data(dir, sizeof dir) == NULL) {
+        printf("SKIP: ../shared/data not found (set AIWAE_SRCDIR); real binarized MNIST not tested\n");
+        return;
+    }
+    static const char *const splits[3] = {"train", "valid", "test"};
+    static const size_t counts[3] = {50000, 10000, 10000};
+    static const double means[3] = {0.1306, 0.1311, 0.1325};
+    for (int s = 0; s < 3; s++) {
+        char path[4300], ipath[4300];
+        snprintf(path, sizeof path, "%s/binarized_mnist/binarized_mnist_%s.mat", dir, splits[s]);
+        snprintf(ipath, sizeof ipath, "%s/binarized_mnist/binarized_mnist_%s-idx3-ubyte.gz", dir, splits[s]);
+        aw_mat_var_t v;
+        aw_error_t err;
+        ck_assert_msg(aw_mat_read(path, "X", AW_MAT_ROW_MAJOR, &v, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(v.rows, counts[s]);
+        ck_assert_uint_eq(v.cols, 784);
+        ck_assert_int_eq(v.mxclass, AW_MX_DOUBLE);
+        ck_assert_int_eq(v.stored_type, AW_MI_UINT8);
+        double sum = 0;
+        size_t nonbinary = 0;
+        for (size_t k = 0; k < v.rows * v.cols; k++) {
+            nonbinary += v.data[k] != 0.0f && v.data[k] != 1.0f;
+            sum += v.data[k];
+        }
+        ck_assert_uint_eq(nonbinary, 0);
+        double mean = sum / (double)(v.rows * v.cols);
+        ck_assert_msg(fabs(mean - means[s]) < 0.0001, "mean %.5f, README says %.4f", mean, means[s]);
+        /* Orientation check against the derived IDX copy (row i of X = image i, pixels row-major). */
+        aw_idx_t idx;
+        ck_assert_msg(aw_idx_read(ipath, &idx, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(idx.count, v.rows * v.cols);
+        size_t k = 0;
+        while (k < idx.count && (float)idx.data[k] == v.data[k])
+            k++;
+        ck_assert_msg(k == idx.count, "X differs from %s at element %zu", ipath, k);
+        aw_idx_fini(&idx);
+        aw_mat_var_fini(&v);
+        /* The variable is X: asking for the Omniglot names fails and says what is there. */
+        if (s == 2) {
+            ck_assert_int_eq(aw_mat_read(path, "data", AW_MAT_ROW_MAJOR, &v, &err), AW_ENOTFOUND);
+            ck_assert_msg(strstr(err.msg, "binarized_mnist_test.mat: no variable 'data'; the file holds X "
+                                          "(10000x784 double)"), "%s", err.msg);
+        }
+    }
+}
+END_TEST
+
+static Suite *mat_suite(void)
+{
+    Suite *s = suite_create("mat");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_roundtrip_types);
+    tcase_add_test(tc, test_small_elements_and_many_vars);
+    tcase_add_test(tc, test_variable_errors);
+    tcase_add_test(tc, test_header_errors);
+    tcase_add_test(tc, test_fuzz_truncate_and_flip);
+    tcase_add_test(tc, test_real_binarized_mnist);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(mat_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
