@@ -1,0 +1,47 @@
+/* lingauss.h: a linear-Gaussian latent model with closed-form answers, for testing HMC and AIS:
+ * h ~ N(0, I_H), x | h ~ N(W h + b, s^2 I_D); log p(x) and the Gaussian posterior p(h|x) are exact.
+ *
+ * Dimension letters: B points, K chains per point, N = B*K rows point-major, D observed size, H latent size.
+ * Everything is computed in double; the callback rounds only its outputs to float. */
+#ifndef AW_TEST_LINGAUSS_H
+#define AW_TEST_LINGAUSS_H
+
+#include "hmc.h"
+#include "rng.h"
+
+typedef struct lg_model {
+    int D;          /* observed size */
+    int H;          /* latent size */
+    double *W;      /* [D,H] loading matrix, owned */
+    double *b;      /* [D] offset, owned */
+    double s;       /* observation noise standard deviation */
+} lg_model_t;
+
+/* What the log_joint callback needs: the model, the points and the chains per point (borrowed). */
+typedef struct lg_ctx {
+    const lg_model_t *m;  /* the model */
+    const double *x;      /* [B,D] observed points */
+    int K;                /* chains per point */
+    long calls;           /* callback evaluations so far */
+} lg_ctx_t;
+
+/* Random model: W entries N(0, scale^2), b entries N(0, 1); noise s. Returns 0 or -1 on OOM. */
+int lg_init(lg_model_t *m, int D, int H, double scale, double s, aw_rng_t *rng);
+void lg_fini(lg_model_t *m);
+
+/* Draws x [B,D] from the model's marginal (h ~ prior, then x | h). */
+void lg_sample_x(const lg_model_t *m, int B, aw_rng_t *rng, double *x);
+
+/* Exact log p(x) for one point x [D]. */
+double lg_log_evidence(const lg_model_t *m, const double *x);
+
+/* Exact posterior of one point: mean [H], cov [H,H], and chol [H,H] (lower Cholesky factor of cov). */
+void lg_posterior(const lg_model_t *m, const double *x, double *mean, double *cov, double *chol);
+
+/* aw_log_joint_fn over ctx = lg_ctx_t: logp [N] and grad_h [N,H] (if not NULL) at h [N,H]. */
+int lg_log_joint(void *ctx, const float *h, int N, float *logp, float *grad_h, aw_error_t *err);
+
+/* In-place lower Cholesky factorization of the symmetric positive definite a [n,n]; 0 or -1. */
+int lg_cholesky(double *a, int n);
+
+#endif
