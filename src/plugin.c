@@ -4,11 +4,19 @@
 
 #include <string.h>
 
+#include "ais.h"
+#include "objective.h"
+
 static const aw_method_ops_t *const methods[] = {
+    &aw_vae_ops,
+    &aw_iwae_ops,
+    &aw_aiwae_ops,
     NULL
 };
 
 static const aw_estimator_ops_t *const estimators[] = {
+    &aw_iwae_bound_ops,
+    &aw_ais_nll_ops,
     NULL
 };
 

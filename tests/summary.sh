@@ -10,6 +10,11 @@ for log in "$@"; do
     f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
     e=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
     total=$((total + n)); failed=$((failed + f + e))
+  elif line=$(grep -E '^[A-Za-z_]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1) && [ -n "$line" ]; then
+    echo "$(basename "$log" .log): $line" | sed 's/: [A-Za-z_]*: /: /'
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+    total=$((total + p + f)); failed=$((failed + f))
   else
     trs="${log%.log}.trs"
     res=$(grep -E '^:test-result:' "$trs" 2>/dev/null | head -n 1 | sed 's/:test-result: //')

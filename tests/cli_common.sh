@@ -1,0 +1,22 @@
+# cli_common.sh: shared set-up for the command-line tests (sourced).
+set -u
+BUILD=${AIWAE_BUILDDIR:-$(pwd)}
+SRC=${AIWAE_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+RUN="$BUILD/aiwae-run"
+REPORT="$BUILD/aiwae-report"
+MKIDX="$BUILD/tests/mkidx"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/aiwae-cli.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAILED: $*"; }
+finish() {
+  echo "$(basename "$0" .sh): $pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+}
+# A tiny IDX data set: 8x8 images, 240 train and 60 test.
+make_data() {
+  "$MKIDX" "$TMP/train.idx" 240 8 8 1 "$TMP/train-labels.idx" &&
+  "$MKIDX" "$TMP/test.idx" 60 8 8 2 "$TMP/test-labels.idx"
+}

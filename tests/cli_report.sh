@@ -1,0 +1,147 @@
+#!/bin/sh
+# aiwae-report on the command line, over a database that aiwae-run fills with two tiny real runs:
+# tables in every format, listings, pictures, the safetensors export, usage and database errors,
+# and that the database file is never changed.
+. "$(dirname "$0")/cli_common.sh"
+make_data || { echo "cannot make data"; exit 1; }
+
+expect_status() { # expected-status description command...
+  want=$1; what=$2; shift 2
+  "$@" > "$TMP/out" 2> "$TMP/err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok "$what (exit $got)"; else bad "$what: exit $got, expected $want; stderr: $(head -c 300 "$TMP/err")"; fi
+}
+expect_out() { # substring description
+  if grep -qF -- "$1" "$TMP/out"; then ok "$2"; else bad "$2: stdout lacks '$1': $(head -c 400 "$TMP/out")"; fi
+}
+expect_err() { # substring description
+  if grep -qF -- "$1" "$TMP/err"; then ok "$2"; else bad "$2: stderr lacks '$1': $(head -c 300 "$TMP/err")"; fi
+}
+one_line_error() { # description
+  if [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q '^aiwae-report: error: ' "$TMP/err"; then ok "$1 is one error line"
+  else bad "$1: stderr is not one 'aiwae-report: error:' line: $(head -c 300 "$TMP/err")"; fi
+}
+magic() { # file -> its first bytes in hex
+  od -An -tx1 -N8 "$1" | tr -d ' \n'
+}
+
+DB="$TMP/r.db"
+for m in iwae aiwae; do
+  if [ $m = iwae ]; then meth="{name: iwae, samples: 2}"; else meth="{name: aiwae, samples: 2, temperatures: 3, leapfrog: 2}"; fi
+  cat > "$TMP/$m.yaml" <<YAML
+name: tiny_$m
+dataset: {name: idx, train_images: $TMP/train.idx, test_images: $TMP/test.idx}
+model: {latent: 3, hidden: [8]}
+method: $meth
+train: {epochs: 2, batch_size: 40, checkpoint_every: 1, threads: 1}
+evaluate:
+  - {estimator: iwae_bound, samples: 20, split: test, size: 20, every: 1}
+  - {estimator: ais_nll, chains: 4, temperatures: 5, leapfrog: 2, split: test, size: 8}
+YAML
+  expect_status 0 "aiwae-run tiny_$m" "$RUN" --quiet --db "$DB" "$TMP/$m.yaml"
+done
+before=$(cksum < "$DB")
+
+# ---- tables ----
+for t in nll elbo; do
+  expect_status 0 "--table $t --format md" "$REPORT" --db "$DB" --table $t --format md
+  expect_out "| Method" "$t md has a header row"
+  expect_out "IWAE K=2" "$t md has the IWAE row"
+  expect_out "AIWAE K=2 T=3 L=2" "$t md has the AIWAE row with its settings"
+  expect_out "epoch 2; points evaluated:" "$t md states the estimator settings"
+  expect_status 0 "--table $t --format csv" "$REPORT" --db "$DB" --table $t --format csv
+  expect_out "table,method,label,samples" "$t csv header"
+  [ "$(wc -l < "$TMP/out")" -eq 3 ] && ok "$t csv has one record per cell" || bad "$t csv: $(cat "$TMP/out")"
+  expect_status 0 "--table $t --format latex" "$REPORT" --db "$DB" --table $t --format latex
+  expect_out "\\begin{tabular}{lr}" "$t latex tabular"
+  expect_status 0 "--table $t --format json" "$REPORT" --db "$DB" --table $t --format json --reference
+  if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["cells"]) == 2' "$TMP/out" 2>/dev/null
+  then ok "$t json parses, two cells"; else bad "$t json: $(head -c 300 "$TMP/out")"; fi
+done
+expect_status 0 "not a terminal: csv by default" "$REPORT" --db "$DB" --table nll
+expect_out "table,method," "default format off a terminal is csv"
+expect_status 0 "--where" "$REPORT" --db "$DB" --table elbo --format csv --where method.name=aiwae
+[ "$(grep -c ',aiwae,' "$TMP/out")" -eq 1 ] && ! grep -q ',iwae,' "$TMP/out" && ok "--where keeps the AIWAE run only" || bad "--where: $(cat "$TMP/out")"
+expect_status 0 "--dataset with no match" "$REPORT" --db "$DB" --table elbo --format md --dataset mnist
+expect_out "No finished iwae_bound evaluations" "an empty table says so"
+expect_status 0 "--epoch 1" "$REPORT" --db "$DB" --table elbo --format md --epoch 1
+expect_out "epoch 1; points evaluated: 20" "--epoch picks the epoch-1 evaluations"
+expect_status 1 "--where with an unknown key" "$REPORT" --db "$DB" --table nll --where model.depth=2
+one_line_error "unknown --where key"
+
+# ---- listings ----
+expect_status 0 "--runs" "$REPORT" --db "$DB" --runs --format md
+expect_out "tiny_aiwae" "--runs lists the AIWAE run"
+expect_out "| finished |     2 |   2 |" "--runs shows status and epochs"
+expect_status 0 "--metrics by name" "$REPORT" --db "$DB" --metrics tiny_aiwae --format csv
+expect_out "epoch,loss,bound,lr,seconds,points_per_s,accept_1,accept_2,step_1,step_2" "AIWAE metrics have 2 temperatures"
+[ "$(wc -l < "$TMP/out")" -eq 3 ] && ok "--metrics: one line per epoch" || bad "--metrics: $(cat "$TMP/out")"
+id=$("$REPORT" --db "$DB" --runs --format csv | grep tiny_iwae | cut -c1-8)
+expect_status 0 "--metrics by identity prefix" "$REPORT" --db "$DB" --metrics "$id" --format md
+expect_out "Metrics of tiny_iwae" "prefix $id names tiny_iwae"
+expect_status 1 "unknown run" "$REPORT" --db "$DB" --metrics nosuchrun
+one_line_error "unknown run"
+expect_err "tiny_iwae" "unknown run lists the candidates"
+
+# ---- pictures ----
+if "$REPORT" --help | grep -q -- --curves && expect_status 0 "--curves png" "$REPORT" --db "$DB" --curves tiny_iwae tiny_aiwae -o "$TMP/c.png"; then
+  [ "$(magic "$TMP/c.png")" = "89504e470d0a1a0a" ] && ok "curves PNG signature" || bad "curves file is not a PNG"
+  expect_status 0 "--curves svg" "$REPORT" --db "$DB" --curves tiny_aiwae -o "$TMP/c.svg"
+  grep -q "<svg" "$TMP/c.svg" && ok "curves SVG" || bad "curves file is not SVG"
+  expect_status 0 "--samples png" "$REPORT" --db "$DB" --samples tiny_aiwae -o "$TMP/s.png"
+  [ "$(magic "$TMP/s.png")" = "89504e470d0a1a0a" ] && ok "samples PNG signature" || bad "samples file is not a PNG"
+fi
+expect_status 2 "--curves without -o" "$REPORT" --db "$DB" --curves tiny_iwae
+expect_status 2 "--curves to a .gif" "$REPORT" --db "$DB" --curves tiny_iwae -o "$TMP/c.gif"
+one_line_error "picture format"
+
+# ---- export ----
+expect_status 0 "--export" "$REPORT" --db "$DB" --export tiny_aiwae -o "$TMP/m.safetensors"
+expect_err "epoch 2" "export reports the epoch"
+check_st='
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n, = struct.unpack("<Q", b[:8]); h = json.loads(b[8:8 + n]); m = h.pop("__metadata__")
+want = {"encoder.transform.0.weight": [8, 64], "encoder.transform.0.bias": [8], "encoder.fc_mu.weight": [3, 8],
+        "encoder.fc_mu.bias": [3], "encoder.fc_logsigma.weight": [3, 8], "encoder.fc_logsigma.bias": [3],
+        "decoder.transform.0.weight": [8, 3], "decoder.transform.0.bias": [8], "decoder.transform.2.weight": [64, 8],
+        "decoder.transform.2.bias": [64]}
+assert {k: v["shape"] for k, v in h.items()} == want, h
+assert all(v["dtype"] == "F32" for v in h.values())
+assert max(v["data_offsets"][1] for v in h.values()) == len(b) - 8 - n
+assert m["epoch"] == sys.argv[2] and "tiny_aiwae" in m["spec"] and m["format"] == "pt", m
+'
+if /usr/bin/python3 -c "$check_st" "$TMP/m.safetensors" 2 2> "$TMP/py"; then ok "export: names, shapes, offsets, metadata"
+else bad "export check: $(tail -c 400 "$TMP/py")"; fi
+expect_status 0 "--export --epoch 1" "$REPORT" --db "$DB" --export tiny_aiwae --epoch 1 -o "$TMP/m1.safetensors"
+/usr/bin/python3 -c "$check_st" "$TMP/m1.safetensors" 1 && ok "export of epoch 1 says so" || bad "export --epoch 1 metadata"
+cmp -s "$TMP/m.safetensors" "$TMP/m1.safetensors" && bad "epochs 1 and 2 exported the same parameters" || ok "epochs 1 and 2 differ"
+expect_status 1 "--export of an epoch without a checkpoint" "$REPORT" --db "$DB" --export tiny_aiwae --epoch 7 -o "$TMP/m7.safetensors"
+one_line_error "missing checkpoint"
+
+# ---- usage ----
+expect_status 2 "no command" "$REPORT" --db "$DB"
+expect_status 2 "two commands" "$REPORT" --db "$DB" --runs --table nll
+expect_status 2 "unknown table" "$REPORT" --db "$DB" --table bogus
+expect_status 2 "unknown format" "$REPORT" --db "$DB" --runs --format xml
+expect_status 2 "--where without =" "$REPORT" --db "$DB" --table nll --where method.name
+expect_status 0 "--help" "$REPORT" --help
+expect_out "exit status" "--help documents exit statuses"
+
+# ---- database errors ----
+expect_status 1 "missing database" "$REPORT" --db "$TMP/none.db" --runs
+one_line_error "missing database"
+expect_err "no such database" "missing database is called that"
+[ ! -e "$TMP/none.db" ] && ok "a missing database is not created" || bad "aiwae-report created $TMP/none.db"
+echo "just text" > "$TMP/text.db"
+expect_status 1 "not a database" "$REPORT" --db "$TMP/text.db" --runs
+one_line_error "not a database"
+cp "$DB" "$TMP/newer.db"
+if /usr/bin/python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("PRAGMA user_version = 99"); c.commit()' "$TMP/newer.db"; then
+  expect_status 1 "newer schema" "$REPORT" --db "$TMP/newer.db" --runs
+  one_line_error "newer schema"
+  expect_err "newer" "newer schema is called that"
+fi
+
+[ "$(cksum < "$DB")" = "$before" ] && ok "the database file is unchanged by every command" || bad "aiwae-report changed $DB"
+finish

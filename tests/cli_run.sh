@@ -1,0 +1,75 @@
+#!/bin/sh
+# aiwae-run on the command line: usage, spec errors, dry runs, sweeps,
+# skipping finished runs, new replicates and two processes sharing a database.
+. "$(dirname "$0")/cli_common.sh"
+make_data || { echo "cannot make data"; exit 1; }
+
+expect_status() { # expected-status description command...
+  want=$1; what=$2; shift 2
+  "$@" > "$TMP/out" 2> "$TMP/err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok "$what (exit $got)"; else bad "$what: exit $got, expected $want; stderr: $(head -c 300 "$TMP/err")"; fi
+}
+expect_err() { # substring description
+  if grep -qF -- "$1" "$TMP/err"; then ok "$2"; else bad "$2: stderr lacks '$1': $(head -c 300 "$TMP/err")"; fi
+}
+
+expect_status 2 "no arguments is a usage error" "$RUN"
+expect_status 2 "unknown option is a usage error" "$RUN" --bogus x.yaml
+expect_status 2 "--threads 0 is a usage error" "$RUN" --threads 0 x.yaml
+expect_status 0 "--help" "$RUN" --help
+grep -q "exit status" "$TMP/out" && ok "--help documents exit statuses" || bad "--help lacks exit statuses"
+expect_status 1 "missing spec file" "$RUN" "$TMP/nope.yaml"
+expect_err "aiwae-run: error: $TMP/nope.yaml" "missing spec file is named"
+
+cat > "$TMP/bad.yaml" <<YAML
+name: bad
+method: {name: iwae, samples: five}
+YAML
+expect_status 1 "invalid spec" "$RUN" "$TMP/bad.yaml"
+expect_err "aiwae-run: error: $TMP/bad.yaml:2:" "spec error names file:line:col"
+expect_err "method.samples" "spec error names the key path"
+[ "$(wc -l < "$TMP/err")" -eq 1 ] && ok "spec error is one line" || bad "spec error is $(wc -l < "$TMP/err") lines"
+
+cat > "$TMP/tiny.yaml" <<YAML
+name: tiny
+dataset: {name: idx, train_images: $TMP/train.idx, test_images: $TMP/test.idx}
+model: {latent: 3, hidden: [8]}
+method: {name: iwae, samples: 2}
+train: {epochs: 2, batch_size: 40, threads: 1}
+evaluate:
+  - {estimator: iwae_bound, samples: 20, split: test, size: 20}
+YAML
+expect_status 0 "dry run" "$RUN" --dry-run --db "$TMP/dry.db" --set 'sweep={method.samples: [1, 3], repeat: [0, 1]}' "$TMP/tiny.yaml"
+n=$(grep -c '^# identity: [0-9a-f]\{64\}$' "$TMP/out")
+[ "$n" -eq 4 ] && ok "sweep of 2x2 resolves to 4 runs" || bad "sweep resolved to $n runs"
+[ ! -e "$TMP/dry.db" ] && ok "dry run does not touch the database" || bad "dry run created the database"
+ids=$(grep '^# identity:' "$TMP/out" | sort -u | wc -l)
+[ "$ids" -eq 4 ] && ok "sweep runs have distinct identities" || bad "sweep identities not distinct"
+
+expect_status 0 "sweep of two runs" "$RUN" --quiet --db "$TMP/r.db" --set 'sweep={method.samples: [1, 3]}' "$TMP/tiny.yaml"
+expect_status 0 "rerun of a finished sweep" "$RUN" --db "$TMP/r.db" --set 'sweep={method.samples: [1, 3]}' "$TMP/tiny.yaml"
+n=$(grep -c "already finished" "$TMP/err")
+[ "$n" -eq 2 ] && ok "finished runs are skipped" || bad "$n of 2 finished runs skipped"
+expect_status 0 "a plain run" "$RUN" --quiet --db "$TMP/r.db" "$TMP/tiny.yaml"
+expect_status 0 "--fresh starts a new replicate" "$RUN" --quiet --fresh --db "$TMP/r.db" "$TMP/tiny.yaml"
+expect_status 0 "the new replicate is listed" "$REPORT" --db "$TMP/r.db" --runs
+grep -q "tiny-repeat=1,finished" "$TMP/out" && ok "--fresh run named with repeat=1" || bad "no repeat=1 run in: $(cat "$TMP/out")"
+
+# Two processes writing to one database at once.
+sed 's/name: tiny/name: p1/' "$TMP/tiny.yaml" > "$TMP/p1.yaml"
+sed -e 's/name: tiny/name: p2/' -e 's/samples: 2}/samples: 4}/' "$TMP/tiny.yaml" > "$TMP/p2.yaml"
+"$RUN" --quiet --db "$TMP/shared.db" "$TMP/p1.yaml" & a=$!
+"$RUN" --quiet --db "$TMP/shared.db" "$TMP/p2.yaml" & b=$!
+wait $a; sa=$?; wait $b; sb=$?
+[ $sa -eq 0 ] && [ $sb -eq 0 ] && ok "two processes share a database" || bad "concurrent runs exited $sa and $sb"
+
+# Data that is not there: one clear line, status 1.
+cat > "$TMP/nodata.yaml" <<YAML
+dataset: {name: mnist, dir: $TMP/empty}
+method: {name: vae}
+YAML
+mkdir -p "$TMP/empty"
+AIWAE_DATA_DIR="$TMP/empty" expect_status 1 "missing data set" "$RUN" --db "$TMP/n.db" "$TMP/nodata.yaml"
+expect_err "aiwae-run: error:" "missing data is reported"
+finish
