@@ -11,9 +11,6 @@
 
 #define AIWAE_MAGIC 0x49415741u /* "AWAI" little-endian */
 #define AIWAE_VERSION 1u
-#ifndef AIS_CHUNK_ROWS
-#define AIS_CHUNK_ROWS 1024 /* decoder rows per log_joint call */
-#endif
 
 int aw_ais_model_log_joint(void *ctx, const float *h, int N, float *logp, float *grad_h, aw_error_t *err)
 {
@@ -21,18 +18,9 @@ int aw_ais_model_log_joint(void *ctx, const float *h, int N, float *logp, float 
     if (N != c->B * c->K)
         return aw_error_set(err, AW_EARG, "ais: log_joint called for %d chains, the batch has %d x %d", N,
                             c->B, c->K);
-    /* Chunks of whole points, about AIS_CHUNK_ROWS rows each, keep the decoder's activations in cache. */
-    const int H = c->m->shape.H, D = c->m->shape.D;
-    const int pts = c->K >= AIS_CHUNK_ROWS ? 1 : AIS_CHUNK_ROWS / c->K;
-    for (int b0 = 0; b0 < c->B; b0 += pts) {
-        const int nb = c->B - b0 < pts ? c->B - b0 : pts;
-        const size_t r0 = (size_t)b0 * c->K;
-        int rc = aw_model_log_joint(c->m, c->ws, c->x + (size_t)b0 * D, nb, c->K, h + r0 * H, logp + r0,
-                                    grad_h ? grad_h + r0 * H : NULL);
-        if (rc != 0)
-            return aw_error_set(err, rc, "ais: model log_joint failed for points %d..%d (K=%d)", b0,
-                                b0 + nb - 1, c->K);
-    }
+    int rc = aw_model_log_joint(c->m, c->ws, c->x, c->B, c->K, h, logp, grad_h);
+    if (rc != 0)
+        return aw_error_set(err, rc, "ais: model log_joint failed for B=%d K=%d", c->B, c->K);
     return 0;
 }
 

@@ -42,10 +42,12 @@ static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const 
     const int D = m->shape.D, H = m->shape.H;
     aw_model_ws_t *ws = aw_model_ws_new(&m->shape, P, P * chunk);
     double *mx = malloc((size_t)P * sizeof *mx), *se = malloc((size_t)P * sizeof *se);
-    if (!ws || !mx || !se) {
+    float *sum_ls = malloc((size_t)P * sizeof *sum_ls);
+    if (!ws || !mx || !se || !sum_ls) {
         aw_model_ws_free(ws);
         free(mx);
         free(se);
+        free(sum_ls);
         return aw_error_set(err, AW_ENOMEM, "iwae_bound: cannot allocate the workspace for %d points x %d "
                             "samples", P, chunk);
     }
@@ -58,30 +60,26 @@ static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const 
         for (int i = 0; i < B; i++) {
             mx[i] = -INFINITY;
             se[i] = 0;
+            sum_ls[i] = 0;
+            for (int j = 0; j < H; j++)
+                sum_ls[i] += ws->enc_out[(size_t)i * 2 * H + H + j];
         }
         for (int s0 = 0; s0 < S; s0 += chunk) {
             const int K = S - s0 < chunk ? S - s0 : chunk, N = B * K;
             aw_rng_fill_normal(rng, ws->eps, (size_t)N * H);
-            /* h = mu + sigma eps and log w = -log q(h|x) (the decoder adds log p(x,h) below). */
+            /* h = mu + sigma eps; log w = log p(h) - log q(h|x) now, + log p(x|h) after the decoder. */
 #pragma omp parallel for schedule(static)
             for (int r = 0; r < N; r++) {
-                const float *mu = ws->enc_out + (size_t)(r / K) * 2 * H, *ls = mu + H;
-                const float *sig = ws->sig + (size_t)(r / K) * H, *e = ws->eps + (size_t)r * H;
-                float *h = ws->h + (size_t)r * H;
-                float acc = 0;
-                for (int j = 0; j < H; j++) {
-                    h[j] = mu[j] + sig[j] * e[j];
-                    acc += 0.5f * e[j] * e[j] + ls[j];
-                }
-                logw[r] = acc + (float)(H * AW_LOG_SQRT_2PI);
+                const int i = r / K;
+                const float *mu = ws->enc_out + (size_t)i * 2 * H, *sig = ws->sig + (size_t)i * H;
+                const float *e = ws->eps + (size_t)r * H;
+                logw[r] = sum_ls[i] + aw_model_sample_row(mu, sig, e, ws->h + (size_t)r * H, H);
             }
             aw_model_dec_forward(m, ws, ws->h, N);
 #pragma omp parallel for schedule(static)
-            for (int r = 0; r < N; r++) {
-                const float *xr = xb + (size_t)(r / K) * D;
-                logw[r] += aw_model_bern_row(xr, ws->logits + (size_t)r * D, b, D, 0, 1.0f) +
-                           aw_model_log_prior(ws->h + (size_t)r * H, H);
-            }
+            for (int r = 0; r < N; r++)
+                logw[r] += aw_model_bern_row(xb + (size_t)(r / K) * D, ws->logits + (size_t)r * D, b, D, 0,
+                                             1.0f);
             for (int i = 0; i < B; i++) {
                 const float *lw = logw + (size_t)i * K;
                 double m1 = mx[i];
@@ -111,6 +109,7 @@ done:
     aw_model_ws_free(ws);
     free(mx);
     free(se);
+    free(sum_ls);
     return rc;
 }
 

@@ -314,12 +314,26 @@ AW_KERNEL aw_real aw_model_bern_row(const aw_real *x, aw_real *z, const aw_real 
     return s;
 }
 
-aw_real aw_model_log_prior(const aw_real *h, int H)
+AW_KERNEL aw_real aw_model_log_prior(const aw_real *h, int H)
 {
     aw_real s = 0;
+#pragma omp simd reduction(+ : s)
     for (int j = 0; j < H; j++)
         s += h[j] * h[j];
     return AW_R(-0.5) * s - (aw_real)(H * AW_LOG_SQRT_2PI);
+}
+
+AW_KERNEL aw_real aw_model_sample_row(const aw_real *mu, const aw_real *sig, const aw_real *eps, aw_real *h,
+                                      int H)
+{
+    aw_real s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int j = 0; j < H; j++) {
+        aw_real v = mu[j] + sig[j] * eps[j];
+        h[j] = v;
+        s += eps[j] * eps[j] - v * v;
+    }
+    return AW_R(0.5) * s;
 }
 
 void aw_model_dec_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h, int N,

@@ -47,6 +47,10 @@ aw_real aw_model_bern_row(const aw_real *x, aw_real *z, const aw_real *b, int D,
 /* log N(h; 0, I) of one row h [H]. */
 aw_real aw_model_log_prior(const aw_real *h, int H);
 
+/* One reparameterized sample: h [H] = mu + sig * eps. Returns log N(h; 0, I) - log q(h|x) - sum_j log sig_j
+ * = sum_j (eps_j^2 - h_j^2) / 2 (the 2 pi terms cancel), so log w = log p(x|h) + that + sum_j log sig_j. */
+aw_real aw_model_sample_row(const aw_real *mu, const aw_real *sig, const aw_real *eps, aw_real *h, int H);
+
 /* Decoder backward from the logit gradient in logits [N,D] (filled by the caller) through the activations
  * of the last aw_model_dec_forward on h [N,H]. If grad_dec != NULL writes the decoder weight gradient
  * [dec_n] (overwrites); if grad_h != NULL writes grad_h [N,H] = beta_h * grad_h + d/dh. */

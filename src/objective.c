@@ -23,16 +23,14 @@ static void fill_normal(aw_rng_t *rng, aw_real *eps, size_t n)
 #endif
 }
 
-/* h [N,H] = mu + exp(logsig) * eps, row n using data point n / K of enc_out [B,2H]. */
-static void sample_h(const aw_model_ws_t *ws, const aw_real *eps, int N, int K, int H)
+/* h [N,H] = mu + sigma * eps, row n using data point n / K of enc_out [B,2H]; row_a [N] = log p(h) -
+ * log q(h|x) - sum_j log sigma_j (see aw_model_sample_row). */
+static void sample_h(aw_model_ws_t *ws, const aw_real *eps, int N, int K, int H)
 {
 #pragma omp parallel for schedule(static) if ((size_t)N * H > 4096)
     for (int n = 0; n < N; n++) {
         const aw_real *mu = ws->enc_out + (size_t)(n / K) * 2 * H, *sig = ws->sig + (size_t)(n / K) * H;
-        const aw_real *e = eps + (size_t)n * H;
-        aw_real *h = ws->h + (size_t)n * H;
-        for (int j = 0; j < H; j++)
-            h[j] = mu[j] + sig[j] * e[j];
+        ws->row_a[n] = aw_model_sample_row(mu, sig, eps + (size_t)n * H, ws->h + (size_t)n * H, H);
     }
 }
 
@@ -110,14 +108,8 @@ int aw_iwae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
             sum_ls += ls[j];
         aw_real mx = -INFINITY;
         for (int k = 0; k < K; k++) {
-            const int n = i * K + k;
-            const aw_real *e = eps + (size_t)n * H;
-            aw_real ee = 0;
-            for (int j = 0; j < H; j++)
-                ee += e[j] * e[j];
-            aw_real logq = AW_R(-0.5) * ee - sum_ls - (aw_real)(H * AW_LOG_SQRT_2PI);
-            logw[n] = aw_model_bern_row(xi, ws->logits + (size_t)n * D, b, D, 1, AW_R(1.0)) +
-                      aw_model_log_prior(ws->h + (size_t)n * H, H) - logq;
+            const int n = i * K + k; /* logw[n] holds log p(h) - log q(h|x) - sum_ls */
+            logw[n] += aw_model_bern_row(xi, ws->logits + (size_t)n * D, b, D, 1, AW_R(1.0)) + sum_ls;
             mx = logw[n] > mx ? logw[n] : mx;
         }
         double se = 0;

@@ -46,6 +46,7 @@ typedef double aw_real;
 #define aw_model_dec_backward awd_model_dec_backward
 #define aw_model_bern_row awd_model_bern_row
 #define aw_model_log_prior awd_model_log_prior
+#define aw_model_sample_row awd_model_sample_row
 #define aw_vae_loss_grad awd_vae_loss_grad
 #define aw_vae_loss_grad_eps awd_vae_loss_grad_eps
 #define aw_iwae_loss_grad awd_iwae_loss_grad

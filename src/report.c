@@ -375,15 +375,12 @@ static void render_csv(const grid_t *g, sbuf_t *b)
     }
 }
 
-/* {"title": ..., "rows": [{key: value, ...}], "notes": [...]} (extra: members added before rows). */
-static void render_json(const grid_t *g, const char *title, const char *extra, sbuf_t *b)
+/* {"title": ..., "rows": [{key: value, ...}], "notes": [...]}. */
+static void render_json(const grid_t *g, const char *title, sbuf_t *b)
 {
     sb_puts(b, "{\n  \"title\": ");
     json_str(b, title ? title : "");
-    sb_puts(b, ",\n");
-    if (extra != NULL)
-        sb_puts(b, extra);
-    sb_puts(b, "  \"rows\": [");
+    sb_puts(b, ",\n  \"rows\": [");
     for (size_t i = 0; i < g->nrow; i++) {
         sb_puts(b, i ? ",\n    {" : "\n    {");
         for (int j = 0; j < g->ncol; j++) {
@@ -419,7 +416,7 @@ static int grid_render(grid_t *g, const char *title, aw_report_format_t fmt, cha
     else if (fmt == AW_FMT_CSV)
         render_csv(g, &b);
     else
-        render_json(g, title, NULL, &b);
+        render_json(g, title, &b);
     return sb_finish(&b, out, err);
 }
 
@@ -920,38 +917,49 @@ static void fmt_cell(const cellv_t *c, int show_n, char *buf, size_t n)
         snprintf(buf + w, n - (size_t)w, " (n=%d)", c->n);
 }
 
-int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_report_format_t fmt, char **out,
-                      aw_error_t *err)
-{
-    *out = NULL;
-    const char *estimator = q->table == AW_TABLE_NLL ? "ais_nll" : "iwae_bound";
-    const char *split = q->split ? q->split : "test";
-    int rc = AW_OK;
-    for (int w = 0; w < q->n_where; w++) {
-        const char *eq = strchr(q->where[w], '=');
-        if (eq == NULL || eq == q->where[w])
-            return aw_error_set(err, AW_EARG, "--where %s: expected KEY.PATH=VALUE", q->where[w]);
-    }
+/* The results table under construction. */
+typedef struct table {
+    const aw_report_snap_t *s;  /* the snapshot (borrowed) */
+    const aw_report_query_t *q; /* what was asked (borrowed) */
+    const char *estimator;      /* "ais_nll" or "iwae_bound" */
+    const char *split;          /* data split */
+    item_t *items;              /* [nitems] evaluations in the table (owned) */
+    size_t nitems;              /* number of items */
+    size_t running;             /* matching evaluations not finished yet */
+    size_t skipped_spec;        /* runs whose stored spec does not load */
+    const char **cols;          /* [ncols] dataset names (borrowed from the specs) */
+    int ncols;                  /* dataset columns */
+    char **skeys;               /* [nskeys] distinct settings keys, in letter order (borrowed from items) */
+    int nskeys;                 /* settings keys */
+    trow_t *rows;               /* [nrows] rows, in display order (owned) */
+    int nrows;                  /* rows */
+    cellv_t *cells;             /* [nrows * ncols] cell statistics (owned) */
+    int nmin, nmax;             /* fewest and most replicates in a non-empty cell */
+} table_t;
 
-    /* 1. The runs that pass the filters. */
-    unsigned char *keep = calloc(s->n_runs + 1, 1);
-    int *where_seen = calloc((size_t)q->n_where + 1, sizeof *where_seen);
-    item_t *items = calloc(s->n_evals + 1, sizeof *items);
-    size_t nitems = 0, running = 0, skipped_spec = 0;
-    trow_t *rows = NULL;
-    char **cols = NULL, **skeys = NULL;
-    cellv_t *cells = NULL;
-    int nrows = 0, ncols = 0, nskeys = 0;
-    grid_t g = {0};
-    sbuf_t b = {0};
-    if (keep == NULL || where_seen == NULL || items == NULL) {
-        rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-        goto out;
+static void table_fini(table_t *t)
+{
+    for (size_t i = 0; i < t->nitems; i++) {
+        free(t->items[i].rowcfg);
+        free(t->items[i].skey);
     }
+    free(t->items);
+    free(t->cols);
+    free(t->skeys);
+    free(t->rows);
+    free(t->cells);
+}
+
+/* Which runs pass --dataset and --where: keep[i] for run i. A --where key that no run has is an error. */
+static int filter_runs(table_t *t, unsigned char *keep, aw_error_t *err)
+{
+    const aw_report_snap_t *s = t->s;
+    const aw_report_query_t *q = t->q;
+    int seen[AW_REPORT_MAX_FILTERS] = {0};
     for (size_t i = 0; i < s->n_runs; i++) {
         const aw_report_run_t *r = &s->runs[i];
         if (!r->spec_ok) {
-            skipped_spec++;
+            t->skipped_spec++;
             continue;
         }
         int ok = q->n_datasets == 0;
@@ -962,501 +970,544 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
             char key[512];
             snprintf(key, sizeof key, "%.*s", (int)(eq - q->where[w]), q->where[w]);
             int m = aw_report_spec_match(r->row.spec, key, eq + 1, err);
-            if (m < -1) {
-                rc = m;
-                goto out;
-            }
-            where_seen[w] |= m >= 0;
+            if (m < -1)
+                return m;
+            seen[w] |= m >= 0;
             ok = m == 1;
         }
         keep[i] = (unsigned char)ok;
     }
     for (int w = 0; w < q->n_where; w++)
-        if (!where_seen[w] && s->n_runs > 0) {
+        if (!seen[w] && s->n_runs > 0) {
             const char *eq = strchr(q->where[w], '=');
-            rc = aw_error_set(err, AW_ENOTFOUND, "--where %s: no run's resolved spec has the key %.*s", q->where[w],
-                              (int)(eq - q->where[w]), q->where[w]);
-            goto out;
+            return aw_error_set(err, AW_ENOTFOUND, "--where %s: no run's resolved spec has the key %.*s", q->where[w],
+                                (int)(eq - q->where[w]), q->where[w]);
         }
+    return AW_OK;
+}
 
-    /* 2. Their finished evaluations with this estimator and split; the epoch asked for, or each run's newest. */
-    for (size_t e = 0; e < s->n_evals; e++) {
+/* 1 if a finished evaluation of the same run, estimator, settings and split has a later epoch. */
+static int has_newer(const aw_report_snap_t *s, const aw_store_eval_t *ev)
+{
+    for (size_t f = 0; f < s->n_evals; f++) {
+        const aw_store_eval_t *o = &s->evals[f];
+        if (o->finished && o->epoch > ev->epoch && strcmp(o->identity, ev->identity) == 0 &&
+            strcmp(o->estimator, ev->estimator) == 0 && strcmp(o->split, ev->split) == 0 &&
+            strcmp(o->settings, ev->settings) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Fills the item's row configuration (the spec leaves that tell rows apart) and settings key. */
+static int item_keys(item_t *it, aw_error_t *err)
+{
+    leaves_t l = {0};
+    int rc = spec_leaves(it->run->row.spec, &l, err);
+    if (rc < 0) {
+        leaves_fini(&l);
+        return rc;
+    }
+    sbuf_t cb = {0}, kb = {0};
+    sb_puts(&cb, "");
+    for (size_t k = 0; k < l.n; k++)
+        if (!ignored_key(l.kv[k]))
+            sb_printf(&cb, "%s\n", l.kv[k]);
+    leaves_fini(&l);
+    char *stripped = strip_size(it->ev->settings);
+    if (stripped != NULL)
+        sb_printf(&kb, "%s|%s|%lld", stripped, it->ev->split, (long long)it->ev->epoch);
+    free(stripped);
+    if (cb.oom || kb.oom || stripped == NULL) {
+        free(cb.p);
+        free(kb.p);
+        return aw_error_set(err, AW_ENOMEM, "out of memory");
+    }
+    it->rowcfg = cb.p;
+    it->skey = kb.p;
+    return AW_OK;
+}
+
+/* The finished evaluations of the kept runs with this estimator and split, at the epoch asked
+ * for or each run's newest. */
+static int select_items(table_t *t, aw_error_t *err)
+{
+    const aw_report_snap_t *s = t->s;
+    unsigned char *keep = calloc(s->n_runs + 1, 1);
+    t->items = calloc(s->n_evals + 1, sizeof *t->items);
+    if (keep == NULL || t->items == NULL) {
+        free(keep);
+        return aw_error_set(err, AW_ENOMEM, "out of memory");
+    }
+    int rc = filter_runs(t, keep, err);
+    for (size_t e = 0; e < s->n_evals && rc == AW_OK; e++) {
         const aw_store_eval_t *ev = &s->evals[e];
-        if (strcmp(ev->estimator, estimator) != 0 || strcmp(ev->split, split) != 0)
+        if (strcmp(ev->estimator, t->estimator) != 0 || strcmp(ev->split, t->split) != 0)
             continue;
         size_t ri = s->n_runs;
-        for (size_t i = 0; i < s->n_runs; i++)
+        for (size_t i = 0; i < s->n_runs && ri == s->n_runs; i++)
             if (strcmp(s->runs[i].row.identity, ev->identity) == 0)
                 ri = i;
-        if (ri == s->n_runs || !keep[ri])
-            continue;
-        if (q->epoch >= 0 && ev->epoch != q->epoch)
+        if (ri == s->n_runs || !keep[ri] || (t->q->epoch >= 0 && ev->epoch != t->q->epoch))
             continue;
         if (!ev->finished) {
-            running++;
+            t->running++;
             continue;
         }
-        if (q->epoch < 0) {
-            int newer = 0;
-            for (size_t f = 0; f < s->n_evals && !newer; f++) {
-                const aw_store_eval_t *o = &s->evals[f];
-                newer = o->finished && o->epoch > ev->epoch && strcmp(o->identity, ev->identity) == 0 &&
-                        strcmp(o->estimator, ev->estimator) == 0 && strcmp(o->split, ev->split) == 0 &&
-                        strcmp(o->settings, ev->settings) == 0;
-            }
-            if (newer)
-                continue;
-        }
-        item_t *it = &items[nitems++];
+        if (t->q->epoch < 0 && has_newer(s, ev))
+            continue;
+        item_t *it = &t->items[t->nitems++];
         it->run = &s->runs[ri];
         it->ev = ev;
         it->points = ev->n > 0 ? ev->n : ev->n_total;
-        leaves_t l = {0};
-        if ((rc = spec_leaves(it->run->row.spec, &l, err)) < 0) {
-            leaves_fini(&l);
-            goto out;
-        }
-        sbuf_t cb = {0};
-        sb_puts(&cb, "");
-        for (size_t k = 0; k < l.n; k++)
-            if (!ignored_key(l.kv[k]))
-                sb_printf(&cb, "%s\n", l.kv[k]);
-        leaves_fini(&l);
-        char *stripped = strip_size(ev->settings);
-        sbuf_t kb = {0};
-        if (stripped != NULL)
-            sb_printf(&kb, "%s|%s|%lld", stripped, ev->split, (long long)ev->epoch);
-        free(stripped);
-        if (cb.oom || kb.oom || stripped == NULL) {
-            free(cb.p);
-            free(kb.p);
-            rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-            goto out;
-        }
-        it->rowcfg = cb.p;
-        it->skey = kb.p;
+        rc = item_keys(it, err);
     }
+    free(keep);
+    return rc;
+}
 
-    /* 3. Columns (datasets: mnist, omniglot, then the rest by name) and settings letters. */
-    cols = calloc(nitems + 1, sizeof *cols);
-    skeys = calloc(nitems + 1, sizeof *skeys);
-    rows = calloc(nitems + 1, sizeof *rows);
-    if (cols == NULL || skeys == NULL || rows == NULL) {
-        rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < nitems; i++) {
-        const char *d = items[i].run->spec.dataset.name;
+/* Rank of a dataset column: the paper's datasets first, then the rest by name. */
+static int col_rank(const char *d)
+{
+    return strcmp(d, "mnist") == 0 ? 0 : strcmp(d, "omniglot") == 0 ? 1 : 2;
+}
+
+static int cmp_cols(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    int c = col_rank(x) - col_rank(y);
+    return c != 0 ? c : strcmp(x, y);
+}
+
+/* Dataset columns and the distinct settings keys. */
+static int make_columns(table_t *t, aw_error_t *err)
+{
+    t->cols = calloc(t->nitems + 1, sizeof *t->cols);
+    t->skeys = calloc(t->nitems + 1, sizeof *t->skeys);
+    if (t->cols == NULL || t->skeys == NULL)
+        return aw_error_set(err, AW_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->nitems; i++) {
+        const char *d = t->items[i].run->spec.dataset.name;
         int found = 0;
-        for (int c = 0; c < ncols && !found; c++)
-            found = strcmp(cols[c], d) == 0;
+        for (int c = 0; c < t->ncols && !found; c++)
+            found = strcmp(t->cols[c], d) == 0;
         if (!found)
-            cols[ncols++] = (char *)d;
+            t->cols[t->ncols++] = d;
         found = 0;
-        for (int k = 0; k < nskeys && !found; k++)
-            found = strcmp(skeys[k], items[i].skey) == 0;
+        for (int k = 0; k < t->nskeys && !found; k++)
+            found = strcmp(t->skeys[k], t->items[i].skey) == 0;
         if (!found)
-            skeys[nskeys++] = items[i].skey;
+            t->skeys[t->nskeys++] = t->items[i].skey;
     }
-    for (int c = 0; c < ncols; c++) { /* the paper's datasets first */
-        for (int k = c + 1; k < ncols; k++) {
-            int rc_ = (strcmp(cols[k], "mnist") == 0) ? -1 : (strcmp(cols[c], "mnist") == 0) ? 1 : 0;
-            if (rc_ == 0)
-                rc_ = (strcmp(cols[k], "omniglot") == 0) ? -1 : (strcmp(cols[c], "omniglot") == 0) ? 1 : 0;
-            if (rc_ == 0)
-                rc_ = strcmp(cols[k], cols[c]) < 0 ? -1 : 1;
-            if (rc_ < 0) {
-                char *t = cols[c];
-                cols[c] = cols[k];
-                cols[k] = t;
-            }
-        }
-    }
-    qsort(skeys, (size_t)nskeys, sizeof *skeys, cmp_str);
+    qsort(t->cols, (size_t)t->ncols, sizeof *t->cols, cmp_cols);
+    qsort(t->skeys, (size_t)t->nskeys, sizeof *t->skeys, cmp_str);
+    for (size_t i = 0; i < t->nitems; i++)
+        for (int c = 0; c < t->ncols; c++)
+            if (strcmp(t->cols[c], t->items[i].run->spec.dataset.name) == 0)
+                t->items[i].col = c;
+    return AW_OK;
+}
 
-    /* 4. Rows: (row config, settings letter), and the points too where a cell would mix point counts. */
-    for (size_t i = 0; i < nitems; i++)
-        for (int c = 0; c < ncols; c++)
-            if (strcmp(cols[c], items[i].run->spec.dataset.name) == 0)
-                items[i].col = c;
-    /* Final row assignment by (rowcfg, sid, points-if-split). */
-    {
-        int nr = 0;
-        trow_t *fr = calloc((size_t)nitems + 1, sizeof *fr);
-        if (fr == NULL) {
-            rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-            goto out;
-        }
-        /* rows needing a points split: some (rowcfg, sid, col) has two point counts */
-        for (size_t i = 0; i < nitems; i++) {
-            item_t *it = &items[i];
-            int sid = 0;
-            while (strcmp(skeys[sid], it->skey) != 0)
-                sid++;
-            int split_pts = 0;
-            for (size_t k = 0; k < nitems && !split_pts; k++)
-                split_pts = strcmp(items[k].rowcfg, it->rowcfg) == 0 && strcmp(items[k].skey, it->skey) == 0 &&
-                            items[k].col == it->col && items[k].points != it->points;
-            for (size_t k = 0; k < nitems && !split_pts; k++) {
-                /* also split when another column of this row was split */
-                if (strcmp(items[k].rowcfg, it->rowcfg) != 0 || strcmp(items[k].skey, it->skey) != 0)
-                    continue;
-                for (size_t m = 0; m < nitems && !split_pts; m++)
-                    split_pts = strcmp(items[m].rowcfg, it->rowcfg) == 0 && strcmp(items[m].skey, it->skey) == 0 &&
-                                items[m].col == items[k].col && items[m].points != items[k].points;
-            }
-            int64_t pts = split_pts ? it->points : -1;
-            int r = 0;
-            for (; r < nr; r++)
-                if (fr[r].sid == sid && strcmp(fr[r].rowcfg, it->rowcfg) == 0 && fr[r].points == pts)
-                    break;
-            if (r == nr) {
-                fr[r].first = it->run;
-                fr[r].rowcfg = it->rowcfg;
-                fr[r].skey = it->skey;
-                fr[r].sid = sid;
-                fr[r].points = pts;
-                nr++;
-            }
-            it->row = r;
-        }
-        free(rows);
-        rows = fr;
-        nrows = nr;
-    }
-    /* Sort rows, remapping the items' row indexes. */
-    {
-        int *order = malloc(((size_t)nrows + 1) * sizeof *order);
-        trow_t *sorted = malloc(((size_t)nrows + 1) * sizeof *sorted);
-        if (order == NULL || sorted == NULL) {
-            free(order);
-            free(sorted);
-            rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-            goto out;
-        }
-        memcpy(sorted, rows, (size_t)nrows * sizeof *rows);
-        qsort(sorted, (size_t)nrows, sizeof *sorted, cmp_rows);
-        for (int r = 0; r < nrows; r++)
-            for (int k = 0; k < nrows; k++)
-                if (sorted[k].rowcfg == rows[r].rowcfg && sorted[k].sid == rows[r].sid &&
-                    sorted[k].points == rows[r].points)
-                    order[r] = k;
-        for (size_t i = 0; i < nitems; i++)
-            items[i].row = order[items[i].row];
-        memcpy(rows, sorted, (size_t)nrows * sizeof *rows);
-        free(order);
-        free(sorted);
-    }
+static int same_row_key(const item_t *a, const item_t *b)
+{
+    return strcmp(a->rowcfg, b->rowcfg) == 0 && strcmp(a->skey, b->skey) == 0;
+}
 
-    /* Settings letters in the order the rows first use them. */
-    {
-        int next = 0;
-        for (int r = 0; r < nrows; r++) {
-            int k = 0;
-            while (strcmp(skeys[k], rows[r].skey) != 0)
-                k++;
-            if (k >= next) {
-                char *t = skeys[k];
-                memmove(&skeys[next + 1], &skeys[next], (size_t)(k - next) * sizeof *skeys);
-                skeys[next++] = t;
-            }
-        }
-        for (int r = 0; r < nrows; r++) {
-            rows[r].sid = 0;
-            while (strcmp(skeys[rows[r].sid], rows[r].skey) != 0)
-                rows[r].sid++;
-        }
-    }
-    /* Labels: the method, what tells same-method rows apart, the settings letter, the points. */
-    for (int r = 0; r < nrows; r++)
-        aw_report_method_label(&rows[r].first->spec, rows[r].label, sizeof rows[r].label);
-    {
-        char (*extra)[400] = calloc((size_t)nrows + 1, sizeof *extra);
-        if (extra == NULL) {
-            rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (int r = 0; r < nrows; r++)
-            distinguish(rows, nrows, r, extra[r], sizeof extra[r]);
-        for (int r = 0; r < nrows; r++) {
-            size_t len = strlen(rows[r].label);
-            if (extra[r][0])
-                len += (size_t)snprintf(rows[r].label + len, sizeof rows[r].label - len, " (%s)", extra[r]);
-            if (nskeys > 1 && len < sizeof rows[r].label)
-                len += (size_t)snprintf(rows[r].label + len, sizeof rows[r].label - len, " [%c]", 'a' + rows[r].sid % 26);
-            if (rows[r].points >= 0 && len < sizeof rows[r].label)
-                snprintf(rows[r].label + len, sizeof rows[r].label - len, " (%lld points)", (long long)rows[r].points);
-        }
-        free(extra);
-    }
-    /* 5. Cells: mean and standard deviation over replicates. */
-    cells = calloc((size_t)nrows * (size_t)ncols + 1, sizeof *cells);
-    if (cells == NULL) {
+/* Rows are (row configuration, settings); where one of a row's cells would mix evaluations of
+ * different point counts, the row is split by points. Then rows are sorted (method, K, T, L,
+ * configuration, settings, points) and the items point at their row. */
+static int make_rows(table_t *t, aw_error_t *err)
+{
+    size_t n = t->nitems;
+    unsigned char *mixed = calloc(n + 1, 1), *split = calloc(n + 1, 1);
+    int *order = malloc((n + 1) * sizeof *order);
+    trow_t *sorted = malloc((n + 1) * sizeof *sorted);
+    t->rows = calloc(n + 1, sizeof *t->rows);
+    int rc = AW_OK;
+    if (mixed == NULL || split == NULL || order == NULL || sorted == NULL || t->rows == NULL) {
         rc = aw_error_set(err, AW_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < nitems; i++) {
-        cellv_t *c = &cells[items[i].row * ncols + items[i].col];
-        c->sum += items[i].ev->mean;
-        c->n++;
-        c->points = items[i].points;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < n && !mixed[i]; k++)
+            mixed[i] = same_row_key(&t->items[k], &t->items[i]) && t->items[k].col == t->items[i].col &&
+                       t->items[k].points != t->items[i].points;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < n && !split[i]; k++)
+            split[i] = mixed[k] && same_row_key(&t->items[k], &t->items[i]);
+    for (size_t i = 0; i < n; i++) {
+        item_t *it = &t->items[i];
+        int64_t pts = split[i] ? it->points : -1;
+        int r = 0;
+        while (r < t->nrows && !(strcmp(t->rows[r].skey, it->skey) == 0 &&
+                                 strcmp(t->rows[r].rowcfg, it->rowcfg) == 0 && t->rows[r].points == pts))
+            r++;
+        if (r == t->nrows) {
+            t->rows[r].first = it->run;
+            t->rows[r].rowcfg = it->rowcfg;
+            t->rows[r].skey = it->skey;
+            t->rows[r].points = pts;
+            t->rows[r].sid = r; /* identifies the row while sorting */
+            t->nrows++;
+        }
+        it->row = r;
     }
-    int nmin = 0, nmax = 0;
-    for (int k = 0; k < nrows * ncols; k++) {
-        cellv_t *c = &cells[k];
+    memcpy(sorted, t->rows, (size_t)t->nrows * sizeof *sorted);
+    qsort(sorted, (size_t)t->nrows, sizeof *sorted, cmp_rows);
+    for (int k = 0; k < t->nrows; k++)
+        order[sorted[k].sid] = k;
+    for (size_t i = 0; i < n; i++)
+        t->items[i].row = order[t->items[i].row];
+    memcpy(t->rows, sorted, (size_t)t->nrows * sizeof *sorted);
+out:
+    free(mixed);
+    free(split);
+    free(order);
+    free(sorted);
+    return rc;
+}
+
+/* Settings letters in the order the rows first use them; labels: the method, what tells rows of
+ * the same method apart, the settings letter (when there are several), the points (when split). */
+static int label_rows(table_t *t, aw_error_t *err)
+{
+    int next = 0;
+    for (int r = 0; r < t->nrows; r++) {
+        int k = 0;
+        while (strcmp(t->skeys[k], t->rows[r].skey) != 0)
+            k++;
+        if (k >= next) {
+            char *tmp = t->skeys[k];
+            memmove(&t->skeys[next + 1], &t->skeys[next], (size_t)(k - next) * sizeof *t->skeys);
+            t->skeys[next++] = tmp;
+        }
+    }
+    for (int r = 0; r < t->nrows; r++) {
+        t->rows[r].sid = 0;
+        while (strcmp(t->skeys[t->rows[r].sid], t->rows[r].skey) != 0)
+            t->rows[r].sid++;
+        aw_report_method_label(&t->rows[r].first->spec, t->rows[r].label, sizeof t->rows[r].label);
+    }
+    char(*extra)[400] = calloc((size_t)t->nrows + 1, sizeof *extra);
+    if (extra == NULL)
+        return aw_error_set(err, AW_ENOMEM, "out of memory");
+    for (int r = 0; r < t->nrows; r++)
+        distinguish(t->rows, t->nrows, r, extra[r], sizeof extra[r]);
+    for (int r = 0; r < t->nrows; r++) {
+        trow_t *row = &t->rows[r];
+        size_t len = strlen(row->label);
+        if (extra[r][0] && len < sizeof row->label)
+            len += (size_t)snprintf(row->label + len, sizeof row->label - len, " (%s)", extra[r]);
+        if (t->nskeys > 1 && len < sizeof row->label)
+            len += (size_t)snprintf(row->label + len, sizeof row->label - len, " [%c]", 'a' + row->sid % 26);
+        if (row->points >= 0 && len < sizeof row->label)
+            snprintf(row->label + len, sizeof row->label - len, " (%lld points)", (long long)row->points);
+    }
+    free(extra);
+    return AW_OK;
+}
+
+/* Mean and sample standard deviation over the replicates of each cell. */
+static int fill_cells(table_t *t, aw_error_t *err)
+{
+    int nc = t->ncols;
+    t->cells = calloc((size_t)t->nrows * (size_t)nc + 1, sizeof *t->cells);
+    if (t->cells == NULL)
+        return aw_error_set(err, AW_ENOMEM, "out of memory");
+    for (size_t i = 0; i < t->nitems; i++) {
+        cellv_t *c = &t->cells[t->items[i].row * nc + t->items[i].col];
+        c->sum += t->items[i].ev->mean;
+        c->n++;
+        c->points = t->items[i].points;
+    }
+    for (int k = 0; k < t->nrows * nc; k++) {
+        cellv_t *c = &t->cells[k];
         if (c->n == 0)
             continue;
         c->mean = c->sum / c->n;
-        nmin = nmin == 0 || c->n < nmin ? c->n : nmin;
-        nmax = c->n > nmax ? c->n : nmax;
+        t->nmin = t->nmin == 0 || c->n < t->nmin ? c->n : t->nmin;
+        t->nmax = c->n > t->nmax ? c->n : t->nmax;
     }
-    for (size_t i = 0; i < nitems; i++) {
-        cellv_t *c = &cells[items[i].row * ncols + items[i].col];
-        double d = items[i].ev->mean - c->mean;
+    for (size_t i = 0; i < t->nitems; i++) {
+        cellv_t *c = &t->cells[t->items[i].row * nc + t->items[i].col];
+        double d = t->items[i].ev->mean - c->mean;
         c->sumsq += d * d;
     }
-    for (int k = 0; k < nrows * ncols; k++)
-        cells[k].sd = cells[k].n >= 2 ? sqrt(cells[k].sumsq / (cells[k].n - 1)) : NAN;
-    int show_n = nmin != nmax;
+    for (int k = 0; k < t->nrows * nc; k++)
+        t->cells[k].sd = t->cells[k].n >= 2 ? sqrt(t->cells[k].sumsq / (t->cells[k].n - 1)) : NAN;
+    return AW_OK;
+}
 
-    /* 6. Notes. */
-    char title[256];
-    snprintf(title, sizeof title, "%s %s (%s, nats, lower is better)",
-             strcmp(split, "test") == 0 ? "Test" : strcmp(split, "train") == 0 ? "Training" : split,
-             q->table == AW_TABLE_NLL ? "NLL" : "ELBO",
-             q->table == AW_TABLE_NLL ? "-log p(x) by annealed importance sampling, estimator ais_nll"
-                                      : "the importance-weighted bound -log mean_s w_s, estimator iwae_bound");
-    g.ncol = 1 + ncols + (q->reference ? 1 : 0);
-    const char **keys = calloc((size_t)g.ncol, sizeof *keys);
-    const char **heads = calloc((size_t)g.ncol, sizeof *heads);
-    char *align = calloc((size_t)g.ncol + 1, 1);
-    if (keys == NULL || heads == NULL || align == NULL) {
-        free(keys);
-        free(heads);
-        free(align);
-        g.ncol = 0;
-        rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-        goto out;
-    }
-    g.keys = keys;
-    g.heads = heads;
-    g.align = align;
-    keys[0] = "method";
-    heads[0] = "Method";
-    align[0] = 'l';
-    for (int c = 0; c < ncols; c++) {
-        keys[1 + c] = cols[c];
-        heads[1 + c] = dataset_title(cols[c]);
-        align[1 + c] = 'r';
-    }
-    if (q->reference) {
-        keys[g.ncol - 1] = "reference";
-        heads[g.ncol - 1] = "IWAE paper (MNIST)";
-        align[g.ncol - 1] = 'r';
-    }
-    for (int r = 0; r < nrows; r++) {
-        cell_t *row = grid_row(&g);
-        if (row == NULL)
-            break;
-        cell_text(&g, &row[0], rows[r].label);
-        for (int c = 0; c < ncols; c++) {
-            char buf[96];
-            fmt_cell(&cells[r * ncols + c], show_n, buf, sizeof buf);
-            cell_text(&g, &row[1 + c], buf);
-        }
-        if (q->reference) {
-            double ref = aw_report_reference(rows[r].first->spec.method.name, rows[r].first->spec.method.cfg.samples);
-            cell_num(&g, &row[g.ncol - 1], ref, "%.2f");
-        }
-    }
-    if (nitems == 0)
-        grid_note(&g, "No finished %s evaluations on the %s split match.", estimator, split);
-    for (int k = 0; k < nskeys; k++) {
-        /* "[a] ais_nll {chains: 16, ...}, test split, epoch 3; points: 100 (MNIST)" */
-        char *sk = xstrdup(skeys[k]);
-        if (sk == NULL) {
-            g.oom = 1;
-            break;
-        }
-        char *bar2 = strrchr(sk, '|');
-        *bar2 = '\0';
-        char *bar1 = strrchr(sk, '|');
-        *bar1 = '\0';
+/* Splits a settings key "settings|split|epoch" in place. */
+static void split_skey(char *sk, char **split, char **epoch)
+{
+    char *bar2 = strrchr(sk, '|');
+    *bar2 = '\0';
+    char *bar1 = strrchr(sk, '|');
+    *bar1 = '\0';
+    *split = bar1 + 1;
+    *epoch = bar2 + 1;
+}
+
+/* The lines under the table: estimator settings per letter with the points evaluated,
+ * what a cell holds, and what was left out. */
+static void add_notes(const table_t *t, grid_t *g)
+{
+    const aw_report_query_t *q = t->q;
+    if (t->nitems == 0)
+        grid_note(g, "No finished %s evaluations on the %s split match.", t->estimator, t->split);
+    for (int k = 0; k < t->nskeys; k++) {
+        /* "[a] ais_nll {chains: 16, ...}, test split, epoch 3; points evaluated: 100 (MNIST)." */
+        char *sk = xstrdup(t->skeys[k]), *sp, *ep;
         sbuf_t pb = {0};
+        if (sk == NULL) {
+            g->oom = 1;
+            return;
+        }
+        split_skey(sk, &sp, &ep);
         sb_puts(&pb, "");
-        for (int c = 0; c < ncols; c++) {
+        for (int c = 0; c < t->ncols; c++) {
             int64_t seen[16];
             int ns = 0;
-            for (size_t i = 0; i < nitems; i++) {
-                if (items[i].col != c || strcmp(items[i].skey, skeys[k]) != 0)
+            for (size_t i = 0; i < t->nitems; i++) {
+                if (t->items[i].col != c || strcmp(t->items[i].skey, t->skeys[k]) != 0)
                     continue;
                 int dup = 0;
                 for (int m = 0; m < ns; m++)
-                    dup |= seen[m] == items[i].points;
+                    dup |= seen[m] == t->items[i].points;
                 if (!dup && ns < 16)
-                    seen[ns++] = items[i].points;
+                    seen[ns++] = t->items[i].points;
             }
             for (int m = 0; m < ns; m++)
                 sb_printf(&pb, "%s%lld", pb.n ? (m ? "/" : "; ") : "", (long long)seen[m]);
             if (ns > 0)
-                sb_printf(&pb, " (%s)", dataset_title(cols[c]));
+                sb_printf(&pb, " (%s)", dataset_title(t->cols[c]));
         }
+        char letter[8] = "";
+        if (t->nskeys > 1)
+            snprintf(letter, sizeof letter, "[%c] ", 'a' + k % 26);
         if (pb.oom)
-            g.oom = 1;
+            g->oom = 1;
         else
-            grid_note(&g, "%s%s%s%s %s, %s split, epoch %s; points evaluated: %s.", nskeys > 1 ? "[" : "",
-                      nskeys > 1 ? (char[]){(char)('a' + k % 26), '\0'} : "", nskeys > 1 ? "] " : "", estimator, sk,
-                      bar1 + 1, bar2 + 1, pb.p);
+            grid_note(g, "%s%s %s, %s split, epoch %s; points evaluated: %s.", letter, t->estimator, sk, sp, ep, pb.p);
         free(pb.p);
         free(sk);
     }
-    if (nitems > 0) {
-        if (nmax == 1)
-            grid_note(&g, "Each cell is one run (no replicates, so no standard deviation).");
-        else if (!show_n)
-            grid_note(&g, "Each cell: mean \xc2\xb1 standard deviation over %d replicates (runs that differ only in "
-                      "repeat or seed).", nmax);
+    if (t->nitems > 0) {
+        if (t->nmax == 1)
+            grid_note(g, "Each cell is one run (no replicates, so no standard deviation).");
+        else if (t->nmin == t->nmax)
+            grid_note(g, "Each cell: mean \xc2\xb1 standard deviation over %d replicates (runs that differ only in "
+                      "repeat or seed).", t->nmax);
         else
-            grid_note(&g, "Cells: mean \xc2\xb1 standard deviation over the n replicates shown (runs that differ only "
+            grid_note(g, "Cells: mean \xc2\xb1 standard deviation over the n replicates shown (runs that differ only "
                       "in repeat or seed); one replicate shows its value alone.");
+        if (q->epoch < 0)
+            grid_note(g, "Each run's newest finished evaluation is used (--epoch N picks one epoch).");
     }
-    if (q->epoch < 0 && nitems > 0)
-        grid_note(&g, "Each run's newest finished evaluation is used (--epoch N picks one epoch).");
-    if (running > 0)
-        grid_note(&g, "%zu unfinished evaluation%s not shown.", running, running == 1 ? " is" : "s are");
-    if (skipped_spec > 0)
-        grid_note(&g, "%zu run%s skipped: the stored spec does not load.", skipped_spec, skipped_spec == 1 ? "" : "s");
+    if (t->running > 0)
+        grid_note(g, "%zu unfinished evaluation%s not shown.", t->running, t->running == 1 ? " is" : "s are");
+    if (t->skipped_spec > 0)
+        grid_note(g, "%zu run%s skipped: the stored spec does not load.", t->skipped_spec,
+                  t->skipped_spec == 1 ? "" : "s");
     if (q->reference)
-        grid_note(&g, "Reference: Burda et al. (2015), IWAE paper Table 1, MNIST, NLL by 5000-sample importance "
+        grid_note(g, "Reference: Burda et al. (2015), IWAE paper Table 1, MNIST, NLL by 5000-sample importance "
                   "sampling after 3280 epochs; \xe2\x80\x94 where the paper has no number.");
+}
 
-    /* 7. Render. csv and json get the numbers, one record per cell. */
-    if (fmt == AW_FMT_MD || fmt == AW_FMT_LATEX) {
-        rc = grid_render(&g, title, fmt, out, err);
-        goto out;
+/* The wide table (md, latex): method rows, dataset columns, the reference column if asked. */
+static void fill_grid(const table_t *t, grid_t *g, const char **keys, const char **heads, char *align)
+{
+    int nc = t->ncols;
+    keys[0] = "method";
+    heads[0] = "Method";
+    align[0] = 'l';
+    for (int c = 0; c < nc; c++) {
+        keys[1 + c] = t->cols[c];
+        heads[1 + c] = dataset_title(t->cols[c]);
+        align[1 + c] = 'r';
     }
-    if (g.oom)
-        b.oom = 1;
-    if (fmt == AW_FMT_CSV)
-        sb_puts(&b, "table,method,label,samples,temperatures,leapfrog,dataset,mean,sd,replicates,points,estimator,"
-                    "settings,split,epoch,reference\n");
-    else {
-        sb_puts(&b, "{\n  \"title\": ");
-        json_str(&b, title);
-        sb_printf(&b, ",\n  \"table\": \"%s\",\n  \"estimator\": \"%s\",\n  \"split\": ",
-                  q->table == AW_TABLE_NLL ? "nll" : "elbo", estimator);
-        json_str(&b, split);
-        sb_puts(&b, ",\n  \"cells\": [");
+    if (t->q->reference) {
+        keys[g->ncol - 1] = "reference";
+        heads[g->ncol - 1] = "IWAE paper (MNIST)";
+        align[g->ncol - 1] = 'r';
+    }
+    g->keys = keys;
+    g->heads = heads;
+    g->align = align;
+    for (int r = 0; r < t->nrows; r++) {
+        cell_t *row = grid_row(g);
+        if (row == NULL)
+            return;
+        cell_text(g, &row[0], t->rows[r].label);
+        for (int c = 0; c < nc; c++) {
+            char buf[96];
+            fmt_cell(&t->cells[r * nc + c], t->nmin != t->nmax, buf, sizeof buf);
+            cell_text(g, &row[1 + c], buf);
+        }
+        if (t->q->reference) {
+            const aw_spec_t *sp = &t->rows[r].first->spec;
+            cell_num(g, &row[g->ncol - 1], aw_report_reference(sp->method.name, sp->method.cfg.samples), "%.2f");
+        }
+    }
+}
+
+/* csv and json: one record per non-empty cell, with the numbers at full precision. */
+static void render_records(const table_t *t, const grid_t *g, const char *title, aw_report_format_t fmt, sbuf_t *b)
+{
+    const char *table = t->q->table == AW_TABLE_NLL ? "nll" : "elbo";
+    if (fmt == AW_FMT_CSV) {
+        sb_puts(b, "table,method,label,samples,temperatures,leapfrog,dataset,mean,sd,replicates,points,estimator,"
+                   "settings,split,epoch,reference\n");
+    } else {
+        sb_puts(b, "{\n  \"title\": ");
+        json_str(b, title);
+        sb_printf(b, ",\n  \"table\": \"%s\",\n  \"estimator\": \"%s\",\n  \"split\": ", table, t->estimator);
+        json_str(b, t->split);
+        sb_puts(b, ",\n  \"cells\": [");
     }
     int first = 1;
-    for (int r = 0; r < nrows; r++)
-        for (int c = 0; c < ncols; c++) {
-            const cellv_t *cv = &cells[r * ncols + c];
+    for (int r = 0; r < t->nrows; r++)
+        for (int c = 0; c < t->ncols; c++) {
+            const cellv_t *cv = &t->cells[r * t->ncols + c];
             if (cv->n == 0)
                 continue;
-            const aw_spec_t *sp = &rows[r].first->spec;
-            char *sk = xstrdup(skeys[rows[r].sid]);
+            const aw_spec_t *sp = &t->rows[r].first->spec;
+            char *sk = xstrdup(t->skeys[t->rows[r].sid]), *split, *epoch;
             if (sk == NULL) {
-                b.oom = 1;
-                break;
+                b->oom = 1;
+                return;
             }
-            char *bar2 = strrchr(sk, '|');
-            *bar2 = '\0';
-            char *bar1 = strrchr(sk, '|');
-            *bar1 = '\0';
+            split_skey(sk, &split, &epoch);
             int aiwae = strcmp(sp->method.name, "aiwae") == 0;
-            double ref = q->reference ? aw_report_reference(sp->method.name, sp->method.cfg.samples) : NAN;
+            double ref = t->q->reference ? aw_report_reference(sp->method.name, sp->method.cfg.samples) : NAN;
             if (fmt == AW_FMT_CSV) {
-                sb_printf(&b, "%s,%s,", q->table == AW_TABLE_NLL ? "nll" : "elbo", sp->method.name);
-                csv_field(&b, rows[r].label);
-                sb_printf(&b, ",%d,", sp->method.cfg.samples);
+                sb_printf(b, "%s,%s,", table, sp->method.name);
+                csv_field(b, t->rows[r].label);
+                sb_printf(b, ",%d,", sp->method.cfg.samples);
                 if (aiwae)
-                    sb_printf(&b, "%d,%d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
+                    sb_printf(b, "%d,%d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
                 else
-                    sb_puts(&b, ",");
-                sb_printf(&b, ",%s,", cols[c]);
-                csv_num(&b, cv->mean);
-                sb_puts(&b, ",");
-                csv_num(&b, cv->sd);
-                sb_printf(&b, ",%d,%lld,%s,", cv->n, (long long)cv->points, estimator);
-                csv_field(&b, sk);
-                sb_printf(&b, ",%s,%s,", bar1 + 1, bar2 + 1);
-                csv_num(&b, ref);
-                sb_puts(&b, "\n");
+                    sb_puts(b, ",");
+                sb_printf(b, ",%s,", t->cols[c]);
+                csv_num(b, cv->mean);
+                sb_puts(b, ",");
+                csv_num(b, cv->sd);
+                sb_printf(b, ",%d,%lld,%s,", cv->n, (long long)cv->points, t->estimator);
+                csv_field(b, sk);
+                sb_printf(b, ",%s,%s,", split, epoch);
+                csv_num(b, ref);
+                sb_puts(b, "\n");
             } else {
-                sb_puts(&b, first ? "\n    {\"method\": " : ",\n    {\"method\": ");
-                json_str(&b, sp->method.name);
-                sb_puts(&b, ", \"label\": ");
-                json_str(&b, rows[r].label);
-                sb_printf(&b, ", \"samples\": %d, \"temperatures\": ", sp->method.cfg.samples);
+                sb_puts(b, first ? "\n    {\"method\": " : ",\n    {\"method\": ");
+                json_str(b, sp->method.name);
+                sb_puts(b, ", \"label\": ");
+                json_str(b, t->rows[r].label);
+                sb_printf(b, ", \"samples\": %d, \"temperatures\": ", sp->method.cfg.samples);
                 if (aiwae)
-                    sb_printf(&b, "%d, \"leapfrog\": %d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
+                    sb_printf(b, "%d, \"leapfrog\": %d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
                 else
-                    sb_puts(&b, "null, \"leapfrog\": null");
-                sb_puts(&b, ", \"dataset\": ");
-                json_str(&b, cols[c]);
-                sb_puts(&b, ", \"mean\": ");
-                json_num(&b, cv->mean);
-                sb_puts(&b, ", \"sd\": ");
-                json_num(&b, cv->sd);
-                sb_printf(&b, ", \"replicates\": %d, \"points\": %lld, \"settings\": ", cv->n, (long long)cv->points);
-                json_str(&b, sk);
-                sb_printf(&b, ", \"epoch\": %s, \"runs\": [", bar2 + 1);
+                    sb_puts(b, "null, \"leapfrog\": null");
+                sb_puts(b, ", \"dataset\": ");
+                json_str(b, t->cols[c]);
+                sb_puts(b, ", \"mean\": ");
+                json_num(b, cv->mean);
+                sb_puts(b, ", \"sd\": ");
+                json_num(b, cv->sd);
+                sb_printf(b, ", \"replicates\": %d, \"points\": %lld, \"settings\": ", cv->n, (long long)cv->points);
+                json_str(b, sk);
+                sb_printf(b, ", \"epoch\": %s, \"runs\": [", epoch);
                 int fr = 1;
-                for (size_t i = 0; i < nitems; i++)
-                    if (items[i].row == r && items[i].col == c) {
-                        sb_printf(&b, "%s\"%s\"", fr ? "" : ", ", items[i].run->row.identity);
+                for (size_t i = 0; i < t->nitems; i++)
+                    if (t->items[i].row == r && t->items[i].col == c) {
+                        sb_printf(b, "%s\"%s\"", fr ? "" : ", ", t->items[i].run->row.identity);
                         fr = 0;
                     }
-                sb_puts(&b, "]");
-                if (q->reference) {
-                    sb_puts(&b, ", \"reference\": ");
-                    json_num(&b, ref);
+                sb_puts(b, "]");
+                if (t->q->reference) {
+                    sb_puts(b, ", \"reference\": ");
+                    json_num(b, ref);
                 }
-                sb_puts(&b, "}");
+                sb_puts(b, "}");
             }
             first = 0;
             free(sk);
         }
     if (fmt == AW_FMT_JSON) {
-        sb_puts(&b, first ? "],\n  \"notes\": [" : "\n  ],\n  \"notes\": [");
-        for (size_t i = 0; i < g.nnotes; i++) {
-            sb_puts(&b, i ? ",\n    " : "\n    ");
-            json_str(&b, g.notes[i]);
+        sb_puts(b, first ? "],\n  \"notes\": [" : "\n  ],\n  \"notes\": [");
+        for (size_t i = 0; i < g->nnotes; i++) {
+            sb_puts(b, i ? ",\n    " : "\n    ");
+            json_str(b, g->notes[i]);
         }
-        sb_puts(&b, g.nnotes ? "\n  ]\n}\n" : "]\n}\n");
+        sb_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
     }
-    rc = sb_finish(&b, out, err);
-    b.p = NULL;
-out:
-    free(b.p);
-    if (g.ncol > 0) {
-        free((void *)g.keys);
-        free((void *)g.heads);
-        free((void *)g.align);
+}
+
+int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_report_format_t fmt, char **out,
+                      aw_error_t *err)
+{
+    *out = NULL;
+    for (int w = 0; w < q->n_where; w++) {
+        const char *eq = strchr(q->where[w], '=');
+        if (eq == NULL || eq == q->where[w])
+            return aw_error_set(err, AW_EARG, "--where %s: expected KEY.PATH=VALUE", q->where[w]);
+    }
+    if (q->n_where > AW_REPORT_MAX_FILTERS || q->n_datasets > AW_REPORT_MAX_FILTERS)
+        return aw_error_set(err, AW_EARG, "at most %d --where and --dataset filters", AW_REPORT_MAX_FILTERS);
+    table_t t = {.s = s, .q = q, .estimator = q->table == AW_TABLE_NLL ? "ais_nll" : "iwae_bound",
+                 .split = q->split ? q->split : "test"};
+    int rc = select_items(&t, err);
+    if (rc == AW_OK)
+        rc = make_columns(&t, err);
+    if (rc == AW_OK)
+        rc = make_rows(&t, err);
+    if (rc == AW_OK)
+        rc = label_rows(&t, err);
+    if (rc == AW_OK)
+        rc = fill_cells(&t, err);
+    if (rc < 0) {
+        table_fini(&t);
+        return rc;
+    }
+    char title[256];
+    snprintf(title, sizeof title, "%s %s (%s, nats, lower is better)",
+             strcmp(t.split, "test") == 0 ? "Test" : strcmp(t.split, "train") == 0 ? "Training" : t.split,
+             q->table == AW_TABLE_NLL ? "NLL" : "ELBO",
+             q->table == AW_TABLE_NLL ? "-log p(x) by annealed importance sampling, estimator ais_nll"
+                                      : "the importance-weighted bound -log mean_s w_s, estimator iwae_bound");
+    grid_t g = {.ncol = 1 + t.ncols + (q->reference ? 1 : 0)};
+    const char **keys = calloc((size_t)g.ncol, sizeof *keys), **heads = calloc((size_t)g.ncol, sizeof *heads);
+    char *align = calloc((size_t)g.ncol + 1, 1);
+    if (keys == NULL || heads == NULL || align == NULL) {
+        rc = aw_error_set(err, AW_ENOMEM, "out of memory");
+    } else {
+        fill_grid(&t, &g, keys, heads, align);
+        add_notes(&t, &g);
+        if (fmt == AW_FMT_MD || fmt == AW_FMT_LATEX) {
+            rc = grid_render(&g, title, fmt, out, err);
+        } else {
+            sbuf_t b = {.oom = g.oom};
+            render_records(&t, &g, title, fmt, &b);
+            rc = sb_finish(&b, out, err);
+        }
     }
     grid_fini(&g);
-    for (size_t i = 0; i < nitems; i++) {
-        free(items[i].rowcfg);
-        free(items[i].skey);
-    }
-    free(items);
-    free(keep);
-    free(where_seen);
-    free(rows);
-    free(cols);
-    free(skeys);
-    free(cells);
+    free(keys);
+    free(heads);
+    free(align);
+    table_fini(&t);
     return rc;
 }
 
 /* ---- listings ---- */
 
-/* "12:00:00" style durations: 42s, 3m05s, 2h07m, 3d04h. */
+/* Durations for people: 0.4s, 42s, 3m05s, 2h07m, 3d04h. */
 static void fmt_duration(double s, char *buf, size_t n)
 {
     if (!isfinite(s) || s < 0)
         snprintf(buf, n, "\xe2\x80\x94");
+    else if (s < 10)
+        snprintf(buf, n, "%.1fs", s);
     else if (s < 60)
         snprintf(buf, n, "%.0fs", s);
     else if (s < 3600)
@@ -1500,10 +1551,13 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
         double eta = NAN;
         if (r->row.status == AW_RUN_RUNNING) {
             running++;
-            if (isfinite(r->recent_epoch_s))
+            if (isfinite(r->recent_epoch_s) && r->row.epoch < r->row.epochs_total)
                 eta = r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch);
         }
-        fmt_duration(eta, buf, sizeof buf);
+        if (r->row.status == AW_RUN_RUNNING && r->row.epoch >= r->row.epochs_total)
+            snprintf(buf, sizeof buf, "evaluating"); /* training is done; the final evaluations run */
+        else
+            fmt_duration(eta, buf, sizeof buf);
         cell_text(&g, &row[8], buf);
         row[8].num = eta;
         row[8].isnum = 1;

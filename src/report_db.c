@@ -25,6 +25,20 @@ int aw_report_open(aw_store_t **out, const char *path, int busy_ms, aw_error_t *
         if (!S_ISREG(st.st_mode))
             return aw_error_set(err, AW_EIO, "%s: not a database file (it is a directory or a device)", path);
     }
+    /* aw_store_open waits up to its own 30 s for a lock; a report should say sooner that the
+     * file is held, so probe with busy_ms first. Other failures are left to aw_store_open,
+     * which names them. */
+    sqlite3 *probe = NULL;
+    if (sqlite3_open_v2(path, &probe, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) == SQLITE_OK &&
+        sqlite3_busy_timeout(probe, busy_ms) == SQLITE_OK) {
+        int e = sqlite3_exec(probe, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+        if ((e & 0xff) == SQLITE_BUSY || (e & 0xff) == SQLITE_LOCKED) {
+            sqlite3_close_v2(probe);
+            return aw_error_set(err, AW_EDB, "%s: database is locked by another process (waited %d ms); try again",
+                                path, busy_ms);
+        }
+    }
+    sqlite3_close_v2(probe);
     aw_store_t *s = NULL;
     int rc = aw_store_open(&s, path, 1, err);
     if (rc < 0)

@@ -371,16 +371,32 @@ static int commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metr
 
 /* ---- evaluation ---- */
 
+/* Shortest decimal text that reads back to the same float. */
+static void fmt_float(float v, char *buf, size_t n)
+{
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, n, "%.*g", digits, (double)v);
+        if (strtof(buf, NULL) == v)
+            return;
+    }
+}
+
 /* Canonical text of an estimator's settings: the key under which its results are stored. */
 static void eval_settings(const aw_eval_spec_t *e, long n_points, char *out, size_t len)
 {
     const aw_estimator_cfg_t *k = &e->cfg;
-    if (strcmp(e->estimator, "ais_nll") == 0)
+    if (strcmp(e->estimator, "ais_nll") == 0) {
+        char si[32], smin[32], smax[32], sacc[32];
+        fmt_float(k->step_init, si, sizeof si);
+        fmt_float(k->step_min, smin, sizeof smin);
+        fmt_float(k->step_max, smax, sizeof smax);
+        fmt_float(k->target_accept, sacc, sizeof sacc);
         snprintf(out, len,
-                 "{chains: %d, temperatures: %d, leapfrog: %d, schedule: %s, step_size: {init: %.9g, min: %.9g, "
-                 "max: %.9g, target_accept: %.9g}, size: %ld, batch: %d}",
-                 k->chains, k->temperatures, k->leapfrog, k->sigmoid ? "sigmoid" : "linear", k->step_init,
-                 k->step_min, k->step_max, k->target_accept, n_points, k->batch);
+                 "{chains: %d, temperatures: %d, leapfrog: %d, schedule: %s, step_size: {init: %s, min: %s, "
+                 "max: %s, target_accept: %s}, size: %ld, batch: %d}",
+                 k->chains, k->temperatures, k->leapfrog, k->sigmoid ? "sigmoid" : "linear", si, smin, smax, sacc,
+                 n_points, k->batch);
+    }
     else
         snprintf(out, len, "{samples: %d, size: %ld, batch: %d}", k->samples, n_points, k->batch);
 }
@@ -618,6 +634,17 @@ static int train(run_ctx_t *c, aw_error_t *err)
     double last_notify = 0;
     int64_t steps_this_process = 0;
     while (c->ps.epoch < spec->train.epochs) {
+        /* Evaluations due every N epochs run before the next epoch starts,
+         * here rather than after the commit, so that a run killed between
+         * the two still does them when it resumes (finished ones are skipped). */
+        if (c->ps.position == 0 && c->ps.epoch > 0) {
+            int due = 0;
+            for (int j = 0; j < spec->n_eval; j++)
+                due |= spec->eval[j].every > 0 && c->ps.epoch % spec->eval[j].every == 0;
+            int rc;
+            if (due && (rc = run_evals(c, 0, err)) < 0)
+                return rc;
+        }
         if (order_epoch != c->ps.epoch) {
             epoch_order(spec, c->ps.epoch, c->order, c->train.n);
             order_epoch = c->ps.epoch;
@@ -685,11 +712,6 @@ static int train(run_ctx_t *c, aw_error_t *err)
             continue;
         int rc = finish_epoch(c, now_s() - t_start, err);
         if (rc < 0)
-            return rc;
-        int any_every = 0;
-        for (int j = 0; j < spec->n_eval; j++)
-            any_every |= spec->eval[j].every > 0 && c->ps.epoch % spec->eval[j].every == 0;
-        if (any_every && c->ps.epoch < spec->train.epochs && (rc = run_evals(c, 0, err)) < 0)
             return rc;
     }
     return AW_OK;

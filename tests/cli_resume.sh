@@ -10,15 +10,22 @@ seed: 3
 dataset: {name: idx, train_images: $TMP/train.idx, test_images: $TMP/test.idx}
 model: {latent: 4, hidden: [16, 16]}
 method: {name: aiwae, samples: 3, temperatures: 4, leapfrog: 3}
-train: {epochs: 8, batch_size: 16, learning_rate: 3.0e-3, schedule: constant, checkpoint_every: 3, threads: 2}
+train: {epochs: 100, batch_size: 16, learning_rate: 3.0e-3, schedule: constant, checkpoint_every: 3, threads: 2}
 evaluate:
-  - {estimator: iwae_bound, samples: 64, split: test, batch: 6, every: 4}
-  - {estimator: ais_nll, chains: 4, temperatures: 40, leapfrog: 3, split: test, size: 30, batch: 5}
+  - {estimator: iwae_bound, samples: 64, split: test, batch: 6, every: 25}
+  - {estimator: ais_nll, chains: 4, temperatures: 300, leapfrog: 3, split: test, size: 30, batch: 5}
 YAML
 
 start=$(date +%s)
+t0=$(date +%s%N)
 "$RUN" --quiet --db "$TMP/ref.db" "$TMP/spec.yaml"
 [ $? -eq 0 ] && ok "uninterrupted run" || bad "uninterrupted run failed"
+ref_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "uninterrupted run: $ref_ms ms"
+# Kill after a random delay between ref/150 and ref/15 (at least 20 ms), so that
+# any build speed gives a couple of dozen kills at all stages of the run.
+lo=$(( ref_ms / 150 )); [ "$lo" -lt 20 ] && lo=20
+span=$(( ref_ms / 15 - lo )); [ "$span" -lt 20 ] && span=20
 
 # A graceful stop: SIGTERM-like stop after some steps, exit status 3, then resume.
 AIWAE_STOP_AFTER_STEPS=7 "$RUN" --quiet --db "$TMP/term.db" "$TMP/spec.yaml"
@@ -32,10 +39,9 @@ while :; do
   rounds=$((rounds + 1))
   "$RUN" --quiet --db "$TMP/kill.db" "$TMP/spec.yaml" &
   pid=$!
-  # a pseudo-random delay of 0.02 .. 0.60 s
   seed=$(( (seed * 1103515245 + 12345) % 2147483648 ))
-  delay=$(( 20 + seed % 580 ))
-  sleep "$(printf '0.%03d' "$delay")"
+  delay=$(( lo + seed % span ))
+  sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
   if kill -0 "$pid" 2>/dev/null; then
     if [ $((seed % 5)) -eq 0 ]; then
       kill -TERM "$pid" 2>/dev/null && terms=$((terms + 1))
@@ -52,6 +58,8 @@ done
 "$RUN" --quiet --db "$TMP/term.db" "$TMP/spec.yaml" || bad "resume after stop failed"
 end=$(date +%s)
 echo "kill-and-resume: $kills kill -9 and $terms SIGTERM over $rounds starts in $((end - start)) s"
+min_kills=${AIWAE_MIN_KILLS:-10}
+[ "$kills" -ge "$min_kills" ] && ok "survived $kills kill -9 (at least $min_kills)" || bad "only $kills kill -9 happened (at least $min_kills expected): the run is too short for this test"
 
 command -v sqlite3 >/dev/null || { echo "sqlite3 command not found (apt-get install sqlite3)"; exit 1; }
 for db in kill term; do
@@ -80,7 +88,7 @@ for db in kill term; do
   st=$(sqlite3 "$TMP/$db.db" "SELECT status FROM runs")
   [ "$st" = finished ] && ok "$db: run finished" || bad "$db: run status $st"
   n=$(sqlite3 "$TMP/$db.db" "SELECT count(*) FROM evaluations WHERE n_done = n_total AND n = n_total")
-  [ "$n" -eq 3 ] && ok "$db: all 3 evaluations complete" || bad "$db: $n of 3 evaluations complete"
+  [ "$n" -eq 5 ] && ok "$db: all 5 evaluations complete" || bad "$db: $n of 5 evaluations complete"
 done
 # Running a finished run again does nothing.
 out=$("$RUN" --db "$TMP/ref.db" "$TMP/spec.yaml" 2>&1)

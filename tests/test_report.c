@@ -54,8 +54,9 @@ static const char ELBO_SETTINGS[] = "{samples: 5000, size: %d, batch: 32}";
 /* Opens the database for writing, without the fsync of every commit (durability is not under test). */
 static aw_store_t *open_writer(void)
 {
-    aw_store_t *s = open_writer();
+    aw_store_t *s = NULL;
     aw_error_t err = {0};
+    ck_assert_msg(aw_store_open(&s, db, 0, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), "PRAGMA synchronous = OFF", NULL, NULL, NULL), SQLITE_OK);
     return s;
 }
