@@ -254,7 +254,9 @@ int main(int argc, char **argv)
         } else if (rc < 0) {
             end_bar(&pr);
             status = die(rc, err.msg);
-        } else if (finished_before && !quiet) {
+        } else if (finished_before == 2 && !quiet) {
+            fprintf(stderr, "%s: %s; skipping it\n", run->name, err.msg);
+        } else if (finished_before == 1 && !quiet) {
             fprintf(stderr, "%s: already finished (identity %.12s); nothing to do\n", run->name, run->identity);
         }
     }

@@ -6,7 +6,10 @@
 #include "config.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <omp.h>
 #include <stdio.h>
@@ -761,6 +764,24 @@ static int ctx_init(run_ctx_t *c, aw_error_t *err)
     return AW_OK;
 }
 
+/* Whether the process named by a claim ("pid N on HOST") is alive. A claim
+ * from another host counts as dead: a database moved to a new machine after
+ * the old one was lost must resume. */
+static int owner_alive(const char *owner, void *ctx)
+{
+    (void)ctx;
+    long pid;
+    char host[256], me[256];
+    if (sscanf(owner, "pid %ld on %255s", &pid, host) != 2 || pid <= 0)
+        return 0;
+    if (gethostname(me, sizeof me) != 0)
+        return 0;
+    me[sizeof me - 1] = '\0';
+    if (strcmp(host, me) != 0)
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
 int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, int *finished_before,
            aw_error_t *err)
 {
@@ -775,6 +796,22 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     aw_store_run_fini(&row);
     if (status == AW_RUN_FINISHED) {
         *finished_before = 1;
+        return AW_OK;
+    }
+    /* Claim the run so that another process working through the same sweep
+     * skips it instead of training it twice. */
+    char owner[300], host[256], holder[512];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(owner, sizeof owner, "pid %ld on %s", (long)getpid(), host);
+    int claimed = 0;
+    if ((rc = aw_store_run_claim(store, spec->identity, owner, owner_alive, NULL, &claimed, holder, sizeof holder,
+                                 err)) < 0)
+        return rc;
+    if (!claimed) {
+        *finished_before = 2;
+        aw_error_set(err, AW_OK, "being run by %s", holder);
         return AW_OK;
     }
     aw_run_set_threads(opts->threads > 0 ? opts->threads : spec->train.threads);
@@ -801,8 +838,6 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     /* The initial state is a checkpoint too, so that a non-finite loss in
      * the first epoch has something to roll back to. */
     if (!found && (rc = commit_checkpoint(&c, 0, NULL, err)) < 0)
-        goto fail;
-    if ((rc = aw_store_run_set_status(store, spec->identity, AW_RUN_RUNNING, NULL, err)) < 0)
         goto fail;
     if ((rc = train(&c, err)) < 0)
         goto fail;

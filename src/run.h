@@ -52,7 +52,9 @@ typedef struct aw_run_opts {
 } aw_run_opts_t;
 
 /* Trains and evaluates `spec` in `store`: starts it, resumes it from its latest
- * good checkpoint, or does nothing if it is finished (*finished_before = 1).
+ * good checkpoint, or does nothing if it is finished (*finished_before = 1) or
+ * being run by another live process on this host (*finished_before = 2, and
+ * err->msg says by whom).
  * Returns 0 when the run finished, AW_EINTR when stopped by opts->stop (after
  * checkpointing and marking it interrupted), another AW_E* on failure (the run
  * is then marked failed with the message). */

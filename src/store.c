@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -425,6 +426,26 @@ static int make_parents(const char *path, aw_error_t *err)
     return rc;
 }
 
+/* PRAGMA journal_mode = WAL, checked to have taken effect. */
+static int set_wal(aw_store_t *s, aw_error_t *err, const char *path)
+{
+    sqlite3_stmt *st;
+    int rc = q_prep(s, err, &st, "switching to WAL mode", "PRAGMA journal_mode = WAL", "");
+    if (rc != 0)
+        return rc;
+    rc = q_step(s, err, st, "switching to WAL mode");
+    if (rc == 1) {
+        const unsigned char *mode = sqlite3_column_text(st, 0);
+        rc = mode != NULL && strcmp((const char *)mode, "wal") == 0
+                 ? 0
+                 : aw_error_set(err, AW_EDB, "%s: cannot use WAL mode (journal_mode stays %s)", path,
+                                mode ? (const char *)mode : "unknown");
+    } else if (rc == 0) {
+        rc = aw_error_set(err, AW_EDB, "%s: switching to WAL mode: no result", path);
+    }
+    return q_end(s, err, st, rc, "switching to WAL mode");
+}
+
 int aw_store_open(aw_store_t **out, const char *path, int read_only, aw_error_t *err)
 {
     *out = NULL;
@@ -483,22 +504,17 @@ int aw_store_open(aw_store_t **out, const char *path, int read_only, aw_error_t 
         if (rc != 0)
             goto fail;
     } else {
-        /* WAL lets readers work while a writer commits; FULL syncs every commit. */
-        sqlite3_stmt *st;
-        rc = q_prep(s, err, &st, "switching to WAL mode", "PRAGMA journal_mode = WAL", "");
-        if (rc != 0)
-            goto fail;
-        rc = q_step(s, err, st, "switching to WAL mode");
-        if (rc == 1) {
-            const unsigned char *mode = sqlite3_column_text(st, 0);
-            rc = mode != NULL && strcmp((const char *)mode, "wal") == 0
-                     ? 0
-                     : aw_error_set(err, AW_EDB, "%s: cannot use WAL mode (journal_mode stays %s)", path,
-                                    mode ? (const char *)mode : "unknown");
-        } else if (rc == 0) {
-            rc = aw_error_set(err, AW_EDB, "%s: switching to WAL mode: no result", path);
+        /* WAL lets readers work while a writer commits; FULL syncs every commit.
+         * Switching a new file to WAL takes an exclusive lock that SQLite does
+         * not wait for through the busy handler, so two processes creating the
+         * same database at once retry here for up to the busy timeout. */
+        for (int waited = 0;; waited += 20) {
+            rc = set_wal(s, err, path);
+            if (rc == 0 || sqlite3_errcode(s->db) != SQLITE_BUSY || waited >= AW_STORE_BUSY_MS)
+                break;
+            struct timespec ts = {0, 20 * 1000 * 1000};
+            nanosleep(&ts, NULL);
         }
-        rc = q_end(s, err, st, rc, "switching to WAL mode");
         if (rc == 0)
             rc = q_exec(s, err, NULL, "setting synchronous=FULL", "PRAGMA synchronous = FULL", "");
         if (rc == 0 && d.version < AW_STORE_SCHEMA_VERSION)
@@ -710,6 +726,56 @@ int aw_store_run_set_status(aw_store_t *s, const char *identity, aw_run_status_t
     if (rc == 0 && changes == 0)
         rc = aw_error_set(err, AW_ENOTFOUND, "%s: no run %s", s->path, identity);
     return rc;
+}
+
+int aw_store_run_claim(aw_store_t *s, const char *identity, const char *owner,
+                       int (*is_alive)(const char *owner, void *ctx), void *ctx, int *claimed, char *holder,
+                       size_t holder_len, aw_error_t *err)
+{
+    *claimed = 0;
+    if (holder_len > 0)
+        holder[0] = '\0';
+    int rc = check_id(s, err, identity);
+    if (rc != 0)
+        return rc;
+    const char *what = "claiming a run";
+    if ((rc = tx_begin(s, err, what)) != 0)
+        return rc;
+    sqlite3_stmt *st;
+    rc = q_prep(s, err, &st, what, "SELECT status, message FROM runs WHERE identity = ?", "t", identity);
+    if (rc != 0) {
+        tx_abort(s);
+        return rc;
+    }
+    int busy = 0, found = 0;
+    rc = q_step(s, err, st, what);
+    if (rc == 1) {
+        found = 1;
+        const char *status = (const char *)sqlite3_column_text(st, 0);
+        const char *msg = (const char *)sqlite3_column_text(st, 1);
+        if (status != NULL && strcmp(status, "running") == 0 && msg != NULL && strcmp(msg, owner) != 0 &&
+            is_alive(msg, ctx)) {
+            busy = 1;
+            if (holder_len > 0)
+                snprintf(holder, holder_len, "%s", msg);
+        }
+        rc = 0;
+    }
+    rc = q_end(s, err, st, rc, what);
+    if (rc == 0 && !found)
+        rc = aw_error_set(err, AW_ENOTFOUND, "%s: no run %s", s->path, identity);
+    if (rc == 0 && !busy)
+        rc = q_exec(s, err, NULL, what,
+                    "UPDATE runs SET status = 'running', message = ?, updated = " NOW " WHERE identity = ?", "tt",
+                    owner, identity);
+    if (rc == 0)
+        rc = tx_commit(s, err, what);
+    if (rc != 0) {
+        tx_abort(s);
+        return rc;
+    }
+    *claimed = !busy;
+    return 0;
 }
 
 int aw_store_runs_list(aw_store_t *s, aw_store_run_t **runs, size_t *n, aw_error_t *err)

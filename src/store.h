@@ -16,8 +16,8 @@
  *
  * Epoch numbering: metrics epoch e (>= 1) is the e-th completed epoch. A
  * checkpoint is keyed (epoch, position): the state after `epoch` completed
- * epochs plus `position` points of the next epoch's data order; (e, 0) is the
- * end of epoch e, and newer means larger (epoch, position).
+ * epochs plus `position` minibatches of the next epoch (the runner's unit);
+ * (e, 0) is the end of epoch e, and newer means larger (epoch, position).
  *
  * Ownership: strings passed in are borrowed for the call. Rows returned are
  * owned by the caller and released with the matching _free/_fini function;
@@ -92,7 +92,7 @@ typedef struct aw_store_metrics {
 /* A stored checkpoint's key and size (no blob). */
 typedef struct aw_store_ckpt_ref {
     int64_t epoch;    /* completed epochs */
-    int64_t position; /* points of the next epoch consumed */
+    int64_t position; /* minibatches of the next epoch done */
     int keep;         /* 1 if kept by the checkpoint_every rule */
     size_t bytes;     /* blob length */
 } aw_store_ckpt_ref_t;
@@ -173,6 +173,16 @@ int aw_store_run_get(aw_store_t *s, const char *identity, aw_store_run_t *out, a
 /* Sets the run's status and message (NULL means ""); AW_ENOTFOUND if unknown. */
 int aw_store_run_set_status(aw_store_t *s, const char *identity, aw_run_status_t status, const char *message,
                             aw_error_t *err);
+
+/* Claims run identity for the calling process in one transaction: unless the
+ * run is `running` under another owner (its message) that is_alive(owner, ctx)
+ * says is still at work, sets it running with message = owner and *claimed = 1;
+ * otherwise changes nothing, *claimed = 0 and holder[holder_len] gets the
+ * other owner. Two processes can thus share a sweep without training the same
+ * run twice. AW_ENOTFOUND if the run is unknown. */
+int aw_store_run_claim(aw_store_t *s, const char *identity, const char *owner,
+                       int (*is_alive)(const char *owner, void *ctx), void *ctx, int *claimed, char *holder,
+                       size_t holder_len, aw_error_t *err);
 
 /* All runs, oldest first, into a new array *runs of *n rows (free with aw_store_runs_free). */
 int aw_store_runs_list(aw_store_t *s, aw_store_run_t **runs, size_t *n, aw_error_t *err);

@@ -64,6 +64,16 @@ sed -e 's/name: tiny/name: p2/' -e 's/samples: 2}/samples: 4}/' "$TMP/tiny.yaml"
 wait $a; sa=$?; wait $b; sb=$?
 [ $sa -eq 0 ] && [ $sb -eq 0 ] && ok "two processes share a database" || bad "concurrent runs exited $sa and $sb"
 
+# Two processes working through the same sweep: each run is trained once.
+"$RUN" --db "$TMP/sweep2.db" --set 'sweep={method.samples: [1, 2, 3, 4]}' --set train.epochs=4 "$TMP/tiny.yaml" 2> "$TMP/s1" & a=$!
+"$RUN" --db "$TMP/sweep2.db" --set 'sweep={method.samples: [1, 2, 3, 4]}' --set train.epochs=4 "$TMP/tiny.yaml" 2> "$TMP/s2" & b=$!
+wait $a; sa=$?; wait $b; sb=$?
+[ $sa -eq 0 ] && [ $sb -eq 0 ] && ok "two processes share a sweep" || bad "shared sweep exited $sa and $sb: $(cat "$TMP/s1" "$TMP/s2" | grep error)"
+n=$("$REPORT" --db "$TMP/sweep2.db" --runs --format csv | grep -c ',finished,')
+[ "$n" -eq 4 ] && ok "all 4 runs of the shared sweep finished" || bad "$n of 4 shared-sweep runs finished"
+n=$(cat "$TMP/s1" "$TMP/s2" | grep -c 'starting:')
+[ "$n" -eq 4 ] && ok "each run was started once" || bad "runs were started $n times for 4 runs"
+
 # Data that is not there: one clear line, status 1.
 cat > "$TMP/nodata.yaml" <<YAML
 dataset: {name: mnist, dir: $TMP/empty}
