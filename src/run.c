@@ -734,7 +734,7 @@ static void ctx_fini(run_ctx_t *c)
 static int ctx_init(run_ctx_t *c, aw_error_t *err)
 {
     const aw_spec_t *spec = c->spec;
-    c->ops = aw_method_find(spec->method.name);
+    c->ops = c->opts->method != NULL ? c->opts->method : aw_method_find(spec->method.name);
     if (c->ops == NULL)
         return aw_error_set(err, AW_ESPEC, "%s: method.name: unknown method %s", spec->source, spec->method.name);
     int rc = aw_binarize_parse(spec->dataset.binarize, &c->bin, err);

@@ -10,6 +10,7 @@
 #include "data.h"
 #include "error.h"
 #include "model.h"
+#include "plugin.h"
 #include "spec.h"
 #include "store.h"
 
@@ -49,6 +50,7 @@ typedef struct aw_run_opts {
     void *progress_ctx;                 /* passed to progress */
     int max_nan_retries;                /* rollbacks after a non-finite loss before failing (0: 5) */
     int64_t stop_after_steps;           /* testing aid: behave as if stopped after this many steps (0: never) */
+    const struct aw_method_ops *method;  /* testing aid: train with these ops instead of the spec's method */
 } aw_run_opts_t;
 
 /* Trains and evaluates `spec` in `store`: starts it, resumes it from its latest

@@ -74,6 +74,13 @@ n=$("$REPORT" --db "$TMP/sweep2.db" --runs --format csv | grep -c ',finished,')
 n=$(cat "$TMP/s1" "$TMP/s2" | grep -c 'starting:')
 [ "$n" -eq 4 ] && ok "each run was started once" || bad "runs were started $n times for 4 runs"
 
+# A read-only database: one clear line, status 1, nothing changed.
+cp "$TMP/r.db" "$TMP/ro.db"
+sum_before=$(cksum < "$TMP/ro.db")
+expect_status 1 "read-only database" "$RUN" --db "file:$TMP/ro.db?mode=ro" --set train.epochs=3 "$TMP/tiny.yaml"
+expect_err "database is read-only" "read-only database is reported"
+[ "$(cksum < "$TMP/ro.db")" = "$sum_before" ] && ok "read-only database unchanged" || bad "read-only database changed"
+
 # Data that is not there: one clear line, status 1.
 cat > "$TMP/nodata.yaml" <<YAML
 dataset: {name: mnist, dir: $TMP/empty}

@@ -1,0 +1,293 @@
+/* test_run.c: the runner's recovery paths on a tiny IDX data set: NaN
+ * rollback, giving up, a damaged checkpoint, interruption and claims. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "objective.h"
+#include "run.h"
+#include "spec.h"
+#include "store.h"
+
+static char dir[256];
+
+static void put_u32(FILE *f, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                          (unsigned char)v};
+    ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
+}
+
+/* n images of 6x6 pixels, pseudo-random intensities. */
+static void write_idx(const char *path, int n, unsigned seed)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    put_u32(f, 0x803);
+    put_u32(f, (uint32_t)n);
+    put_u32(f, 6);
+    put_u32(f, 6);
+    for (int i = 0; i < n * 36; i++) {
+        seed = seed * 1103515245u + 12345u;
+        ck_assert_int_ne(fputc((int)((seed >> 16) & 0xff), f), EOF);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "%s/aw_run_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char p[512];
+    snprintf(p, sizeof p, "%s/train.idx", dir);
+    write_idx(p, 64, 1);
+    snprintf(p, sizeof p, "%s/test.idx", dir);
+    write_idx(p, 16, 2);
+}
+
+static void teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void load_spec(aw_spec_list_t *list, int epochs)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             "name: t\nseed: 5\n"
+             "dataset: {name: idx, train_images: \"%s/train.idx\", test_images: \"%s/test.idx\"}\n"
+             "model: {latent: 2, hidden: [5]}\n"
+             "method: {name: iwae, samples: 2}\n"
+             "train: {epochs: %d, batch_size: 8, schedule: constant, checkpoint_every: 2, threads: 1}\n"
+             "evaluate: [{estimator: iwae_bound, samples: 8, split: test, batch: 4}]\n",
+             dir, dir, epochs);
+    aw_error_t err = {0};
+    int rc = aw_spec_load_string(yaml, "test", NULL, 0, list, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(list->n, 1);
+}
+
+static aw_store_t *open_store(const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    aw_store_t *s = NULL;
+    aw_error_t err = {0};
+    int rc = aw_store_open(&s, p, 0, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    return s;
+}
+
+/* A method that behaves like iwae but fails with a non-finite loss at chosen steps. */
+static long nan_from = -1, nan_until = -1; /* global steps [from, until) fail */
+static long steps_seen;
+
+static int flaky_step(void *state, struct aw_model *model, const float *x, int B, float lr, aw_rng_t *rng,
+                      aw_step_stats_t *stats, aw_error_t *err)
+{
+    long k = steps_seen++;
+    if (k >= nan_from && k < nan_until) {
+        stats->loss = NAN;
+        stats->bound = NAN;
+        return aw_error_set(err, AW_ENUMERIC, "injected NaN at step %ld", k);
+    }
+    return aw_iwae_ops.step(state, model, x, B, lr, rng, stats, err);
+}
+
+static aw_method_ops_t flaky_ops;
+
+static void init_flaky(long from, long until)
+{
+    flaky_ops = aw_iwae_ops;
+    flaky_ops.name = "iwae";
+    flaky_ops.step = flaky_step;
+    nan_from = from;
+    nan_until = until;
+    steps_seen = 0;
+}
+
+static int count_events(aw_store_t *s, const char *identity, const char *kind)
+{
+    aw_store_event_t *ev = NULL;
+    size_t n = 0;
+    aw_error_t err = {0};
+    ck_assert_int_eq(aw_store_events_list(s, identity, &ev, &n, &err), 0);
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += strcmp(ev[i].kind, kind) == 0;
+    aw_store_events_free(ev, n);
+    return k;
+}
+
+static void run_status(aw_store_t *s, const char *identity, aw_run_status_t want, int64_t epoch)
+{
+    aw_store_run_t row;
+    aw_error_t err = {0};
+    ck_assert_int_eq(aw_store_run_get(s, identity, &row, &err), 0);
+    ck_assert_int_eq(row.status, want);
+    ck_assert_int_eq(row.epoch, epoch);
+    aw_store_run_fini(&row);
+}
+
+static void final_params(aw_store_t *s, const char *identity, float **out, size_t *n)
+{
+    aw_model_t m;
+    aw_error_t err = {0};
+    int rc = aw_run_load_model(s, identity, -1, &m, NULL, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    *n = m.n_params;
+    *out = malloc(m.n_params * sizeof(float));
+    ck_assert_ptr_nonnull(*out);
+    memcpy(*out, m.params, m.n_params * sizeof(float));
+    aw_model_fini(&m);
+}
+
+START_TEST(test_nan_rolls_back_and_recovers)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 4);
+    aw_store_t *s = open_store("nan.db");
+    init_flaky(13, 14); /* one failure in epoch 2 (8 steps per epoch) */
+    aw_run_opts_t o = {.threads = 1, .method = &flaky_ops};
+    aw_error_t err = {0};
+    int fb = -1;
+    int rc = aw_run(&list.runs[0], s, &o, &fb, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(fb, 0);
+    ck_assert_int_eq(count_events(s, list.runs[0].identity, "nan_rollback"), 1);
+    run_status(s, list.runs[0].identity, AW_RUN_FINISHED, 4);
+    /* Epoch 2 was redone from the epoch-1 checkpoint: 4*8 steps + 1 failed + 5 redone. */
+    ck_assert_int_eq(steps_seen, 4 * 8 + 1 + 5);
+    aw_store_close(s);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
+START_TEST(test_nan_gives_up)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 4);
+    aw_store_t *s = open_store("nan2.db");
+    init_flaky(10, 1000000);
+    aw_run_opts_t o = {.threads = 1, .method = &flaky_ops, .max_nan_retries = 3};
+    aw_error_t err = {0};
+    int fb = -1;
+    int rc = aw_run(&list.runs[0], s, &o, &fb, &err);
+    ck_assert_int_eq(rc, AW_ENUMERIC);
+    ck_assert_msg(strstr(err.msg, "gave up after 3 rollbacks") != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "at epoch 2 step 0") != NULL, "%s", err.msg);
+    ck_assert_int_eq(count_events(s, list.runs[0].identity, "nan_rollback"), 3);
+    run_status(s, list.runs[0].identity, AW_RUN_FAILED, 1);
+    aw_store_close(s);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
+/* A damaged newest checkpoint is reported and the previous one used; the
+ * final parameters are still those of an uninterrupted run. */
+START_TEST(test_bad_checkpoint_falls_back)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 5);
+    const aw_spec_t *spec = &list.runs[0];
+    aw_error_t err = {0};
+    int fb;
+
+    aw_store_t *ref = open_store("ref.db");
+    aw_run_opts_t o = {.threads = 1};
+    ck_assert_int_eq(aw_run(spec, ref, &o, &fb, &err), 0);
+
+    aw_store_t *s = open_store("bad.db");
+    aw_run_opts_t stop = {.threads = 1, .stop_after_steps = 27};
+    ck_assert_int_eq(aw_run(spec, s, &stop, &fb, &err), AW_EINTR);
+    run_status(s, spec->identity, AW_RUN_INTERRUPTED, 3);
+    /* Damage the mid-epoch checkpoint the interruption wrote (epoch 3, step 3). */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
+             "WHERE identity = '%s' AND epoch = 3 AND position = 3", spec->identity);
+    char *emsg = NULL;
+    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, &emsg), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0);
+    ck_assert_int_eq(count_events(s, spec->identity, "checkpoint_bad"), 1);
+    run_status(s, spec->identity, AW_RUN_FINISHED, 5);
+
+    float *a, *b;
+    size_t na, nb;
+    final_params(ref, spec->identity, &a, &na);
+    final_params(s, spec->identity, &b, &nb);
+    ck_assert_uint_eq(na, nb);
+    ck_assert_int_eq(memcmp(a, b, na * sizeof(float)), 0);
+    free(a);
+    free(b);
+    aw_store_close(ref);
+    aw_store_close(s);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
+/* A run claimed by a live process is left alone; one claimed by a dead
+ * process is taken over. */
+START_TEST(test_claims)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 2);
+    const aw_spec_t *spec = &list.runs[0];
+    aw_store_t *s = open_store("claim.db");
+    aw_error_t err = {0};
+    aw_store_run_info_t info = {.identity = spec->identity, .name = spec->name, .spec = spec->canonical,
+                                .epochs_total = 2, .version = "test"};
+    aw_store_run_t row;
+    ck_assert_int_eq(aw_store_run_upsert(s, &info, &row, NULL, &err), 0);
+    aw_store_run_fini(&row);
+    char host[256], owner[400];
+    ck_assert_int_eq(gethostname(host, sizeof host), 0);
+    host[sizeof host - 1] = '\0';
+    /* our parent is alive and is not us */
+    snprintf(owner, sizeof owner, "pid %ld on %s", (long)getppid(), host);
+    ck_assert_int_eq(aw_store_run_set_status(s, spec->identity, AW_RUN_RUNNING, owner, &err), 0);
+    aw_run_opts_t o = {.threads = 1};
+    int fb = -1;
+    ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0);
+    ck_assert_int_eq(fb, 2);
+    ck_assert_msg(strstr(err.msg, owner) != NULL, "%s", err.msg);
+    /* a pid that cannot exist */
+    snprintf(owner, sizeof owner, "pid 2147483600 on %s", host);
+    ck_assert_int_eq(aw_store_run_set_status(s, spec->identity, AW_RUN_RUNNING, owner, &err), 0);
+    ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0);
+    ck_assert_int_eq(fb, 0);
+    run_status(s, spec->identity, AW_RUN_FINISHED, 2);
+    aw_store_close(s);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
+static Suite *run_suite(void)
+{
+    Suite *su = suite_create("run");
+    TCase *tc = tcase_create("recovery");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_nan_rolls_back_and_recovers);
+    tcase_add_test(tc, test_nan_gives_up);
+    tcase_add_test(tc, test_bad_checkpoint_falls_back);
+    tcase_add_test(tc, test_claims);
+    suite_add_tcase(su, tc);
+    return su;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(run_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
