@@ -51,7 +51,6 @@ static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const 
         return aw_error_set(err, AW_ENOMEM, "iwae_bound: cannot allocate the workspace for %d points x %d "
                             "samples", P, chunk);
     }
-    const float *b = m->dec[m->shape.n_hidden].b;
     float *logw = ws->row_a;
     for (int i0 = 0; i0 < n; i0 += P) {
         const int B = n - i0 < P ? n - i0 : P;
@@ -75,11 +74,7 @@ static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const 
                 const float *e = ws->eps + (size_t)r * H;
                 logw[r] = sum_ls[i] + aw_model_sample_row(mu, sig, e, ws->h + (size_t)r * H, H);
             }
-            aw_model_dec_forward(m, ws, ws->h, N);
-#pragma omp parallel for schedule(static)
-            for (int r = 0; r < N; r++)
-                logw[r] += aw_model_bern_row(xb + (size_t)(r / K) * D, ws->logits + (size_t)r * D, b, D, 0,
-                                             1.0f);
+            aw_model_dec_loglik(m, ws, xb, K, ws->h, N, logw, AW_LOGLIK_ADD, NULL);
             for (int i = 0; i < B; i++) {
                 const float *lw = logw + (size_t)i * K;
                 double m1 = mx[i];

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 
 #include <cblas.h>
@@ -380,26 +381,85 @@ static int rows_ok(const aw_model_ws_t *ws, int B, int K)
     return B >= 1 && K >= 1 && (int64_t)B * K <= ws->max_rows;
 }
 
+void aw_model_ws_rows(const aw_model_ws_t *ws, int r0, aw_model_ws_t *v)
+{
+    *v = *ws;
+    const int L = ws->shape.n_hidden, H = ws->shape.H, D = ws->shape.D;
+    int widest = 2 * H;
+    for (int l = 0; l < L; l++)
+        widest = ws->shape.hidden[l] > widest ? ws->shape.hidden[l] : widest;
+    const size_t r = (size_t)r0;
+    for (int l = 0; l < L; l++)
+        v->dec_act[l] = ws->dec_act[l] + r * (size_t)ws->shape.hidden[L - 1 - l];
+    v->logits = ws->logits + r * (size_t)D;
+    v->dec_d[0] = ws->dec_d[0] + r * (size_t)widest;
+    v->dec_d[1] = ws->dec_d[1] + r * (size_t)widest;
+    v->h = ws->h + r * (size_t)H;
+    v->eps = ws->eps + r * (size_t)H;
+    v->gh = ws->gh + r * (size_t)H;
+    v->row_a = ws->row_a + r;
+    v->row_b = ws->row_b + r;
+    v->max_rows = ws->max_rows - r0;
+}
+
+/* Rows [r0, r0+n) of aw_model_dec_loglik, on the workspace view for those rows. */
+static void dec_loglik_rows(const aw_model_t *m, aw_model_ws_t *v, const aw_real *x, int K, int r0, int n,
+                            const aw_real *h, aw_real *out, int flags, aw_real *grad_h)
+{
+    const int D = m->shape.D, H = m->shape.H;
+    const aw_real *b = m->dec[m->shape.n_hidden].b;
+    const int grad = grad_h != NULL;
+    aw_model_dec_forward(m, v, h, n);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const aw_real *hi = h + (size_t)i * H, *xi = x + (size_t)((r0 + i) / K) * D;
+        aw_real lp = aw_model_bern_row(xi, v->logits + (size_t)i * D, b, D, grad, AW_R(1.0));
+        if (flags & AW_LOGLIK_PRIOR)
+            lp += aw_model_log_prior(hi, H);
+        out[i] = (flags & AW_LOGLIK_ADD) ? out[i] + lp : lp;
+        if (grad)
+            for (int j = 0; j < H; j++)
+                grad_h[(size_t)i * H + j] = (flags & AW_LOGLIK_PRIOR) ? -hi[j] : AW_R(0.0);
+    }
+    if (grad)
+        aw_model_dec_backward(m, v, h, n, NULL, grad_h, AW_R(1.0));
+}
+
+/* Rows per thread below which splitting the rows over threads does not pay. */
+#define AW_ROWS_PER_THREAD_MIN 64
+
+void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
+                         int N, aw_real *out, int flags, aw_real *grad_h)
+{
+    const int H = m->shape.H;
+    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (nt < 2 || N < nt * AW_ROWS_PER_THREAD_MIN) {
+        dec_loglik_rows(m, ws, x, K, 0, N, h, out, flags, grad_h);
+        return;
+    }
+    /* Data parallel: each thread runs the whole decoder on its own block of rows with single-threaded
+     * GEMMs (OpenBLAS runs one thread inside a parallel region), so no barrier separates the GEMMs from
+     * the element-wise passes and each block stays in its core's cache. Row results do not depend on the
+     * blocking, and the split is a fixed function of N and the thread count. */
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        const int r0 = (int)((long)N * t / T), r1 = (int)((long)N * (t + 1) / T);
+        if (r1 > r0) {
+            aw_model_ws_t v;
+            aw_model_ws_rows(ws, r0, &v);
+            dec_loglik_rows(m, &v, x, K, r0, r1 - r0, h + (size_t)r0 * H, out + r0, flags,
+                            grad_h != NULL ? grad_h + (size_t)r0 * H : NULL);
+        }
+    }
+}
+
 int aw_model_log_joint(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
                        const aw_real *h, aw_real *logp, aw_real *grad_h)
 {
     if (!rows_ok(ws, B, K))
         return AW_EARG;
-    const int N = B * K, D = m->shape.D, H = m->shape.H;
-    const aw_real *b = m->dec[m->shape.n_hidden].b;
-    const int grad = grad_h != NULL;
-    aw_model_dec_forward(m, ws, h, N);
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const aw_real *hn = h + (size_t)n * H, *xn = x + (size_t)(n / K) * D;
-        logp[n] = aw_model_bern_row(xn, ws->logits + (size_t)n * D, b, D, grad, AW_R(1.0)) +
-                  aw_model_log_prior(hn, H);
-        if (grad)
-            for (int j = 0; j < H; j++)
-                grad_h[(size_t)n * H + j] = -hn[j];
-    }
-    if (grad)
-        aw_model_dec_backward(m, ws, h, N, NULL, grad_h, AW_R(1.0));
+    aw_model_dec_loglik(m, ws, x, K, h, B * K, logp, AW_LOGLIK_PRIOR, grad_h);
     return 0;
 }
 

@@ -57,4 +57,18 @@ aw_real aw_model_sample_row(const aw_real *mu, const aw_real *sig, const aw_real
 void aw_model_dec_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h, int N,
                            aw_real *grad_dec, aw_real *grad_h, aw_real beta_h);
 
+/* v = ws restricted to decoder rows [r0, max_rows): the per-row buffers start at row r0. */
+void aw_model_ws_rows(const aw_model_ws_t *ws, int r0, aw_model_ws_t *v);
+
+enum {
+    AW_LOGLIK_PRIOR = 1, /* add log N(h; 0, I) (and its gradient -h) */
+    AW_LOGLIK_ADD = 2    /* out[n] += the value instead of out[n] = it */
+};
+
+/* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR) for h [N,H]; with grad_h != NULL also
+ * grad_h [N,H] = its gradient with respect to h. Rows are split over the OpenMP threads, each running the
+ * whole decoder on its block. Uses the decoder buffers of ws (the logits hold the logit gradient after). */
+void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
+                         int N, aw_real *out, int flags, aw_real *grad_h);
+
 #endif
