@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "real.h"
 
 /* "ADAM" little-endian, then the format version. */
@@ -86,59 +87,14 @@ size_t aw_adam_state_bytes(const aw_adam_t *a)
     return AW_ADAM_HEADER + 2 * a->n * sizeof(float);
 }
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_floats(uint8_t *p, const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        put_u32(p + 4 * i, u);
-    }
-}
-
-static void get_floats(const uint8_t *p, float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = get_u32(p + 4 * i);
-        memcpy(&x[i], &u, 4);
-    }
-}
-
 void aw_adam_save(const aw_adam_t *a, uint8_t *buf)
 {
-    put_u32(buf, AW_ADAM_MAGIC);
-    put_u32(buf + 4, AW_ADAM_VERSION);
-    put_u64(buf + 8, (uint64_t)a->n);
-    put_u64(buf + 16, (uint64_t)a->t);
-    put_floats(buf + AW_ADAM_HEADER, a->m, a->n);
-    put_floats(buf + AW_ADAM_HEADER + 4 * a->n, a->v, a->n);
+    aw_le_put_u32(buf, AW_ADAM_MAGIC);
+    aw_le_put_u32(buf + 4, AW_ADAM_VERSION);
+    aw_le_put_u64(buf + 8, (uint64_t)a->n);
+    aw_le_put_u64(buf + 16, (uint64_t)a->t);
+    aw_le_put_f32s(buf + AW_ADAM_HEADER, a->m, a->n);
+    aw_le_put_f32s(buf + AW_ADAM_HEADER + 4 * a->n, a->v, a->n);
 }
 
 int aw_adam_load(aw_adam_t *a, const uint8_t *buf, size_t n, aw_error_t *err)
@@ -146,17 +102,18 @@ int aw_adam_load(aw_adam_t *a, const uint8_t *buf, size_t n, aw_error_t *err)
     if (n != aw_adam_state_bytes(a))
         return aw_error_set(err, AW_EFORMAT, "adam state: %zu bytes, expected %zu for %zu parameters", n,
                             aw_adam_state_bytes(a), a->n);
-    if (get_u32(buf) != AW_ADAM_MAGIC || get_u32(buf + 4) != AW_ADAM_VERSION)
+    if (aw_le_get_u32(buf) != AW_ADAM_MAGIC || aw_le_get_u32(buf + 4) != AW_ADAM_VERSION)
         return aw_error_set(err, AW_EFORMAT, "adam state: bad magic or version (0x%08x v%u), expected "
-                            "0x%08x v%u", get_u32(buf), get_u32(buf + 4), AW_ADAM_MAGIC, AW_ADAM_VERSION);
-    uint64_t nn = get_u64(buf + 8);
-    int64_t t = (int64_t)get_u64(buf + 16);
+                            "0x%08x v%u", aw_le_get_u32(buf), aw_le_get_u32(buf + 4), AW_ADAM_MAGIC,
+                            AW_ADAM_VERSION);
+    uint64_t nn = aw_le_get_u64(buf + 8);
+    int64_t t = (int64_t)aw_le_get_u64(buf + 16);
     if (nn != a->n || t < 0)
         return aw_error_set(err, AW_EFORMAT, "adam state: %llu parameters at step %lld, expected %zu "
                             "parameters and a step >= 0", (unsigned long long)nn, (long long)t, a->n);
     a->t = t;
-    get_floats(buf + AW_ADAM_HEADER, a->m, a->n);
-    get_floats(buf + AW_ADAM_HEADER + 4 * a->n, a->v, a->n);
+    aw_le_get_f32s(buf + AW_ADAM_HEADER, a->m, a->n);
+    aw_le_get_f32s(buf + AW_ADAM_HEADER + 4 * a->n, a->v, a->n);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "adam.h"
 #include "ais.h"
+#include "bytes.h"
 #include "model.h"
 #include "objective.h"
 
@@ -201,35 +202,6 @@ static int aiwae_step(void *state, aw_model_t *model, const float *x, int B, flo
     return 0;
 }
 
-/* Little-endian helpers for the checkpoint. */
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* Layout: magic, version, n_temps (u32 each), steps (f32 [n_temps]), encoder Adam size (u64) and bytes,
  * decoder Adam size (u64) and bytes. */
 static size_t aiwae_state_bytes(const void *state)
@@ -243,20 +215,16 @@ static void aiwae_save(const void *state, uint8_t *buf)
 {
     const aiwae_state_t *s = state;
     const int nt = s->cfg.temperatures - 1;
-    put_u32(buf, AIWAE_MAGIC);
-    put_u32(buf + 4, AIWAE_VERSION);
-    put_u32(buf + 8, (uint32_t)nt);
-    uint8_t *p = buf + 12;
-    for (int t = 0; t < nt; t++, p += 4) {
-        uint32_t u;
-        memcpy(&u, &s->step[t], 4);
-        put_u32(p, u);
-    }
+    aw_le_put_u32(buf, AIWAE_MAGIC);
+    aw_le_put_u32(buf + 4, AIWAE_VERSION);
+    aw_le_put_u32(buf + 8, (uint32_t)nt);
+    aw_le_put_f32s(buf + 12, s->step, (size_t)nt);
+    uint8_t *p = buf + 12 + 4 * (size_t)nt;
     size_t eb = aw_adam_state_bytes(&s->enc), db = aw_adam_state_bytes(&s->dec);
-    put_u64(p, eb);
+    aw_le_put_u64(p, eb);
     aw_adam_save(&s->enc, p + 8);
     p += 8 + eb;
-    put_u64(p, db);
+    aw_le_put_u64(p, db);
     aw_adam_save(&s->dec, p + 8);
 }
 
@@ -267,21 +235,20 @@ static int aiwae_load(void *state, const uint8_t *buf, size_t n, aw_error_t *err
     const size_t want = aiwae_state_bytes(s);
     if (n != want)
         return aw_error_set(err, AW_EFORMAT, "aiwae state: %zu bytes, expected %zu", n, want);
-    if (get_u32(buf) != AIWAE_MAGIC)
-        return aw_error_set(err, AW_EFORMAT, "aiwae state: bad magic 0x%08x at offset 0", get_u32(buf));
-    if (get_u32(buf + 4) != AIWAE_VERSION)
+    if (aw_le_get_u32(buf) != AIWAE_MAGIC)
+        return aw_error_set(err, AW_EFORMAT, "aiwae state: bad magic 0x%08x at offset 0", aw_le_get_u32(buf));
+    if (aw_le_get_u32(buf + 4) != AIWAE_VERSION)
         return aw_error_set(err, AW_EFORMAT, "aiwae state: version %u at offset 4, expected %u",
-                            get_u32(buf + 4), AIWAE_VERSION);
-    if (get_u32(buf + 8) != (uint32_t)nt)
+                            aw_le_get_u32(buf + 4), AIWAE_VERSION);
+    if (aw_le_get_u32(buf + 8) != (uint32_t)nt)
         return aw_error_set(err, AW_EFORMAT, "aiwae state: %u temperatures at offset 8, the run has %d",
-                            get_u32(buf + 8), nt);
+                            aw_le_get_u32(buf + 8), nt);
     float *steps = malloc((size_t)nt * sizeof *steps);
     if (steps == NULL)
         return aw_error_set(err, AW_ENOMEM, "aiwae state: out of memory");
     const uint8_t *p = buf + 12;
+    aw_le_get_f32s(p, steps, (size_t)nt);
     for (int t = 0; t < nt; t++, p += 4) {
-        uint32_t u = get_u32(p);
-        memcpy(&steps[t], &u, 4);
         if (!(steps[t] > 0) || !isfinite(steps[t])) {
             double bad = steps[t];
             free(steps);
@@ -291,7 +258,7 @@ static int aiwae_load(void *state, const uint8_t *buf, size_t n, aw_error_t *err
     }
     const size_t eb = aw_adam_state_bytes(&s->enc), db = aw_adam_state_bytes(&s->dec);
     const size_t eoff = (size_t)(p - buf), doff = eoff + 8 + eb;
-    if (get_u64(buf + eoff) != eb || get_u64(buf + doff) != db) {
+    if (aw_le_get_u64(buf + eoff) != eb || aw_le_get_u64(buf + doff) != db) {
         free(steps);
         return aw_error_set(err, AW_EFORMAT, "aiwae state: optimizer sizes at offsets %zu and %zu do not match",
                             eoff, doff);

@@ -6,37 +6,11 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "bytes.h"
+
 #define HEADER_BYTES 12u  /* magic, version, count */
 #define SECHEAD_BYTES 12u /* tag, u64 length */
 #define CRC_BYTES 4u
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 /* CRC-32 of n bytes, in chunks because zlib's length type may be 32 bits. */
 static uint32_t crc_of(const uint8_t *p, size_t n)
@@ -124,7 +98,7 @@ int aw_ckpt_put(aw_ckpt_t *c, const char *tag, const void *data, size_t n, aw_er
 int aw_ckpt_put_u64(aw_ckpt_t *c, const char *tag, uint64_t v, aw_error_t *err)
 {
     uint8_t b[8];
-    put_le64(b, v);
+    aw_le_put_u64(b, v);
     return aw_ckpt_put(c, tag, b, sizeof b, err);
 }
 
@@ -135,11 +109,7 @@ int aw_ckpt_put_f32(aw_ckpt_t *c, const char *tag, const float *x, size_t n, aw_
     uint8_t *b = malloc(n > 0 ? 4 * n : 1);
     if (b == NULL)
         return aw_error_set(err, AW_ENOMEM, "checkpoint section %s: out of memory for %zu floats", tag, n);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], 4);
-        put_le32(b + 4 * i, u);
-    }
+    aw_le_put_f32s(b, x, n);
     int rc = aw_ckpt_put(c, tag, b, 4 * n, err);
     free(b);
     return rc;
@@ -152,11 +122,7 @@ int aw_ckpt_put_f64(aw_ckpt_t *c, const char *tag, const double *x, size_t n, aw
     uint8_t *b = malloc(n > 0 ? 8 * n : 1);
     if (b == NULL)
         return aw_error_set(err, AW_ENOMEM, "checkpoint section %s: out of memory for %zu doubles", tag, n);
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u;
-        memcpy(&u, &x[i], 8);
-        put_le64(b + 8 * i, u);
-    }
+    aw_le_put_f64s(b, x, n);
     int rc = aw_ckpt_put(c, tag, b, 8 * n, err);
     free(b);
     return rc;
@@ -194,7 +160,7 @@ int aw_ckpt_get_u64(const aw_ckpt_t *c, const char *tag, uint64_t *v, aw_error_t
     const uint8_t *p = aw_ckpt_need(c, tag, 8, err);
     if (p == NULL)
         return AW_EFORMAT;
-    *v = get_le64(p);
+    *v = aw_le_get_u64(p);
     return 0;
 }
 
@@ -205,10 +171,7 @@ int aw_ckpt_get_f32(const aw_ckpt_t *c, const char *tag, float *x, size_t n, aw_
     const uint8_t *p = aw_ckpt_need(c, tag, 4 * n, err);
     if (p == NULL)
         return AW_EFORMAT;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t u = get_le32(p + 4 * i);
-        memcpy(&x[i], &u, 4);
-    }
+    aw_le_get_f32s(p, x, n);
     return 0;
 }
 
@@ -219,10 +182,7 @@ int aw_ckpt_get_f64(const aw_ckpt_t *c, const char *tag, double *x, size_t n, aw
     const uint8_t *p = aw_ckpt_need(c, tag, 8 * n, err);
     if (p == NULL)
         return AW_EFORMAT;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u = get_le64(p + 8 * i);
-        memcpy(&x[i], &u, 8);
-    }
+    aw_le_get_f64s(p, x, n);
     return 0;
 }
 
@@ -242,18 +202,18 @@ int aw_ckpt_encode(const aw_ckpt_t *c, uint8_t **blob, size_t *n, aw_error_t *er
     if (b == NULL)
         return aw_error_set(err, AW_ENOMEM, "checkpoint: out of memory for a %zu-byte blob", total);
     memcpy(b, AW_CKPT_MAGIC, 4);
-    put_le32(b + 4, AW_CKPT_VERSION);
-    put_le32(b + 8, (uint32_t)c->n);
+    aw_le_put_u32(b + 4, AW_CKPT_VERSION);
+    aw_le_put_u32(b + 8, (uint32_t)c->n);
     size_t off = HEADER_BYTES;
     for (size_t i = 0; i < c->n; i++) {
         memcpy(b + off, c->sec[i].tag, AW_CKPT_TAG_LEN);
-        put_le64(b + off + 4, (uint64_t)c->sec[i].n);
+        aw_le_put_u64(b + off + 4, (uint64_t)c->sec[i].n);
         off += SECHEAD_BYTES;
         if (c->sec[i].n > 0)
             memcpy(b + off, c->sec[i].data, c->sec[i].n);
         off += c->sec[i].n;
     }
-    put_le32(b + off, crc_of(b, off));
+    aw_le_put_u32(b + off, crc_of(b, off));
     *blob = b;
     *n = total;
     return 0;
@@ -268,16 +228,16 @@ int aw_ckpt_decode(const void *blob, size_t n, aw_ckpt_t *c, aw_error_t *err)
                             b ? n : 0, HEADER_BYTES + CRC_BYTES);
     if (memcmp(b, AW_CKPT_MAGIC, 4) != 0)
         return aw_error_set(err, AW_EFORMAT, "checkpoint: bad magic at offset 0 (expected \"AWCK\")");
-    uint32_t version = get_le32(b + 4);
+    uint32_t version = aw_le_get_u32(b + 4);
     if (version != AW_CKPT_VERSION)
         return aw_error_set(err, AW_EFORMAT, "checkpoint: format version %u at offset 4, this program reads version %u",
                             version, AW_CKPT_VERSION);
     size_t body = n - CRC_BYTES;
-    uint32_t want = get_le32(b + body), got = crc_of(b, body);
+    uint32_t want = aw_le_get_u32(b + body), got = crc_of(b, body);
     if (want != got)
         return aw_error_set(err, AW_EFORMAT, "checkpoint: checksum mismatch (stored %08x, computed %08x over %zu bytes)",
                             want, got, body);
-    uint32_t count = get_le32(b + 8);
+    uint32_t count = aw_le_get_u32(b + 8);
     if (count > (body - HEADER_BYTES) / SECHEAD_BYTES)
         return aw_error_set(err, AW_EFORMAT, "checkpoint: %u sections cannot fit in %zu bytes", count, n);
     size_t off = HEADER_BYTES;
@@ -287,7 +247,7 @@ int aw_ckpt_decode(const void *blob, size_t n, aw_ckpt_t *c, aw_error_t *err)
             return aw_error_set(err, AW_EFORMAT, "checkpoint: section %u header at offset %zu runs past the end", i, off);
         }
         const char *tag = (const char *)(b + off);
-        uint64_t len = get_le64(b + off + 4);
+        uint64_t len = aw_le_get_u64(b + off + 4);
         if (!tag_ok(tag, AW_CKPT_TAG_LEN)) {
             aw_ckpt_fini(c);
             return aw_error_set(err, AW_EFORMAT, "checkpoint: section %u at offset %zu has a malformed tag", i, off);

@@ -6,10 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
+#include "bytes.h"
 
 const char *aw_idx_type_name(int type)
 {
@@ -55,7 +52,7 @@ int aw_idx_parse(const uint8_t *buf, size_t n, aw_idx_t *out, aw_error_t *err)
     memset(out, 0, sizeof *out);
     if (n < 4)
         return aw_error_set(err, AW_EFORMAT, "offset 0: file is %zu bytes, too short for the 4-byte IDX magic", n);
-    uint32_t magic = be32(buf);
+    uint32_t magic = aw_be_get_u32(buf);
     if (buf[0] != 0 || buf[1] != 0)
         return aw_error_set(err, AW_EFORMAT, "offset 0: bad IDX magic 0x%08x, expected 0x0000TTNN "
                             "(two zero bytes, type, number of dimensions; e.g. 0x00000803 for images)", magic);
@@ -74,7 +71,7 @@ int aw_idx_parse(const uint8_t *buf, size_t n, aw_idx_t *out, aw_error_t *err)
     size_t count = 1, item = 1;
     int overflow = 0;
     for (int i = 0; i < ndim; i++) {
-        uint32_t d = be32(buf + 4 + 4 * (size_t)i);
+        uint32_t d = aw_be_get_u32(buf + 4 + 4 * (size_t)i);
         out->dims[i] = d;
         if (d != 0 && count > SIZE_MAX / d)
             overflow = 1;
@@ -144,7 +141,7 @@ int aw_idx_to_float(const aw_idx_t *idx, size_t first, size_t nitems, float *out
     }
     if (idx->type == AW_IDX_F32) {
         for (size_t i = 0; i < n; i++) {
-            uint32_t u = be32(src + 4 * i);
+            uint32_t u = aw_be_get_u32(src + 4 * i);
             float v;
             memcpy(&v, &u, sizeof v);
             out[i] = v;
@@ -153,7 +150,7 @@ int aw_idx_to_float(const aw_idx_t *idx, size_t first, size_t nitems, float *out
     }
     if (idx->type == AW_IDX_F64) {
         for (size_t i = 0; i < n; i++) {
-            uint64_t u = (uint64_t)be32(src + 8 * i) << 32 | be32(src + 8 * i + 4);
+            uint64_t u = aw_be_get_u64(src + 8 * i);
             double v;
             memcpy(&v, &u, sizeof v);
             out[i] = (float)v;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "bytes.h"
+
 /* Largest chunk handed to zlib in one call (avail_in/avail_out are uInt). */
 #define IO_CHUNK ((size_t)1 << 30)
 /* Deflate cannot expand data by more than about 1032:1; bounds a size hint from an untrusted trailer. */
@@ -277,7 +279,7 @@ int aw_io_load(const char *path, size_t limit, aw_buf_t *out, int *was_gzip, aw_
     size_t hint = 0;
     if (raw.size >= 18) {
         const uint8_t *t = raw.data + raw.size - 4;
-        hint = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+        hint = aw_le_get_u32(t);
     }
     rc = aw_io_inflate(raw.data, raw.size, AW_IO_GZIP, hint, limit, out, err);
     aw_buf_fini(&raw);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "io.h"
 
 #define MAT_HEADER 128
@@ -86,22 +87,20 @@ static size_t type_size(uint32_t t)
     }
 }
 
+/* Integers in the file's byte order: swap means the file is big-endian. */
 static uint16_t ld16(const uint8_t *p, int swap)
 {
-    return swap ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+    return swap ? aw_be_get_u16(p) : aw_le_get_u16(p);
 }
 
 static uint32_t ld32(const uint8_t *p, int swap)
 {
-    if (swap)
-        return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | (uint32_t)p[0];
+    return swap ? aw_be_get_u32(p) : aw_le_get_u32(p);
 }
 
 static uint64_t ld64(const uint8_t *p, int swap)
 {
-    uint64_t a = ld32(p, swap), b = ld32(p + 4, swap);
-    return swap ? a << 32 | b : b << 32 | a;
+    return swap ? aw_be_get_u64(p) : aw_le_get_u64(p);
 }
 
 /* Formats where offset off of r lies in the file. */

@@ -109,6 +109,18 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, d
     cairo_show_text(cr, s);
 }
 
+/* Adds the grid line across panel p at value v of axis dim (0: x, a vertical line; 1: y) to the path. */
+static void grid_line(cairo_t *cr, const panel_t *p, int dim, double v)
+{
+    if (dim == 0) {
+        cairo_move_to(cr, px(p, v), p->y);
+        cairo_line_to(cr, px(p, v), p->y + p->h);
+    } else {
+        cairo_move_to(cr, p->x, py(p, v));
+        cairo_line_to(cr, p->x + p->w, py(p, v));
+    }
+}
+
 /* Frame, grid, ticks and labels of a panel. */
 static void draw_axes(cairo_t *cr, const panel_t *p, const char *title, const char *xlabel, const char *ylabel)
 {
@@ -134,16 +146,8 @@ static void draw_axes(cairo_t *cr, const panel_t *p, const char *title, const ch
             cairo_set_source_rgb(cr, 0.93, 0.93, 0.93);
             cairo_set_line_width(cr, 0.8);
             for (double dec = a->lo; dec < a->hi; dec *= 10)
-                for (int k = 2; k <= 9; k++) {
-                    double v = dec * k;
-                    if (dim == 0) {
-                        cairo_move_to(cr, px(p, v), p->y);
-                        cairo_line_to(cr, px(p, v), p->y + p->h);
-                    } else {
-                        cairo_move_to(cr, p->x, py(p, v));
-                        cairo_line_to(cr, p->x + p->w, py(p, v));
-                    }
-                }
+                for (int k = 2; k <= 9; k++)
+                    grid_line(cr, p, dim, dec * k);
             cairo_stroke(cr);
         }
         for (int i = 0; i < nt; i++) {
@@ -155,13 +159,7 @@ static void draw_axes(cairo_t *cr, const panel_t *p, const char *title, const ch
                 fmt_tick(v, step, buf, sizeof buf);
             cairo_set_source_rgb(cr, 0.85, 0.85, 0.85);
             cairo_set_line_width(cr, 1);
-            if (dim == 0) {
-                cairo_move_to(cr, px(p, v), p->y);
-                cairo_line_to(cr, px(p, v), p->y + p->h);
-            } else {
-                cairo_move_to(cr, p->x, py(p, v));
-                cairo_line_to(cr, p->x + p->w, py(p, v));
-            }
+            grid_line(cr, p, dim, v);
             cairo_stroke(cr);
             cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
             if (dim == 0)

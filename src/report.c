@@ -9,82 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbuf.h"
 #include "yamltree.h"
 
 /* ---- text buffer ---- */
 
-typedef struct sbuf {
-    char *p;    /* text, NUL-terminated once anything was appended */
-    size_t n;   /* bytes used */
-    size_t cap; /* bytes allocated */
-    int oom;    /* an allocation failed; the text is incomplete */
-} sbuf_t;
-
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->n + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf_t *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    char small[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        sb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (big == NULL) {
-        b->oom = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_put(b, big, (size_t)n);
-    free(big);
-}
-
 /* Hands the text to the caller as *out, or fails with AW_ENOMEM. */
-static int sb_finish(sbuf_t *b, char **out, aw_error_t *err)
+static int sb_finish(aw_sbuf_t *b, char **out, aw_error_t *err)
 {
-    if (!b->oom && b->p == NULL)
-        sb_put(b, "", 0);
-    if (b->oom) {
-        free(b->p);
-        *out = NULL;
-        return aw_error_set(err, AW_ENOMEM, "out of memory rendering the report");
-    }
-    *out = b->p;
-    return AW_OK;
+    *out = aw_sbuf_finish(b);
+    return *out != NULL ? AW_OK : aw_error_set(err, AW_ENOMEM, "out of memory rendering the report");
 }
 
 static char *xstrdup(const char *s)
@@ -98,74 +32,74 @@ static char *xstrdup(const char *s)
 
 /* ---- escaping for each format ---- */
 
-static void json_str(sbuf_t *b, const char *s)
+static void json_str(aw_sbuf_t *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    aw_sbuf_put(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\') {
-            sb_put(b, "\\", 1);
-            sb_put(b, (const char *)c, 1);
+            aw_sbuf_put(b, "\\", 1);
+            aw_sbuf_put(b, (const char *)c, 1);
         } else if (*c == '\n') {
-            sb_puts(b, "\\n");
+            aw_sbuf_puts(b, "\\n");
         } else if (*c < 0x20) {
-            sb_printf(b, "\\u%04x", *c);
+            aw_sbuf_printf(b, "\\u%04x", *c);
         } else {
-            sb_put(b, (const char *)c, 1);
+            aw_sbuf_put(b, (const char *)c, 1);
         }
     }
-    sb_put(b, "\"", 1);
+    aw_sbuf_put(b, "\"", 1);
 }
 
 /* A number as JSON: shortest round-trip-ish form, null when not finite. */
-static void json_num(sbuf_t *b, double v)
+static void json_num(aw_sbuf_t *b, double v)
 {
     if (!isfinite(v))
-        sb_puts(b, "null");
+        aw_sbuf_puts(b, "null");
     else
-        sb_printf(b, "%.10g", v);
+        aw_sbuf_printf(b, "%.10g", v);
 }
 
-static void csv_field(sbuf_t *b, const char *s)
+static void csv_field(aw_sbuf_t *b, const char *s)
 {
     if (strpbrk(s, ",\"\n\r") == NULL) {
-        sb_puts(b, s);
+        aw_sbuf_puts(b, s);
         return;
     }
-    sb_put(b, "\"", 1);
+    aw_sbuf_put(b, "\"", 1);
     for (const char *c = s; *c; c++) {
         if (*c == '"')
-            sb_put(b, "\"", 1);
-        sb_put(b, c, 1);
+            aw_sbuf_put(b, "\"", 1);
+        aw_sbuf_put(b, c, 1);
     }
-    sb_put(b, "\"", 1);
+    aw_sbuf_put(b, "\"", 1);
 }
 
-static void csv_num(sbuf_t *b, double v)
+static void csv_num(aw_sbuf_t *b, double v)
 {
     if (isfinite(v))
-        sb_printf(b, "%.10g", v);
+        aw_sbuf_printf(b, "%.10g", v);
 }
 
-static void latex_str(sbuf_t *b, const char *s)
+static void latex_str(aw_sbuf_t *b, const char *s)
 {
     for (const char *c = s; *c; c++) {
         switch (*c) {
         case '_': case '%': case '&': case '#': case '$': case '{': case '}':
-            sb_put(b, "\\", 1);
-            sb_put(b, c, 1);
+            aw_sbuf_put(b, "\\", 1);
+            aw_sbuf_put(b, c, 1);
             break;
-        case '\\': sb_puts(b, "\\textbackslash{}"); break;
-        case '~': sb_puts(b, "\\textasciitilde{}"); break;
-        case '^': sb_puts(b, "\\textasciicircum{}"); break;
+        case '\\': aw_sbuf_puts(b, "\\textbackslash{}"); break;
+        case '~': aw_sbuf_puts(b, "\\textasciitilde{}"); break;
+        case '^': aw_sbuf_puts(b, "\\textasciicircum{}"); break;
         default:
             if (strncmp(c, "\xc2\xb1", 2) == 0) { /* the plus-minus sign */
-                sb_puts(b, "$\\pm$");
+                aw_sbuf_puts(b, "$\\pm$");
                 c++;
             } else if (strncmp(c, "\xe2\x80\x94", 3) == 0) { /* an em dash */
-                sb_puts(b, "---");
+                aw_sbuf_puts(b, "---");
                 c += 2;
             } else {
-                sb_put(b, c, 1);
+                aw_sbuf_put(b, c, 1);
             }
         }
     }
@@ -273,7 +207,7 @@ __attribute__((format(printf, 2, 3))) static void grid_note(grid_t *g, const cha
     g->nnotes++;
 }
 
-static void render_md(const grid_t *g, const char *title, sbuf_t *b)
+static void render_md(const grid_t *g, const char *title, aw_sbuf_t *b)
 {
     size_t *w = calloc((size_t)g->ncol, sizeof *w);
     if (w == NULL) {
@@ -291,76 +225,76 @@ static void render_md(const grid_t *g, const char *title, sbuf_t *b)
         }
     }
     if (title != NULL)
-        sb_printf(b, "%s\n\n", title);
+        aw_sbuf_printf(b, "%s\n\n", title);
     for (size_t i = 0; i <= g->nrow + 1; i++) {
-        sb_puts(b, "|");
+        aw_sbuf_puts(b, "|");
         for (int j = 0; j < g->ncol; j++) {
             if (i == 1) {
-                sb_puts(b, g->align[j] == 'r' ? " " : " :");
+                aw_sbuf_puts(b, g->align[j] == 'r' ? " " : " :");
                 for (size_t k = 1; k < w[j]; k++)
-                    sb_puts(b, "-");
-                sb_puts(b, g->align[j] == 'r' ? ": |" : " |");
+                    aw_sbuf_puts(b, "-");
+                aw_sbuf_puts(b, g->align[j] == 'r' ? ": |" : " |");
                 continue;
             }
             const char *s = i == 0 ? g->heads[j] : g->cells[(i - 2) * (size_t)g->ncol + (size_t)j].text;
             size_t pad = w[j] - text_width(s);
-            sb_puts(b, " ");
+            aw_sbuf_puts(b, " ");
             if (g->align[j] == 'r')
                 for (size_t k = 0; k < pad; k++)
-                    sb_puts(b, " ");
-            sb_puts(b, s);
+                    aw_sbuf_puts(b, " ");
+            aw_sbuf_puts(b, s);
             if (g->align[j] != 'r')
                 for (size_t k = 0; k < pad; k++)
-                    sb_puts(b, " ");
-            sb_puts(b, " |");
+                    aw_sbuf_puts(b, " ");
+            aw_sbuf_puts(b, " |");
         }
-        sb_puts(b, "\n");
+        aw_sbuf_puts(b, "\n");
     }
     if (g->nnotes > 0)
-        sb_puts(b, "\n");
+        aw_sbuf_puts(b, "\n");
     for (size_t i = 0; i < g->nnotes; i++)
-        sb_printf(b, "%s\n", g->notes[i]);
+        aw_sbuf_printf(b, "%s\n", g->notes[i]);
     free(w);
 }
 
-static void render_latex(const grid_t *g, const char *title, sbuf_t *b)
+static void render_latex(const grid_t *g, const char *title, aw_sbuf_t *b)
 {
-    sb_puts(b, "\\begin{table}[htbp]\n\\centering\n");
+    aw_sbuf_puts(b, "\\begin{table}[htbp]\n\\centering\n");
     if (title != NULL) {
-        sb_puts(b, "\\caption{");
+        aw_sbuf_puts(b, "\\caption{");
         latex_str(b, title);
-        sb_puts(b, "}\n");
+        aw_sbuf_puts(b, "}\n");
     }
-    sb_puts(b, "\\begin{tabular}{");
+    aw_sbuf_puts(b, "\\begin{tabular}{");
     for (int j = 0; j < g->ncol; j++)
-        sb_put(b, g->align[j] == 'r' ? "r" : "l", 1);
-    sb_puts(b, "}\n\\toprule\n");
+        aw_sbuf_put(b, g->align[j] == 'r' ? "r" : "l", 1);
+    aw_sbuf_puts(b, "}\n\\toprule\n");
     for (size_t i = 0; i <= g->nrow; i++) {
         for (int j = 0; j < g->ncol; j++) {
             if (j > 0)
-                sb_puts(b, " & ");
+                aw_sbuf_puts(b, " & ");
             latex_str(b, i == 0 ? g->heads[j] : g->cells[(i - 1) * (size_t)g->ncol + (size_t)j].text);
         }
-        sb_puts(b, i == 0 ? " \\\\\n\\midrule\n" : " \\\\\n");
+        aw_sbuf_puts(b, i == 0 ? " \\\\\n\\midrule\n" : " \\\\\n");
     }
-    sb_puts(b, "\\bottomrule\n\\end{tabular}\n");
+    aw_sbuf_puts(b, "\\bottomrule\n\\end{tabular}\n");
     if (g->nnotes > 0) {
-        sb_puts(b, "\\par\\smallskip\n{\\footnotesize\n");
+        aw_sbuf_puts(b, "\\par\\smallskip\n{\\footnotesize\n");
         for (size_t i = 0; i < g->nnotes; i++) {
             latex_str(b, g->notes[i]);
-            sb_puts(b, "\\par\n");
+            aw_sbuf_puts(b, "\\par\n");
         }
-        sb_puts(b, "}\n");
+        aw_sbuf_puts(b, "}\n");
     }
-    sb_puts(b, "\\end{table}\n");
+    aw_sbuf_puts(b, "\\end{table}\n");
 }
 
-static void render_csv(const grid_t *g, sbuf_t *b)
+static void render_csv(const grid_t *g, aw_sbuf_t *b)
 {
     for (size_t i = 0; i <= g->nrow; i++) {
         for (int j = 0; j < g->ncol; j++) {
             if (j > 0)
-                sb_puts(b, ",");
+                aw_sbuf_puts(b, ",");
             if (i == 0) {
                 csv_field(b, g->keys[j]);
                 continue;
@@ -371,42 +305,42 @@ static void render_csv(const grid_t *g, sbuf_t *b)
             else
                 csv_field(b, c->text);
         }
-        sb_puts(b, "\n");
+        aw_sbuf_puts(b, "\n");
     }
 }
 
 /* {"title": ..., "rows": [{key: value, ...}], "notes": [...]}. */
-static void render_json(const grid_t *g, const char *title, sbuf_t *b)
+static void render_json(const grid_t *g, const char *title, aw_sbuf_t *b)
 {
-    sb_puts(b, "{\n  \"title\": ");
+    aw_sbuf_puts(b, "{\n  \"title\": ");
     json_str(b, title ? title : "");
-    sb_puts(b, ",\n  \"rows\": [");
+    aw_sbuf_puts(b, ",\n  \"rows\": [");
     for (size_t i = 0; i < g->nrow; i++) {
-        sb_puts(b, i ? ",\n    {" : "\n    {");
+        aw_sbuf_puts(b, i ? ",\n    {" : "\n    {");
         for (int j = 0; j < g->ncol; j++) {
             const cell_t *c = &g->cells[i * (size_t)g->ncol + (size_t)j];
             if (j > 0)
-                sb_puts(b, ", ");
+                aw_sbuf_puts(b, ", ");
             json_str(b, g->keys[j]);
-            sb_puts(b, ": ");
+            aw_sbuf_puts(b, ": ");
             if (c->isnum)
                 json_num(b, c->num);
             else
                 json_str(b, c->text);
         }
-        sb_puts(b, "}");
+        aw_sbuf_puts(b, "}");
     }
-    sb_puts(b, g->nrow ? "\n  ],\n  \"notes\": [" : "],\n  \"notes\": [");
+    aw_sbuf_puts(b, g->nrow ? "\n  ],\n  \"notes\": [" : "],\n  \"notes\": [");
     for (size_t i = 0; i < g->nnotes; i++) {
-        sb_puts(b, i ? ",\n    " : "\n    ");
+        aw_sbuf_puts(b, i ? ",\n    " : "\n    ");
         json_str(b, g->notes[i]);
     }
-    sb_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
+    aw_sbuf_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
 }
 
 static int grid_render(grid_t *g, const char *title, aw_report_format_t fmt, char **out, aw_error_t *err)
 {
-    sbuf_t b = {0};
+    aw_sbuf_t b = {0};
     if (g->oom)
         b.oom = 1;
     else if (fmt == AW_FMT_MD)
@@ -462,7 +396,7 @@ static int hex_prefix_match(const char *identity, const char *q)
 }
 
 /* "1a2b3c4d5e6f name, ..." for up to 12 runs (those with mark[i] set, or all when mark is NULL). */
-static void list_runs(sbuf_t *b, const aw_report_snap_t *s, const unsigned char *mark)
+static void list_runs(aw_sbuf_t *b, const aw_report_snap_t *s, const unsigned char *mark)
 {
     size_t shown = 0, total = 0;
     for (size_t i = 0; i < s->n_runs; i++) {
@@ -471,11 +405,11 @@ static void list_runs(sbuf_t *b, const aw_report_snap_t *s, const unsigned char 
         total++;
         if (shown == 12)
             continue;
-        sb_printf(b, "%s%.12s %s", shown ? ", " : "", s->runs[i].row.identity, s->runs[i].row.name);
+        aw_sbuf_printf(b, "%s%.12s %s", shown ? ", " : "", s->runs[i].row.identity, s->runs[i].row.name);
         shown++;
     }
     if (total > shown)
-        sb_printf(b, " and %zu more", total - shown);
+        aw_sbuf_printf(b, " and %zu more", total - shown);
 }
 
 int aw_report_find_run(const aw_report_snap_t *s, const char *query, size_t *index, aw_error_t *err)
@@ -497,22 +431,22 @@ int aw_report_find_run(const aw_report_snap_t *s, const char *query, size_t *ind
         if (strcmp(s->runs[i].row.name, query) == 0 || hex_prefix_match(s->runs[i].row.identity, query))
             mark[i] = 1, hits++, at = i;
     int rc = AW_OK;
-    sbuf_t b = {0};
+    aw_sbuf_t b = {0};
     if (hits == 1) {
         *index = at;
     } else if (s->n_runs == 0) {
         rc = aw_error_set(err, AW_ENOTFOUND, "no run matches \"%s\": the database has no runs", query);
     } else {
         if (hits == 0) {
-            sb_printf(&b, "no run matches \"%s\" (a name or a prefix of the identity); runs: ", query);
+            aw_sbuf_printf(&b, "no run matches \"%s\" (a name or a prefix of the identity); runs: ", query);
             list_runs(&b, s, NULL);
         } else {
-            sb_printf(&b, "\"%s\" matches %zu runs; give more of the identity: ", query, hits);
+            aw_sbuf_printf(&b, "\"%s\" matches %zu runs; give more of the identity: ", query, hits);
             list_runs(&b, s, mark);
         }
         rc = aw_error_set(err, AW_ENOTFOUND, "%s", b.oom ? "no unique run matches" : b.p);
     }
-    free(b.p);
+    aw_sbuf_fini(&b);
     free(mark);
     return rc;
 }
@@ -608,16 +542,16 @@ static void flatten(const aw_ynode_t *n, char *path, size_t cap, leaves_t *l)
         for (int i = 0; i < n->n; i++)
             scalars &= n->vals[i]->kind == AW_YSCALAR;
         if (scalars) {
-            sbuf_t b = {0};
-            sb_puts(&b, "[");
+            aw_sbuf_t b = {0};
+            aw_sbuf_puts(&b, "[");
             for (int i = 0; i < n->n; i++)
-                sb_printf(&b, "%s%s", i ? "," : "", n->vals[i]->text);
-            sb_puts(&b, "]");
+                aw_sbuf_printf(&b, "%s%s", i ? "," : "", n->vals[i]->text);
+            aw_sbuf_puts(&b, "]");
             if (b.oom)
                 l->oom = 1;
             else
                 leaves_add(l, path, b.p);
-            free(b.p);
+            aw_sbuf_fini(&b);
             return;
         }
         for (int i = 0; i < n->n; i++) {
@@ -1008,19 +942,19 @@ static int item_keys(item_t *it, aw_error_t *err)
         leaves_fini(&l);
         return rc;
     }
-    sbuf_t cb = {0}, kb = {0};
-    sb_puts(&cb, "");
+    aw_sbuf_t cb = {0}, kb = {0};
+    aw_sbuf_puts(&cb, "");
     for (size_t k = 0; k < l.n; k++)
         if (!ignored_key(l.kv[k]))
-            sb_printf(&cb, "%s\n", l.kv[k]);
+            aw_sbuf_printf(&cb, "%s\n", l.kv[k]);
     leaves_fini(&l);
     char *stripped = strip_size(it->ev->settings);
     if (stripped != NULL)
-        sb_printf(&kb, "%s|%s|%lld", stripped, it->ev->split, (long long)it->ev->epoch);
+        aw_sbuf_printf(&kb, "%s|%s|%lld", stripped, it->ev->split, (long long)it->ev->epoch);
     free(stripped);
     if (cb.oom || kb.oom || stripped == NULL) {
-        free(cb.p);
-        free(kb.p);
+        aw_sbuf_fini(&cb);
+        aw_sbuf_fini(&kb);
         return aw_error_set(err, AW_ENOMEM, "out of memory");
     }
     it->rowcfg = cb.p;
@@ -1259,13 +1193,13 @@ static void add_notes(const table_t *t, grid_t *g)
     for (int k = 0; k < t->nskeys; k++) {
         /* "[a] ais_nll {chains: 16, ...}, test split, epoch 3; points evaluated: 100 (MNIST)." */
         char *sk = xstrdup(t->skeys[k]), *sp, *ep;
-        sbuf_t pb = {0};
+        aw_sbuf_t pb = {0};
         if (sk == NULL) {
             g->oom = 1;
             return;
         }
         split_skey(sk, &sp, &ep);
-        sb_puts(&pb, "");
+        aw_sbuf_puts(&pb, "");
         for (int c = 0; c < t->ncols; c++) {
             int64_t seen[16];
             int ns = 0;
@@ -1279,9 +1213,9 @@ static void add_notes(const table_t *t, grid_t *g)
                     seen[ns++] = t->items[i].points;
             }
             for (int m = 0; m < ns; m++)
-                sb_printf(&pb, "%s%lld", pb.n ? (m ? "/" : "; ") : "", (long long)seen[m]);
+                aw_sbuf_printf(&pb, "%s%lld", pb.n ? (m ? "/" : "; ") : "", (long long)seen[m]);
             if (ns > 0)
-                sb_printf(&pb, " (%s)", dataset_title(t->cols[c]));
+                aw_sbuf_printf(&pb, " (%s)", dataset_title(t->cols[c]));
         }
         char letter[8] = "";
         if (t->nskeys > 1)
@@ -1290,7 +1224,7 @@ static void add_notes(const table_t *t, grid_t *g)
             g->oom = 1;
         else
             grid_note(g, "%s%s %s, %s split, epoch %s; points evaluated: %s.", letter, t->estimator, sk, sp, ep, pb.p);
-        free(pb.p);
+        aw_sbuf_fini(&pb);
         free(sk);
     }
     if (t->nitems > 0) {
@@ -1353,18 +1287,18 @@ static void fill_grid(const table_t *t, grid_t *g, const char **keys, const char
 }
 
 /* csv and json: one record per non-empty cell, with the numbers at full precision. */
-static void render_records(const table_t *t, const grid_t *g, const char *title, aw_report_format_t fmt, sbuf_t *b)
+static void render_records(const table_t *t, const grid_t *g, const char *title, aw_report_format_t fmt, aw_sbuf_t *b)
 {
     const char *table = t->q->table == AW_TABLE_NLL ? "nll" : "elbo";
     if (fmt == AW_FMT_CSV) {
-        sb_puts(b, "table,method,label,samples,temperatures,leapfrog,dataset,mean,sd,replicates,points,estimator,"
+        aw_sbuf_puts(b, "table,method,label,samples,temperatures,leapfrog,dataset,mean,sd,replicates,points,estimator,"
                    "settings,split,epoch,reference\n");
     } else {
-        sb_puts(b, "{\n  \"title\": ");
+        aw_sbuf_puts(b, "{\n  \"title\": ");
         json_str(b, title);
-        sb_printf(b, ",\n  \"table\": \"%s\",\n  \"estimator\": \"%s\",\n  \"split\": ", table, t->estimator);
+        aw_sbuf_printf(b, ",\n  \"table\": \"%s\",\n  \"estimator\": \"%s\",\n  \"split\": ", table, t->estimator);
         json_str(b, t->split);
-        sb_puts(b, ",\n  \"cells\": [");
+        aw_sbuf_puts(b, ",\n  \"cells\": [");
     }
     int first = 1;
     for (int r = 0; r < t->nrows; r++)
@@ -1382,64 +1316,65 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
             int aiwae = strcmp(sp->method.name, "aiwae") == 0;
             double ref = t->q->reference ? aw_report_reference(sp->method.name, sp->method.cfg.samples) : NAN;
             if (fmt == AW_FMT_CSV) {
-                sb_printf(b, "%s,%s,", table, sp->method.name);
+                aw_sbuf_printf(b, "%s,%s,", table, sp->method.name);
                 csv_field(b, t->rows[r].label);
-                sb_printf(b, ",%d,", sp->method.cfg.samples);
+                aw_sbuf_printf(b, ",%d,", sp->method.cfg.samples);
                 if (aiwae)
-                    sb_printf(b, "%d,%d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
+                    aw_sbuf_printf(b, "%d,%d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
                 else
-                    sb_puts(b, ",");
-                sb_printf(b, ",%s,", t->cols[c]);
+                    aw_sbuf_puts(b, ",");
+                aw_sbuf_printf(b, ",%s,", t->cols[c]);
                 csv_num(b, cv->mean);
-                sb_puts(b, ",");
+                aw_sbuf_puts(b, ",");
                 csv_num(b, cv->sd);
-                sb_printf(b, ",%d,%lld,%s,", cv->n, (long long)cv->points, t->estimator);
+                aw_sbuf_printf(b, ",%d,%lld,%s,", cv->n, (long long)cv->points, t->estimator);
                 csv_field(b, sk);
-                sb_printf(b, ",%s,%s,", split, epoch);
+                aw_sbuf_printf(b, ",%s,%s,", split, epoch);
                 csv_num(b, ref);
-                sb_puts(b, "\n");
+                aw_sbuf_puts(b, "\n");
             } else {
-                sb_puts(b, first ? "\n    {\"method\": " : ",\n    {\"method\": ");
+                aw_sbuf_puts(b, first ? "\n    {\"method\": " : ",\n    {\"method\": ");
                 json_str(b, sp->method.name);
-                sb_puts(b, ", \"label\": ");
+                aw_sbuf_puts(b, ", \"label\": ");
                 json_str(b, t->rows[r].label);
-                sb_printf(b, ", \"samples\": %d, \"temperatures\": ", sp->method.cfg.samples);
+                aw_sbuf_printf(b, ", \"samples\": %d, \"temperatures\": ", sp->method.cfg.samples);
                 if (aiwae)
-                    sb_printf(b, "%d, \"leapfrog\": %d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
+                    aw_sbuf_printf(b, "%d, \"leapfrog\": %d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
                 else
-                    sb_puts(b, "null, \"leapfrog\": null");
-                sb_puts(b, ", \"dataset\": ");
+                    aw_sbuf_puts(b, "null, \"leapfrog\": null");
+                aw_sbuf_puts(b, ", \"dataset\": ");
                 json_str(b, t->cols[c]);
-                sb_puts(b, ", \"mean\": ");
+                aw_sbuf_puts(b, ", \"mean\": ");
                 json_num(b, cv->mean);
-                sb_puts(b, ", \"sd\": ");
+                aw_sbuf_puts(b, ", \"sd\": ");
                 json_num(b, cv->sd);
-                sb_printf(b, ", \"replicates\": %d, \"points\": %lld, \"settings\": ", cv->n, (long long)cv->points);
+                aw_sbuf_printf(b, ", \"replicates\": %d, \"points\": %lld, \"settings\": ", cv->n,
+                               (long long)cv->points);
                 json_str(b, sk);
-                sb_printf(b, ", \"epoch\": %s, \"runs\": [", epoch);
+                aw_sbuf_printf(b, ", \"epoch\": %s, \"runs\": [", epoch);
                 int fr = 1;
                 for (size_t i = 0; i < t->nitems; i++)
                     if (t->items[i].row == r && t->items[i].col == c) {
-                        sb_printf(b, "%s\"%s\"", fr ? "" : ", ", t->items[i].run->row.identity);
+                        aw_sbuf_printf(b, "%s\"%s\"", fr ? "" : ", ", t->items[i].run->row.identity);
                         fr = 0;
                     }
-                sb_puts(b, "]");
+                aw_sbuf_puts(b, "]");
                 if (t->q->reference) {
-                    sb_puts(b, ", \"reference\": ");
+                    aw_sbuf_puts(b, ", \"reference\": ");
                     json_num(b, ref);
                 }
-                sb_puts(b, "}");
+                aw_sbuf_puts(b, "}");
             }
             first = 0;
             free(sk);
         }
     if (fmt == AW_FMT_JSON) {
-        sb_puts(b, first ? "],\n  \"notes\": [" : "\n  ],\n  \"notes\": [");
+        aw_sbuf_puts(b, first ? "],\n  \"notes\": [" : "\n  ],\n  \"notes\": [");
         for (size_t i = 0; i < g->nnotes; i++) {
-            sb_puts(b, i ? ",\n    " : "\n    ");
+            aw_sbuf_puts(b, i ? ",\n    " : "\n    ");
             json_str(b, g->notes[i]);
         }
-        sb_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
+        aw_sbuf_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
     }
 }
 
@@ -1486,7 +1421,7 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
         if (fmt == AW_FMT_MD || fmt == AW_FMT_LATEX) {
             rc = grid_render(&g, title, fmt, out, err);
         } else {
-            sbuf_t b = {.oom = g.oom};
+            aw_sbuf_t b = {.oom = g.oom};
             render_records(&t, &g, title, fmt, &b);
             rc = sb_finish(&b, out, err);
         }

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <pthread.h>
 
+#include "bytes.h"
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -165,18 +167,14 @@ void aw_rng_derive(aw_rng_t *r, uint64_t stream, aw_rng_t *child)
 void aw_rng_save(const aw_rng_t *r, uint8_t buf[AW_RNG_STATE_BYTES])
 {
     for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 8; j++)
-            buf[8 * i + j] = (uint8_t)(r->s[i] >> (8 * j));
+        aw_le_put_u64(buf + 8 * i, r->s[i]);
 }
 
 int aw_rng_load(aw_rng_t *r, const uint8_t buf[AW_RNG_STATE_BYTES])
 {
     aw_rng_t t;
-    for (int i = 0; i < 4; i++) {
-        t.s[i] = 0;
-        for (int j = 0; j < 8; j++)
-            t.s[i] |= (uint64_t)buf[8 * i + j] << (8 * j);
-    }
+    for (int i = 0; i < 4; i++)
+        t.s[i] = aw_le_get_u64(buf + 8 * i);
     if ((t.s[0] | t.s[1] | t.s[2] | t.s[3]) == 0)
         return -1;
     *r = t;

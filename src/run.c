@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "adam.h"
+#include "bytes.h"
 #include "ckpt.h"
 #include "data.h"
 #include "model.h"
@@ -65,39 +66,6 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* ---- little-endian packing of the progress section ---- */
-
-static void put_u64(uint8_t **p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        (*p)[i] = (uint8_t)(v >> (8 * i));
-    *p += 8;
-}
-
-static uint64_t get_u64(const uint8_t **p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)(*p)[i] << (8 * i);
-    *p += 8;
-    return v;
-}
-
-static void put_f64(uint8_t **p, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, sizeof v);
-    put_u64(p, v);
-}
-
-static double get_f64(const uint8_t **p)
-{
-    uint64_t v = get_u64(p);
-    double d;
-    memcpy(&d, &v, sizeof d);
-    return d;
-}
-
 /* Where training stands, including the partial sums of the current epoch so
  * that a run resumed mid-epoch logs the same metrics as an uninterrupted one. */
 typedef struct progress_state {
@@ -116,44 +84,40 @@ static size_t prog_bytes(const progress_state_t *ps)
     return 8 * (8 + (size_t)ps->n_temps);
 }
 
+/* Layout: version, epoch, position, points (u64), sum_loss, sum_bound, seconds (f64), n_temps (u64),
+ * sum_accept (f64 [n_temps]); all little-endian. */
 static void prog_save(const progress_state_t *ps, uint8_t *buf)
 {
-    uint8_t *p = buf;
-    put_u64(&p, AW_CKPT_VERSION_PROG);
-    put_u64(&p, (uint64_t)ps->epoch);
-    put_u64(&p, (uint64_t)ps->position);
-    put_u64(&p, (uint64_t)ps->points);
-    put_f64(&p, ps->sum_loss);
-    put_f64(&p, ps->sum_bound);
-    put_f64(&p, ps->seconds);
-    put_u64(&p, (uint64_t)ps->n_temps);
-    for (int t = 0; t < ps->n_temps; t++)
-        put_f64(&p, ps->sum_accept[t]);
+    aw_le_put_u64(buf, AW_CKPT_VERSION_PROG);
+    aw_le_put_u64(buf + 8, (uint64_t)ps->epoch);
+    aw_le_put_u64(buf + 16, (uint64_t)ps->position);
+    aw_le_put_u64(buf + 24, (uint64_t)ps->points);
+    aw_le_put_f64(buf + 32, ps->sum_loss);
+    aw_le_put_f64(buf + 40, ps->sum_bound);
+    aw_le_put_f64(buf + 48, ps->seconds);
+    aw_le_put_u64(buf + 56, (uint64_t)ps->n_temps);
+    aw_le_put_f64s(buf + 64, ps->sum_accept, (size_t)ps->n_temps);
 }
 
 static int prog_load(progress_state_t *ps, const uint8_t *buf, size_t n, aw_error_t *err)
 {
     if (n < 64)
         return aw_error_set(err, AW_EFORMAT, "progress section of %zu bytes, expected at least 64", n);
-    const uint8_t *p = buf;
-    uint64_t version = get_u64(&p);
+    uint64_t version = aw_le_get_u64(buf);
     if (version != AW_CKPT_VERSION_PROG)
         return aw_error_set(err, AW_EFORMAT, "progress section version %llu, expected %d",
                             (unsigned long long)version, AW_CKPT_VERSION_PROG);
-    int64_t epoch = (int64_t)get_u64(&p), position = (int64_t)get_u64(&p), points = (int64_t)get_u64(&p);
-    double sl = get_f64(&p), sb = get_f64(&p), sec = get_f64(&p);
-    uint64_t nt = get_u64(&p);
+    uint64_t nt = aw_le_get_u64(buf + 56);
     if (nt != (uint64_t)ps->n_temps || n != 64 + 8 * nt)
         return aw_error_set(err, AW_EFORMAT, "progress section holds %llu temperatures in %zu bytes, expected %d",
                             (unsigned long long)nt, n, ps->n_temps);
-    ps->epoch = epoch;
-    ps->position = position;
-    ps->points = points;
-    ps->sum_loss = sl;
-    ps->sum_bound = sb;
-    ps->seconds = sec;
-    for (int t = 0; t < ps->n_temps; t++)
-        ps->sum_accept[t] = get_f64(&p);
+    ps->epoch = (int64_t)aw_le_get_u64(buf + 8);
+    ps->position = (int64_t)aw_le_get_u64(buf + 16);
+    ps->points = (int64_t)aw_le_get_u64(buf + 24);
+    ps->sum_loss = aw_le_get_f64(buf + 32);
+    ps->sum_bound = aw_le_get_f64(buf + 40);
+    ps->seconds = aw_le_get_f64(buf + 48);
+    aw_le_get_f64s(buf + 64, ps->sum_accept, (size_t)ps->n_temps);
     return AW_OK;
 }
 

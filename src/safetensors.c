@@ -8,93 +8,31 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- a growable byte buffer ---- */
-
-typedef struct sbuf {
-    char *p;    /* bytes, NUL-terminated when non-NULL */
-    size_t n;   /* bytes used */
-    size_t cap; /* bytes allocated */
-    int oom;    /* an allocation failed; later appends are ignored */
-} sbuf_t;
-
-static void sb_put(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->n + n + 1 > cap)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-}
-
-static void sb_puts(sbuf_t *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
+#include "bytes.h"
+#include "sbuf.h"
 
 /* Appends s as a JSON string literal. */
-static void sb_json_string(sbuf_t *b, const char *s)
+static void sb_json_string(aw_sbuf_t *b, const char *s)
 {
-    sb_put(b, "\"", 1);
+    aw_sbuf_put(b, "\"", 1);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         char esc[8];
         switch (*c) {
-        case '"': sb_put(b, "\\\"", 2); break;
-        case '\\': sb_put(b, "\\\\", 2); break;
-        case '\n': sb_put(b, "\\n", 2); break;
-        case '\r': sb_put(b, "\\r", 2); break;
-        case '\t': sb_put(b, "\\t", 2); break;
+        case '"': aw_sbuf_put(b, "\\\"", 2); break;
+        case '\\': aw_sbuf_put(b, "\\\\", 2); break;
+        case '\n': aw_sbuf_put(b, "\\n", 2); break;
+        case '\r': aw_sbuf_put(b, "\\r", 2); break;
+        case '\t': aw_sbuf_put(b, "\\t", 2); break;
         default:
             if (*c < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *c);
-                sb_put(b, esc, 6);
+                aw_sbuf_put(b, esc, 6);
             } else {
-                sb_put(b, (const char *)c, 1);
+                aw_sbuf_put(b, (const char *)c, 1);
             }
         }
     }
-    sb_put(b, "\"", 1);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static void put_f32_le(uint8_t *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(u >> (8 * i));
-}
-
-static float get_f32_le(const uint8_t *p)
-{
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
+    aw_sbuf_put(b, "\"", 1);
 }
 
 /* ---- writer ---- */
@@ -130,57 +68,53 @@ int aw_st_encode(const aw_st_entry_t *t, size_t n, const aw_st_meta_t *meta, siz
             if (strcmp(meta[i].key, meta[j].key) == 0)
                 return aw_error_set(err, AW_EARG, "safetensors: metadata key %s appears twice", meta[i].key);
 
-    sbuf_t h = {0};
-    sb_puts(&h, "{");
+    aw_sbuf_t h = {0};
+    aw_sbuf_puts(&h, "{");
     if (n_meta > 0) {
-        sb_puts(&h, "\"__metadata__\":{");
+        aw_sbuf_puts(&h, "\"__metadata__\":{");
         for (size_t i = 0; i < n_meta; i++) {
             if (i > 0)
-                sb_puts(&h, ",");
+                aw_sbuf_puts(&h, ",");
             sb_json_string(&h, meta[i].key);
-            sb_puts(&h, ":");
+            aw_sbuf_puts(&h, ":");
             sb_json_string(&h, meta[i].value);
         }
-        sb_puts(&h, "}");
+        aw_sbuf_puts(&h, "}");
     }
     uint64_t off = 0;
     for (size_t i = 0; i < n; i++) {
-        char num[64];
         if (n_meta > 0 || i > 0)
-            sb_puts(&h, ",");
+            aw_sbuf_puts(&h, ",");
         sb_json_string(&h, t[i].name);
-        sb_puts(&h, ":{\"dtype\":\"F32\",\"shape\":[");
-        for (int d = 0; d < t[i].ndim; d++) {
-            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
-            sb_puts(&h, num);
-        }
+        aw_sbuf_puts(&h, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < t[i].ndim; d++)
+            aw_sbuf_printf(&h, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);
         uint64_t bytes = 4u * (uint64_t)numel(t[i].ndim, t[i].shape);
-        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                 (unsigned long long)(off + bytes));
-        sb_puts(&h, num);
+        aw_sbuf_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                       (unsigned long long)(off + bytes));
         off += bytes;
     }
-    sb_puts(&h, "}");
+    aw_sbuf_puts(&h, "}");
     while (!h.oom && h.n % 8 != 0)
-        sb_puts(&h, " ");
+        aw_sbuf_puts(&h, " ");
     if (h.oom) {
-        free(h.p);
+        aw_sbuf_fini(&h);
         return aw_error_set(err, AW_ENOMEM, "safetensors: out of memory building the header");
     }
     size_t total = 8 + h.n + (size_t)off;
     uint8_t *out = malloc(total);
     if (out == NULL) {
-        free(h.p);
+        aw_sbuf_fini(&h);
         return aw_error_set(err, AW_ENOMEM, "safetensors: out of memory (%zu bytes)", total);
     }
-    put_le64(out, h.n);
+    aw_le_put_u64(out, h.n);
     memcpy(out + 8, h.p, h.n);
-    free(h.p);
+    aw_sbuf_fini(&h);
     uint8_t *p = out + 8 + (total - 8 - (size_t)off);
     for (size_t i = 0; i < n; i++) {
-        int64_t m = numel(t[i].ndim, t[i].shape);
-        for (int64_t k = 0; k < m; k++, p += 4)
-            put_f32_le(p, t[i].data[k]);
+        size_t m = (size_t)numel(t[i].ndim, t[i].shape);
+        aw_le_put_f32s(p, t[i].data, m);
+        p += 4 * m;
     }
     *buf = out;
     *len = total;
@@ -265,6 +199,17 @@ static char jpeek(jrd_t *r)
     return r->i < r->n ? r->s[r->i] : '\0';
 }
 
+/* After a member: consumes ',' (returns 0, another member follows) or close (returns 1); anything
+ * else fails with "expected <what>" at that byte. */
+static int jnext(jrd_t *r, char close, const char *what)
+{
+    char c = jpeek(r);
+    if (c != ',' && c != close)
+        return jfail(r, what);
+    r->i++;
+    return c == close;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')
@@ -291,27 +236,27 @@ static int jhex4(jrd_t *r, unsigned *u)
     return AW_OK;
 }
 
-static void put_utf8(sbuf_t *b, unsigned cp)
+static void put_utf8(aw_sbuf_t *b, unsigned cp)
 {
     char o[4];
     if (cp < 0x80) {
         o[0] = (char)cp;
-        sb_put(b, o, 1);
+        aw_sbuf_put(b, o, 1);
     } else if (cp < 0x800) {
         o[0] = (char)(0xc0 | (cp >> 6));
         o[1] = (char)(0x80 | (cp & 0x3f));
-        sb_put(b, o, 2);
+        aw_sbuf_put(b, o, 2);
     } else if (cp < 0x10000) {
         o[0] = (char)(0xe0 | (cp >> 12));
         o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
         o[2] = (char)(0x80 | (cp & 0x3f));
-        sb_put(b, o, 3);
+        aw_sbuf_put(b, o, 3);
     } else {
         o[0] = (char)(0xf0 | (cp >> 18));
         o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
         o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
         o[3] = (char)(0x80 | (cp & 0x3f));
-        sb_put(b, o, 4);
+        aw_sbuf_put(b, o, 4);
     }
 }
 
@@ -322,11 +267,10 @@ static int jstring(jrd_t *r, char **out)
     int rc = jexpect(r, '"', "a string");
     if (rc < 0)
         return rc;
-    sbuf_t b = {0};
-    sb_put(&b, "", 0);
+    aw_sbuf_t b = {0};
     for (;;) {
         if (r->i >= r->n) {
-            free(b.p);
+            aw_sbuf_fini(&b);
             return jfail(r, "the end of a string");
         }
         unsigned char c = (unsigned char)r->s[r->i++];
@@ -334,15 +278,15 @@ static int jstring(jrd_t *r, char **out)
             break;
         if (c < 0x20) {
             r->i--;
-            free(b.p);
+            aw_sbuf_fini(&b);
             return jfail(r, "no control character inside a string");
         }
         if (c != '\\') {
-            sb_put(&b, (const char *)&c, 1);
+            aw_sbuf_put(&b, (const char *)&c, 1);
             continue;
         }
         if (r->i >= r->n) {
-            free(b.p);
+            aw_sbuf_fini(&b);
             return jfail(r, "an escape");
         }
         char e = r->s[r->i++];
@@ -359,45 +303,43 @@ static int jstring(jrd_t *r, char **out)
         case 'u': break;
         default:
             r->i--;
-            free(b.p);
+            aw_sbuf_fini(&b);
             return jfail(r, "a valid escape");
         }
         if (simple != NULL) {
-            sb_put(&b, simple, 1);
+            aw_sbuf_put(&b, simple, 1);
             continue;
         }
         unsigned u;
         if ((rc = jhex4(r, &u)) < 0) {
-            free(b.p);
+            aw_sbuf_fini(&b);
             return rc;
         }
         if (u >= 0xd800 && u < 0xdc00) {
             unsigned lo;
             if (r->i + 2 > r->n || r->s[r->i] != '\\' || r->s[r->i + 1] != 'u') {
-                free(b.p);
+                aw_sbuf_fini(&b);
                 return jfail(r, "a low surrogate escape");
             }
             r->i += 2;
             if ((rc = jhex4(r, &lo)) < 0) {
-                free(b.p);
+                aw_sbuf_fini(&b);
                 return rc;
             }
             if (lo < 0xdc00 || lo >= 0xe000) {
-                free(b.p);
+                aw_sbuf_fini(&b);
                 return jfail(r, "a low surrogate");
             }
             u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
         } else if ((u >= 0xdc00 && u < 0xe000) || u == 0) {
-            free(b.p);
+            aw_sbuf_fini(&b);
             return jfail(r, "a character other than NUL or a lone surrogate");
         }
         put_utf8(&b, u);
     }
-    if (b.oom) {
-        free(b.p);
+    *out = aw_sbuf_finish(&b);
+    if (*out == NULL)
         return aw_error_set(r->err, AW_ENOMEM, "safetensors: out of memory reading the header");
-    }
-    *out = b.p;
     return AW_OK;
 }
 
@@ -437,14 +379,8 @@ static int juint_array(jrd_t *r, uint64_t *v, int max, int *n, const char *what)
             return jfail(r, "fewer values in the array");
         if ((rc = juint(r, &v[(*n)++])) < 0)
             return rc;
-        char c = jpeek(r);
-        r->i++;
-        if (c == ']')
-            return AW_OK;
-        if (c != ',') {
-            r->i--;
-            return jfail(r, "',' or ']'");
-        }
+        if ((rc = jnext(r, ']', "',' or ']'")) != 0)
+            return rc < 0 ? rc : AW_OK;
     }
 }
 
@@ -525,14 +461,10 @@ static int jtensor(jrd_t *r, aw_st_tensor_t *t)
             return rc;
         }
         free(key);
-        char c = jpeek(r);
-        r->i++;
-        if (c == '}')
+        if ((rc = jnext(r, '}', "',' or '}'")) < 0)
+            return rc;
+        if (rc == 1)
             break;
-        if (c != ',') {
-            r->i--;
-            return jfail(r, "',' or '}'");
-        }
     }
     if (!have_dtype || !have_shape || !have_off)
         return aw_error_set(r->err, AW_EFORMAT, "safetensors: tensor %s: missing %s", t->name,
@@ -573,14 +505,8 @@ static int jmetadata(jrd_t *r, aw_st_file_t *f)
         f->meta[f->n_meta].key = k;
         f->meta[f->n_meta].value = v;
         f->n_meta++;
-        char c = jpeek(r);
-        r->i++;
-        if (c == '}')
-            return AW_OK;
-        if (c != ',') {
-            r->i--;
-            return jfail(r, "',' or '}' in __metadata__");
-        }
+        if ((rc = jnext(r, '}', "',' or '}' in __metadata__")) != 0)
+            return rc < 0 ? rc : AW_OK;
     }
 }
 
@@ -679,14 +605,10 @@ static int parse_header(jrd_t *r, aw_st_file_t *f)
                 if ((rc = jtensor(r, &f->t[f->n - 1])) < 0)
                     return rc;
             }
-            char c = jpeek(r);
-            r->i++;
-            if (c == '}')
+            if ((rc = jnext(r, '}', "',' or '}'")) < 0)
+                return rc;
+            if (rc == 1)
                 break;
-            if (c != ',') {
-                r->i--;
-                return jfail(r, "',' or '}'");
-            }
         }
     jws(r);
     if (r->i != r->n)
@@ -699,7 +621,7 @@ int aw_st_parse(const uint8_t *buf, size_t len, aw_st_file_t *out, aw_error_t *e
     memset(out, 0, sizeof *out);
     if (len < 8)
         return aw_error_set(err, AW_EFORMAT, "safetensors: file has %zu bytes, expected at least 8", len);
-    uint64_t hl = get_le64(buf);
+    uint64_t hl = aw_le_get_u64(buf);
     if (hl > AW_ST_MAX_HEADER || hl > len - 8)
         return aw_error_set(err, AW_EFORMAT, "safetensors: header length %llu at byte 0 exceeds the file (%zu bytes)",
                             (unsigned long long)hl, len);
@@ -795,8 +717,7 @@ int aw_st_get_f32(const aw_st_file_t *f, const aw_st_tensor_t *t, float *out, si
     if (t->end - t->begin != 4 * (uint64_t)n)
         return aw_error_set(err, AW_EFORMAT, "safetensors: tensor %s holds %llu values, expected %zu", t->name,
                             (unsigned long long)((t->end - t->begin) / 4), n);
-    for (size_t i = 0; i < n; i++)
-        out[i] = get_f32_le(f->data + t->begin + 4 * i);
+    aw_le_get_f32s(f->data + t->begin, out, n);
     return AW_OK;
 }
 

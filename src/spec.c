@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sbuf.h"
 #include "sha256.h"
 #include "yamltree.h"
 
@@ -149,44 +150,6 @@ static void join_path(char *out, size_t size, const char *path, const char *key)
     for (const char *q = key; *q != '\0' && o + 1 < size; q++)
         out[o++] = *q;
     out[o] = '\0';
-}
-
-/* Appends to a growing string; oom records a failed allocation. */
-typedef struct sbuf {
-    char *p;     /* text, NUL-terminated when non-NULL */
-    size_t n;    /* bytes used */
-    size_t cap;  /* bytes allocated */
-    int oom;     /* an allocation failed */
-} sbuf_t;
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-            b->oom = 1;
-            return;
-        }
-        if (b->p != NULL && b->n + (size_t)k < b->cap) {
-            b->n += (size_t)k;
-            return;
-        }
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + (size_t)k + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
 }
 
 /* ---- errors ---- */
@@ -778,47 +741,47 @@ static void format_float(char out[32], float v)
     fix_exponent(out, 32);
 }
 
-static void put_float(sbuf_t *b, const char *indent, const char *key, float v)
+static void put_float(aw_sbuf_t *b, const char *indent, const char *key, float v)
 {
     char t[32];
     format_float(t, v);
-    sb_printf(b, "%s%s: %s\n", indent, key, t);
+    aw_sbuf_printf(b, "%s%s: %s\n", indent, key, t);
 }
 
 /* A free string, double-quoted with YAML escapes (reads back byte for byte). */
-static void put_string(sbuf_t *b, const char *indent, const char *key, const char *v)
+static void put_string(aw_sbuf_t *b, const char *indent, const char *key, const char *v)
 {
     if (v[0] == '\0') {
-        sb_printf(b, "%s%s: ~\n", indent, key);
+        aw_sbuf_printf(b, "%s%s: ~\n", indent, key);
         return;
     }
-    sb_printf(b, "%s%s: \"", indent, key);
+    aw_sbuf_printf(b, "%s%s: \"", indent, key);
     for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++) {
         if (*p == '"' || *p == '\\')
-            sb_printf(b, "\\%c", *p);
+            aw_sbuf_printf(b, "\\%c", *p);
         else if (*p < 0x20 || *p == 0x7f)
-            sb_printf(b, "\\x%02x", *p);
+            aw_sbuf_printf(b, "\\x%02x", *p);
         else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* C1 controls, written raw libyaml rejects */
-            sb_printf(b, "\\x%02x", *++p);
+            aw_sbuf_printf(b, "\\x%02x", *++p);
         else
-            sb_printf(b, "%c", *p);
+            aw_sbuf_printf(b, "%c", *p);
     }
-    sb_printf(b, "\"\n");
+    aw_sbuf_printf(b, "\"\n");
 }
 
-static void put_size(sbuf_t *b, const char *indent, const char *key, long v)
+static void put_size(aw_sbuf_t *b, const char *indent, const char *key, long v)
 {
     if (v == 0)
-        sb_printf(b, "%s%s: ~\n", indent, key);
+        aw_sbuf_printf(b, "%s%s: ~\n", indent, key);
     else
-        sb_printf(b, "%s%s: %ld\n", indent, key, v);
+        aw_sbuf_printf(b, "%s%s: %ld\n", indent, key, v);
 }
 
-static void put_step(sbuf_t *b, const char *indent, float init, float min, float max, float target)
+static void put_step(aw_sbuf_t *b, const char *indent, float init, float min, float max, float target)
 {
     char in2[16];
     snprintf(in2, sizeof in2, "%s  ", indent);
-    sb_printf(b, "%sstep_size:\n", indent);
+    aw_sbuf_printf(b, "%sstep_size:\n", indent);
     put_float(b, in2, "init", init);
     put_float(b, in2, "min", min);
     put_float(b, in2, "max", max);
@@ -828,11 +791,11 @@ static void put_step(sbuf_t *b, const char *indent, float init, float min, float
 /* The canonical text of s; with identity != 0 without name and train.threads. */
 static char *write_canonical(const aw_spec_t *s, int identity)
 {
-    sbuf_t b = {0};
+    aw_sbuf_t b = {0};
     if (!identity)
         put_string(&b, "", "name", s->name);
-    sb_printf(&b, "seed: %" PRIu64 "\nrepeat: %d\n", s->seed, s->repeat);
-    sb_printf(&b, "dataset:\n  name: %s\n", s->dataset.name);
+    aw_sbuf_printf(&b, "seed: %" PRIu64 "\nrepeat: %d\n", s->seed, s->repeat);
+    aw_sbuf_printf(&b, "dataset:\n  name: %s\n", s->dataset.name);
     put_string(&b, "  ", "dir", s->dataset.dir);
     if (strcmp(s->dataset.name, "idx") == 0) {
         put_string(&b, "  ", "train_images", s->dataset.train_images);
@@ -840,47 +803,43 @@ static char *write_canonical(const aw_spec_t *s, int identity)
         put_string(&b, "  ", "test_images", s->dataset.test_images);
         put_string(&b, "  ", "test_labels", s->dataset.test_labels);
     }
-    sb_printf(&b, "  binarize: %s\n", s->dataset.binarize);
+    aw_sbuf_printf(&b, "  binarize: %s\n", s->dataset.binarize);
     put_size(&b, "  ", "train_size", s->dataset.train_size);
     put_size(&b, "  ", "test_size", s->dataset.test_size);
-    sb_printf(&b, "model:\n  latent: %d\n  hidden: [", s->model.latent);
+    aw_sbuf_printf(&b, "model:\n  latent: %d\n  hidden: [", s->model.latent);
     for (int i = 0; i < s->model.n_hidden; i++)
-        sb_printf(&b, "%s%d", i ? ", " : "", s->model.hidden[i]);
+        aw_sbuf_printf(&b, "%s%d", i ? ", " : "", s->model.hidden[i]);
     const aw_method_cfg_t *c = &s->method.cfg;
-    sb_printf(&b, "]\nmethod:\n  name: %s\n  samples: %d\n", s->method.name, c->samples);
+    aw_sbuf_printf(&b, "]\nmethod:\n  name: %s\n  samples: %d\n", s->method.name, c->samples);
     if (strcmp(s->method.name, "aiwae") == 0) {
-        sb_printf(&b, "  temperatures: %d\n  leapfrog: %d\n", c->temperatures, c->leapfrog);
+        aw_sbuf_printf(&b, "  temperatures: %d\n  leapfrog: %d\n", c->temperatures, c->leapfrog);
         put_step(&b, "  ", c->step_init, c->step_min, c->step_max, c->target_accept);
     }
-    sb_printf(&b, "train:\n  epochs: %d\n  batch_size: %d\n", s->train.epochs, s->train.batch_size);
+    aw_sbuf_printf(&b, "train:\n  epochs: %d\n  batch_size: %d\n", s->train.epochs, s->train.batch_size);
     put_float(&b, "  ", "learning_rate", s->train.learning_rate);
-    sb_printf(&b, "  schedule: %s\n  adam:\n", s->train.schedule);
+    aw_sbuf_printf(&b, "  schedule: %s\n  adam:\n", s->train.schedule);
     put_float(&b, "    ", "beta1", c->beta1);
     put_float(&b, "    ", "beta2", c->beta2);
     put_float(&b, "    ", "eps", c->eps);
-    sb_printf(&b, "  checkpoint_every: %d\n", s->train.checkpoint_every);
+    aw_sbuf_printf(&b, "  checkpoint_every: %d\n", s->train.checkpoint_every);
     if (!identity)
-        sb_printf(&b, "  threads: %d\n", s->train.threads);
-    sb_printf(&b, "evaluate:%s\n", s->n_eval == 0 ? " []" : "");
+        aw_sbuf_printf(&b, "  threads: %d\n", s->train.threads);
+    aw_sbuf_printf(&b, "evaluate:%s\n", s->n_eval == 0 ? " []" : "");
     for (int i = 0; i < s->n_eval; i++) {
         const aw_eval_spec_t *e = &s->eval[i];
-        sb_printf(&b, "  - estimator: %s\n    split: %s\n", e->estimator, e->split);
+        aw_sbuf_printf(&b, "  - estimator: %s\n    split: %s\n", e->estimator, e->split);
         put_size(&b, "    ", "size", e->size);
         put_size(&b, "    ", "every", e->every);
-        sb_printf(&b, "    batch: %d\n", e->cfg.batch);
+        aw_sbuf_printf(&b, "    batch: %d\n", e->cfg.batch);
         if (strcmp(e->estimator, "ais_nll") == 0) {
-            sb_printf(&b, "    chains: %d\n    temperatures: %d\n    leapfrog: %d\n    schedule: %s\n",
+            aw_sbuf_printf(&b, "    chains: %d\n    temperatures: %d\n    leapfrog: %d\n    schedule: %s\n",
                       e->cfg.chains, e->cfg.temperatures, e->cfg.leapfrog, e->cfg.sigmoid ? "sigmoid" : "linear");
             put_step(&b, "    ", e->cfg.step_init, e->cfg.step_min, e->cfg.step_max, e->cfg.target_accept);
         } else {
-            sb_printf(&b, "    samples: %d\n", e->cfg.samples);
+            aw_sbuf_printf(&b, "    samples: %d\n", e->cfg.samples);
         }
     }
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+    return aw_sbuf_finish(&b);
 }
 
 /* Fills s->canonical and s->identity. */
@@ -1120,18 +1079,18 @@ typedef struct sweep_key {
 } sweep_key_t;
 
 /* Writes value v as it appears in a run name (unsanitized). */
-static void value_text(sbuf_t *b, const aw_ynode_t *v)
+static void value_text(aw_sbuf_t *b, const aw_ynode_t *v)
 {
     if (v->kind == AW_YSCALAR) {
-        sb_printf(b, "%s", aw_ynode_is_null(v) ? "null" : v->text);
+        aw_sbuf_printf(b, "%s", aw_ynode_is_null(v) ? "null" : v->text);
         return;
     }
     for (int i = 0; i < v->n; i++) {
         if (i > 0)
-            sb_printf(b, ",");
+            aw_sbuf_printf(b, ",");
         if (v->kind == AW_YMAP) {
             value_text(b, v->keys[i]);
-            sb_printf(b, "=");
+            aw_sbuf_printf(b, "=");
         }
         value_text(b, v->vals[i]);
     }
@@ -1208,8 +1167,8 @@ static int make_run(load_t *L, const aw_ynode_t *root, const sweep_key_t *keys, 
     aw_ynode_t *t = aw_ynode_copy(root);
     if (t == NULL)
         return oom(L);
-    sbuf_t suffix = {0};
-    sb_printf(&suffix, "%s", "");
+    aw_sbuf_t suffix = {0};
+    aw_sbuf_printf(&suffix, "%s", "");
     int rc = AW_OK;
     long stride = 1;
     for (int k = nk - 1; k >= 0; k--)
@@ -1223,7 +1182,7 @@ static int make_run(load_t *L, const aw_ynode_t *root, const sweep_key_t *keys, 
             break;
         }
         rc = set_path(L, t, &keys[k].path, c, keys[k].key);
-        sb_printf(&suffix, "-%s=", keys[k].path.dotted);
+        aw_sbuf_printf(&suffix, "-%s=", keys[k].path.dotted);
         value_text(&suffix, v);
     }
     if (rc == AW_OK && suffix.oom)
@@ -1245,7 +1204,7 @@ static int make_run(load_t *L, const aw_ynode_t *root, const sweep_key_t *keys, 
     }
     if (rc == AW_OK)
         rc = finish(L, s);
-    free(suffix.p);
+    aw_sbuf_fini(&suffix);
     aw_ynode_free(t);
     return rc;
 }
