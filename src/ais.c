@@ -59,6 +59,8 @@ int aw_ais_sweep(aw_hmc_t *s, const aw_hmc_target_t *tg, const aw_ais_cfg_t *cfg
         logw[n] = 0.0;
     double prev = 0.0;
     for (int t = 1; t < cfg->T; t++) {
+        if (cfg->stop != NULL && *cfg->stop)
+            return aw_error_set(err, AW_EINTR, "ais: interrupted at temperature %d of %d", t, cfg->T - 1);
         double beta = aw_ais_beta(cfg->schedule, cfg->delta, cfg->T, t), db = beta - prev;
 #pragma omp parallel for schedule(static)
         for (int n = 0; n < N; n++)

@@ -35,6 +35,7 @@ typedef struct aw_ais_cfg {
     float target;     /* acceptance target of AW_AIS_STEP_ADAPT */
     float step_min;   /* clip of AW_AIS_STEP_ADAPT */
     float step_max;
+    const volatile sig_atomic_t *stop; /* if non-NULL and set, the sweep returns AW_EINTR between temperatures */
 } aw_ais_cfg_t;
 
 /* beta_t of the schedule for t in [0, T-1]; exactly 0 at t = 0 and 1 at t = T-1. */

@@ -75,7 +75,7 @@ static int ais_nll_eval(const aw_estimator_cfg_t *cfg_in, const aw_model_t *mode
     aw_ais_cfg_t ac = { .T = c.temperatures, .L = c.leapfrog,
                         .schedule = c.sigmoid ? AW_AIS_SIGMOID : AW_AIS_LINEAR, .delta = AW_AIS_SIGMOID_DELTA,
                         .step_mode = AW_AIS_STEP_ADAPT, .target = c.target_accept, .step_min = c.step_min,
-                        .step_max = c.step_max };
+                        .step_max = c.step_max, .stop = c.stop };
     for (int i0 = 0; i0 < n; i0 += bmax) {
         const int B = n - i0 < bmax ? n - i0 : bmax;
         const float *xb = x + (size_t)i0 * D;

@@ -64,6 +64,10 @@ static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const 
                 sum_ls[i] += ws->enc_out[(size_t)i * 2 * H + H + j];
         }
         for (int s0 = 0; s0 < S; s0 += chunk) {
+            if (c.stop != NULL && *c.stop) {
+                rc = aw_error_set(err, AW_EINTR, "iwae_bound: interrupted");
+                goto done;
+            }
             const int K = S - s0 < chunk ? S - s0 : chunk, N = B * K;
             aw_rng_fill_normal(rng, ws->eps, (size_t)N * H);
             /* h = mu + sigma eps; log w = log p(h) - log q(h|x) now, + log p(x|h) after the decoder. */

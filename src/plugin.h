@@ -6,6 +6,7 @@
 #ifndef AW_PLUGIN_H
 #define AW_PLUGIN_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,8 @@ typedef struct aw_estimator_cfg {
     float step_init;      /* initial step size (ais_nll; 0.1) */
     float step_min, step_max, target_accept;
     int batch;            /* points processed together (memory / speed knob) */
+    const volatile sig_atomic_t *stop; /* not a setting: when non-NULL and set (by a signal handler), eval
+                                          returns AW_EINTR at its next temperature / sample chunk */
 } aw_estimator_cfg_t;
 
 typedef struct aw_estimator_ops {

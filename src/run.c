@@ -407,6 +407,7 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const
     int rc = est->validate(&cfg, err);
     if (rc < 0)
         return rc;
+    cfg.stop = c->opts->stop; /* a signal stops a long chunk; its points are simply redone */
     long n_points = e->size > 0 && (size_t)e->size < ds->n ? e->size : (long)ds->n;
     char settings[512];
     aw_eval_spec_t resolved = *e;

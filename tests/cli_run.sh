@@ -74,6 +74,24 @@ n=$("$REPORT" --db "$TMP/sweep2.db" --runs --format csv | grep -c ',finished,')
 n=$(cat "$TMP/s1" "$TMP/s2" | grep -c 'starting:')
 [ "$n" -eq 4 ] && ok "each run was started once" || bad "runs were started $n times for 4 runs"
 
+# SIGTERM in the middle of a long evaluation chunk stops promptly with status 3.
+cat > "$TMP/long.yaml" <<YAML
+dataset: {name: idx, train_images: $TMP/train.idx, test_images: $TMP/test.idx}
+model: {latent: 3, hidden: [8]}
+method: {name: iwae, samples: 2}
+train: {epochs: 1, batch_size: 40, threads: 1}
+evaluate:
+  - {estimator: ais_nll, chains: 4, temperatures: 100000000, leapfrog: 2, split: test, size: 8, batch: 8}
+YAML
+"$RUN" --quiet --db "$TMP/long.db" "$TMP/long.yaml" & pid=$!
+sleep 2
+t0=$(date +%s)
+kill -TERM $pid
+wait $pid; st=$?
+t1=$(date +%s)
+[ $st -eq 3 ] && ok "SIGTERM during an evaluation exits with 3" || bad "SIGTERM during an evaluation: exit $st"
+[ $((t1 - t0)) -le 5 ] && ok "and stops within $((t1 - t0)) s" || bad "took $((t1 - t0)) s to stop"
+
 # A read-only database: one clear line, status 1, nothing changed.
 cp "$TMP/r.db" "$TMP/ro.db"
 sum_before=$(cksum < "$TMP/ro.db")
