@@ -813,7 +813,9 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     if ((rc = resume_latest(&c, &found, err)) < 0)
         goto fail;
     char msg[256];
-    if (found)
+    if (found && c.ps.epoch >= spec->train.epochs)
+        snprintf(msg, sizeof msg, "resuming the evaluations after epoch %lld", (long long)c.ps.epoch);
+    else if (found)
         snprintf(msg, sizeof msg, "resuming at epoch %lld step %lld of %lld", (long long)c.ps.epoch + 1,
                  (long long)c.ps.position, (long long)steps_per_epoch(&c));
     else
