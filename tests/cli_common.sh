@@ -20,3 +20,16 @@ make_data() {
   "$MKIDX" "$TMP/train.idx" 240 8 8 1 "$TMP/train-labels.idx" &&
   "$MKIDX" "$TMP/test.idx" 60 8 8 2 "$TMP/test-labels.idx"
 }
+# Assertions over the last command's exit status, stdout ($TMP/out) and stderr ($TMP/err).
+expect_status() { # expected-status description command...
+  want=$1; what=$2; shift 2
+  "$@" > "$TMP/out" 2> "$TMP/err"
+  got=$?
+  if [ "$got" -eq "$want" ]; then ok "$what (exit $got)"; else bad "$what: exit $got, expected $want; stderr: $(head -c 300 "$TMP/err")"; fi
+}
+expect_out() { # substring description
+  if grep -qF -- "$1" "$TMP/out"; then ok "$2"; else bad "$2: stdout lacks '$1': $(head -c 400 "$TMP/out")"; fi
+}
+expect_err() { # substring description
+  if grep -qF -- "$1" "$TMP/err"; then ok "$2"; else bad "$2: stderr lacks '$1': $(head -c 300 "$TMP/err")"; fi
+}

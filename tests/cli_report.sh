@@ -5,18 +5,6 @@
 . "$(dirname "$0")/cli_common.sh"
 make_data || { echo "cannot make data"; exit 1; }
 
-expect_status() { # expected-status description command...
-  want=$1; what=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then ok "$what (exit $got)"; else bad "$what: exit $got, expected $want; stderr: $(head -c 300 "$TMP/err")"; fi
-}
-expect_out() { # substring description
-  if grep -qF -- "$1" "$TMP/out"; then ok "$2"; else bad "$2: stdout lacks '$1': $(head -c 400 "$TMP/out")"; fi
-}
-expect_err() { # substring description
-  if grep -qF -- "$1" "$TMP/err"; then ok "$2"; else bad "$2: stderr lacks '$1': $(head -c 300 "$TMP/err")"; fi
-}
 one_line_error() { # description
   if [ "$(wc -l < "$TMP/err")" -eq 1 ] && grep -q '^aiwae-report: error: ' "$TMP/err"; then ok "$1 is one error line"
   else bad "$1: stderr is not one 'aiwae-report: error:' line: $(head -c 300 "$TMP/err")"; fi

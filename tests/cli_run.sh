@@ -4,15 +4,6 @@
 . "$(dirname "$0")/cli_common.sh"
 make_data || { echo "cannot make data"; exit 1; }
 
-expect_status() { # expected-status description command...
-  want=$1; what=$2; shift 2
-  "$@" > "$TMP/out" 2> "$TMP/err"
-  got=$?
-  if [ "$got" -eq "$want" ]; then ok "$what (exit $got)"; else bad "$what: exit $got, expected $want; stderr: $(head -c 300 "$TMP/err")"; fi
-}
-expect_err() { # substring description
-  if grep -qF -- "$1" "$TMP/err"; then ok "$2"; else bad "$2: stderr lacks '$1': $(head -c 300 "$TMP/err")"; fi
-}
 
 expect_status 2 "no arguments is a usage error" "$RUN"
 expect_status 2 "unknown option is a usage error" "$RUN" --bogus x.yaml
