@@ -10,6 +10,7 @@
 #include <xmmintrin.h>
 #include <pmmintrin.h>
 
+#include "bench_util.h"
 #include "objective.h"
 
 /* One benchmark's result row. */
@@ -31,19 +32,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(bench_clock, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorts v [n] and returns its median (v[0] is then the minimum). */
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static void die(const char *what, const aw_error_t *err)
@@ -95,7 +83,7 @@ static row_t bench_iwae_step(int B, int K, int reps, int iters)
                 die("iwae step", &err);
         t[r] = (now() - t0) / iters;
     }
-    const double med = median(t, reps); /* sorts t */
+    const double med = aw_bench_median(t, reps); /* sorts t */
     row_t row = {.sec = med, .best = t[0], .points = B,
                  .flop = B * 987200.0 + (double)K * B * 1240800.0};
     free(t);
@@ -127,7 +115,7 @@ static row_t bench_bound(int S, int P, int reps)
             die("bound", &err);
         t[r] = now() - t0;
     }
-    const double med = median(t, reps); /* sorts t */
+    const double med = aw_bench_median(t, reps); /* sorts t */
     row_t row = {.sec = med, .best = t[0], .points = P, .flop = P * 433600.0 + (double)P * S * 413600.0};
     free(t);
     free(out);
@@ -158,7 +146,7 @@ static row_t bench_sgemm(int M, int N, int K, const char *op, int reps)
         if (r >= 0)
             t[r] = (now() - t0) / iters;
     }
-    const double med = median(t, reps); /* sorts t */
+    const double med = aw_bench_median(t, reps); /* sorts t */
     row_t row = {.sec = med, .best = t[0], .flop = 2.0 * M * N * K};
     free(t);
     free(a);

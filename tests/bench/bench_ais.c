@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "ais.h"
 #include "model.h"
 
@@ -23,18 +24,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static void die(const char *what, const aw_error_t *err)
@@ -87,7 +76,7 @@ static double bench_aiwae(int reps)
         if (i >= 0)
             t[i] = now() - t0;
     }
-    double med = median(t, reps);
+    double med = aw_bench_median(t, reps);
     free(t);
     aw_aiwae_ops.destroy(st);
     aw_model_fini(&m);
@@ -134,8 +123,8 @@ static void bench_ais(int reps, double *per_temp, double *start)
             tt[i] = (t2 - t1 - (t1 - t0)) / NT;
         }
     }
-    *per_temp = median(tt, reps);
-    *start = median(ts, reps);
+    *per_temp = aw_bench_median(tt, reps);
+    *start = aw_bench_median(ts, reps);
     free(tt);
     free(ts);
     aw_hmc_fini(&s);
