@@ -10,6 +10,9 @@
 #include <cblas.h>
 
 #include "model_ws.h"
+#ifndef AW_REAL_DOUBLE
+#include "decfuse.h"
+#endif
 
 static int shape_valid(const aw_shape_t *s)
 {
@@ -190,6 +193,7 @@ void aw_model_ws_free(aw_model_ws_t *ws)
 {
     if (!ws)
         return;
+    free(ws->fuse);
     free(ws->block);
     free(ws);
 }
@@ -428,11 +432,30 @@ static void dec_loglik_rows(const aw_model_t *m, aw_model_ws_t *v, const aw_real
 /* Rows per thread below which splitting the rows over threads does not pay. */
 #define AW_ROWS_PER_THREAD_MIN 64
 
+void aw_model_ws_set_fused(aw_model_ws_t *ws, int on)
+{
+    ws->no_fuse = !on;
+}
+
 void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
                          int N, aw_real *out, int flags, aw_real *grad_h)
 {
     const int H = m->shape.H;
     const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+#ifndef AW_REAL_DOUBLE
+    if (!ws->no_fuse && N > 0 && aw_decfuse_usable(&m->shape)) {
+        const size_t need = aw_decfuse_bytes(&m->shape, N, K, nt);
+        if (need > ws->fuse_bytes) {
+            free(ws->fuse);
+            ws->fuse = alloc64(need, 1); /* zeroed: no packs yet */
+            ws->fuse_bytes = ws->fuse != NULL ? need : 0;
+        }
+        if (ws->fuse != NULL) { /* else (out of memory) the reference path needs nothing more */
+            aw_decfuse_loglik(m, ws->fuse, nt, x, K, h, N, out, flags, grad_h);
+            return;
+        }
+    }
+#endif
     if (nt < 2 || N < nt * AW_ROWS_PER_THREAD_MIN) {
         dec_loglik_rows(m, ws, x, K, 0, N, h, out, flags, grad_h);
         return;

@@ -26,6 +26,9 @@ struct aw_model_ws {
     aw_real *row_b;                    /* [max_rows] per-row scratch (weights) */
     double *pt;                        /* [max_points] per-point values (losses, bounds) */
     void *block;                       /* the single allocation all of the above point into */
+    void *fuse;                        /* scratch of the fused decoder (decfuse.h), grown on demand */
+    size_t fuse_bytes;                 /* its size */
+    int no_fuse;                       /* 1: always take the reference (CBLAS) decoder path */
 };
 
 /* Encoder forward on x [B,D]: fills enc_act, enc_out and sig. */
@@ -66,9 +69,15 @@ enum {
 };
 
 /* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR) for h [N,H]; with grad_h != NULL also
- * grad_h [N,H] = its gradient with respect to h. Rows are split over the OpenMP threads, each running the
- * whole decoder on its block. Uses the decoder buffers of ws (the logits hold the logit gradient after). */
+ * grad_h [N,H] = its gradient with respect to h. In the float library on AVX-512 CPUs this is the fused
+ * pass of decfuse.h (scratch kept in ws); otherwise, or after aw_model_ws_set_fused(ws, 0), the reference
+ * path: rows split over the OpenMP threads, each running the CBLAS decoder on its block in the decoder
+ * buffers of ws. Either way a row's value does not depend on the thread count. */
 void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
                          int N, aw_real *out, int flags, aw_real *grad_h);
+
+/* on = 0 makes aw_model_dec_loglik take the reference path (tests compare the two); on = 1 restores the
+ * default. */
+void aw_model_ws_set_fused(aw_model_ws_t *ws, int on);
 
 #endif

@@ -49,6 +49,7 @@ typedef double aw_real;
 #define aw_model_sample_row awd_model_sample_row
 #define aw_model_ws_rows awd_model_ws_rows
 #define aw_model_dec_loglik awd_model_dec_loglik
+#define aw_model_ws_set_fused awd_model_ws_set_fused
 #define aw_vae_loss_grad awd_vae_loss_grad
 #define aw_vae_loss_grad_eps awd_vae_loss_grad_eps
 #define aw_iwae_loss_grad awd_iwae_loss_grad

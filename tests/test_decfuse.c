@@ -1,0 +1,295 @@
+/* test_decfuse.c: the fused AVX-512 decoder pass (decfuse.h) against the double-precision build and the
+ * reference CBLAS path, on the paper's shape and on odd shapes that exercise every padding and tail; its
+ * independence of thread count and of a row's place in its group; the reuse of packed weights; and that
+ * one bad row stays in its lane. Skipped, saying so, on CPUs without AVX-512. */
+#include <check.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core_f64.h"
+#include "decfuse.h"
+#include "model.h"
+#include "model_ws.h"
+
+static int skip_without_avx512(const aw_shape_t *sh)
+{
+    if (aw_decfuse_usable(sh))
+        return 0;
+    fprintf(stderr, "test_decfuse: SKIPPED: this CPU has no AVX-512F/DQ, the fused path cannot run\n");
+    return 1;
+}
+
+/* A model of shape sh with weights ~ U(-s, s) * scale / sqrt(in): larger than the initialization, so that
+ * tanh units and logits cover their whole range. */
+static void model_new(aw_model_t *m, const aw_shape_t *sh, unsigned seed, float scale)
+{
+    aw_rng_t rng;
+    aw_rng_seed(&rng, seed, 0);
+    ck_assert_int_eq(aw_model_init(m, sh, &rng, NULL), 0);
+    for (int l = 0; l <= sh->n_hidden; l++) {
+        const aw_layer_t *y = &m->dec[l];
+        const float s = scale / sqrtf((float)y->in);
+        for (int i = 0; i < y->out * y->in; i++)
+            y->W[i] = s * (float)(2 * aw_rng_uniform(&rng) - 1);
+        for (int i = 0; i < y->out; i++)
+            y->b[i] = (float)(2 * aw_rng_uniform(&rng) - 1);
+    }
+}
+
+/* x [B,D]: binary with probability 0.3, or gray levels in [0,1]. h [N,H] ~ 1.5 N(0,1). */
+static void inputs(int B, int N, const aw_shape_t *sh, int gray, unsigned seed, float *x, float *h)
+{
+    aw_rng_t rng;
+    aw_rng_seed(&rng, seed, 1);
+    for (int i = 0; i < B * sh->D; i++)
+        x[i] = gray ? (float)aw_rng_uniform(&rng) : (float)(aw_rng_uniform(&rng) < 0.3);
+    for (int i = 0; i < N * sh->H; i++)
+        h[i] = (float)(1.5 * aw_rng_normal(&rng));
+}
+
+/* Relative error of a against the double values ref: max |a - ref| / (1 + max |ref|). */
+static double rel_err(const float *a, const double *ref, int n)
+{
+    double e = 0, s = 0;
+    for (int i = 0; i < n; i++) {
+        e = fmax(e, fabs(a[i] - ref[i]));
+        s = fmax(s, fabs(ref[i]));
+    }
+    return e / (1 + s);
+}
+
+/* The cases: shapes with widths that are and are not multiples of the 8-feature tiles, one to four hidden
+ * layers, D from 1 up; (B, K) with N below, at and above the 48-row group, K = 1 and K > N. */
+static const struct {
+    aw_shape_t sh;
+    int B, K, gray;
+    float scale;
+} cases[] = {
+    {{.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}}, 3, 50, 0, 1.0f},
+    {{.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}}, 7, 16, 1, 3.0f},
+    {{.D = 33, .H = 7, .n_hidden = 3, .hidden = {37, 19, 50}}, 5, 13, 0, 2.0f},
+    {{.D = 33, .H = 7, .n_hidden = 3, .hidden = {37, 19, 50}}, 100, 1, 1, 2.0f},
+    {{.D = 1, .H = 1, .n_hidden = 1, .hidden = {9}}, 2, 24, 0, 4.0f},
+    {{.D = 65, .H = 3, .n_hidden = 4, .hidden = {8, 16, 1, 24}}, 1, 47, 0, 2.0f},
+    {{.D = 20, .H = 5, .n_hidden = 1, .hidden = {10}}, 4, 49, 1, 1.0f},
+    {{.D = 129, .H = 16, .n_hidden = 2, .hidden = {64, 64}}, 3, 1000, 0, 2.0f},
+};
+
+/* log p(x,h) and d/dh, fused and reference (float) against the double build: same bound for both. */
+START_TEST(test_fused_vs_double)
+{
+    const aw_shape_t *sh = &cases[_i].sh;
+    if (skip_without_avx512(sh))
+        return;
+    const int B = cases[_i].B, K = cases[_i].K, N = B * K, D = sh->D, H = sh->H;
+    aw_model_t m;
+    model_new(&m, sh, 10 + _i, cases[_i].scale);
+    float *x = malloc((size_t)B * D * sizeof *x), *h = malloc((size_t)N * H * sizeof *h);
+    float *lp[2], *gh[2];
+    double *dx = malloc((size_t)B * D * sizeof *dx), *dh = malloc((size_t)N * H * sizeof *dh);
+    double *dlp = malloc((size_t)N * sizeof *dlp), *dgh = malloc((size_t)N * H * sizeof *dgh);
+    double *p = malloc(m.n_params * sizeof *p);
+    ck_assert(x && h && dx && dh && dlp && dgh && p);
+    inputs(B, N, sh, cases[_i].gray, 20 + _i, x, h);
+    for (int i = 0; i < B * D; i++)
+        dx[i] = x[i];
+    for (int i = 0; i < N * H; i++)
+        dh[i] = h[i];
+    for (size_t i = 0; i < m.n_params; i++)
+        p[i] = m.params[i];
+    ck_assert_int_eq(awd_eval(AWD_LOGJOINT, sh, p, dx, B, K, dh, NULL, NULL, dlp, dgh), 0);
+    double worst[2][2];
+    for (int fused = 0; fused < 2; fused++) {
+        aw_model_ws_t *ws = aw_model_ws_new(sh, B, N);
+        ck_assert_ptr_nonnull(ws);
+        aw_model_ws_set_fused(ws, fused);
+        lp[fused] = malloc((size_t)N * sizeof *lp[0]);
+        gh[fused] = malloc((size_t)N * H * sizeof *gh[0]);
+        ck_assert(lp[fused] && gh[fused]);
+        ck_assert_int_eq(aw_model_log_joint(&m, ws, x, B, K, h, lp[fused], gh[fused]), 0);
+        worst[fused][0] = rel_err(lp[fused], dlp, N);
+        worst[fused][1] = rel_err(gh[fused], dgh, N * H);
+        aw_model_ws_free(ws);
+    }
+    /* Float rounding of sums over up to 784 terms of size ~10: 1e-6 relative of the largest value. */
+    const double tol = 2e-6;
+    if (worst[1][0] > tol || worst[1][1] > tol || worst[0][0] > tol || worst[0][1] > tol)
+        ck_abort_msg("case %d: relative error against double: fused %.2e (log p) %.2e (grad), reference "
+                     "%.2e %.2e, bound %.0e", _i, worst[1][0], worst[1][1], worst[0][0], worst[0][1], tol);
+    for (int f = 0; f < 2; f++) {
+        free(lp[f]);
+        free(gh[f]);
+    }
+    free(x), free(h), free(dx), free(dh), free(dlp), free(dgh), free(p);
+    aw_model_fini(&m);
+}
+END_TEST
+
+/* Flags: AW_LOGLIK_ADD adds to out, no prior without AW_LOGLIK_PRIOR, and without a gradient the values are
+ * those of the gradient call. */
+START_TEST(test_fused_flags)
+{
+    const aw_shape_t sh = {.D = 50, .H = 4, .n_hidden = 2, .hidden = {24, 17}};
+    if (skip_without_avx512(&sh))
+        return;
+    enum { B = 6, K = 11, N = B * K, D = 50, H = 4 };
+    aw_model_t m;
+    model_new(&m, &sh, 3, 2.0f);
+    float x[B * D], h[N * H], with[N], plain[N], added[N], gh[N * H];
+    inputs(B, N, &sh, 0, 4, x, h);
+    aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
+    ck_assert_ptr_nonnull(ws);
+    aw_model_dec_loglik(&m, ws, x, K, h, N, with, AW_LOGLIK_PRIOR, gh);
+    aw_model_dec_loglik(&m, ws, x, K, h, N, plain, 0, NULL);
+    for (int n = 0; n < N; n++)
+        added[n] = 1000.0f;
+    aw_model_dec_loglik(&m, ws, x, K, h, N, added, AW_LOGLIK_ADD, NULL);
+    for (int n = 0; n < N; n++) {
+        ck_assert_float_eq(with[n], plain[n] + aw_model_log_prior(h + (size_t)n * H, H));
+        ck_assert_float_eq(added[n], 1000.0f + plain[n]);
+    }
+    aw_model_ws_free(ws);
+    aw_model_fini(&m);
+}
+END_TEST
+
+/* Bit-identical results for 1, 2 and 3 threads, and for a row at any place in its 48-row group. */
+START_TEST(test_fused_invariance)
+{
+    const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
+    if (skip_without_avx512(&sh))
+        return;
+    enum { N = 301, D = 784, H = 50 };
+    aw_model_t m;
+    model_new(&m, &sh, 5, 2.0f);
+    float *x = malloc((size_t)N * D * sizeof *x), *h = malloc((size_t)N * H * sizeof *h);
+    float *lp[4], *gh[4];
+    ck_assert(x && h);
+    inputs(N, N, &sh, 0, 6, x, h);
+    const int saved = omp_get_max_threads();
+    for (int t = 0; t < 4; t++) {
+        lp[t] = malloc(N * sizeof *lp[t]);
+        gh[t] = malloc((size_t)N * H * sizeof *gh[t]);
+        ck_assert(lp[t] && gh[t]);
+        aw_model_ws_t *ws = aw_model_ws_new(&sh, N, N);
+        ck_assert_ptr_nonnull(ws);
+        if (t < 3) { /* all rows, K = 1, on 1, 2, 3 threads */
+            omp_set_num_threads(t + 1);
+            aw_model_dec_loglik(&m, ws, x, 1, h, N, lp[t], AW_LOGLIK_PRIOR, gh[t]);
+        } else { /* rows 5.. alone: each row lands 5 lanes earlier in its group */
+            omp_set_num_threads(2);
+            aw_model_dec_loglik(&m, ws, x + 5 * D, 1, h + 5 * H, N - 5, lp[t] + 5, AW_LOGLIK_PRIOR,
+                                gh[t] + 5 * H);
+        }
+        aw_model_ws_free(ws);
+    }
+    omp_set_num_threads(saved);
+    for (int t = 1; t < 3; t++) {
+        ck_assert_msg(memcmp(lp[t], lp[0], N * sizeof *lp[0]) == 0, "log p differs on %d threads", t + 1);
+        ck_assert_msg(memcmp(gh[t], gh[0], (size_t)N * H * sizeof *gh[0]) == 0, "grad differs on %d threads",
+                      t + 1);
+    }
+    ck_assert(memcmp(lp[3] + 5, lp[0] + 5, (N - 5) * sizeof *lp[0]) == 0);
+    ck_assert(memcmp(gh[3] + 5 * H, gh[0] + 5 * H, (size_t)(N - 5) * H * sizeof *gh[0]) == 0);
+    for (int t = 0; t < 4; t++) {
+        free(lp[t]);
+        free(gh[t]);
+    }
+    free(x);
+    free(h);
+    aw_model_fini(&m);
+}
+END_TEST
+
+/* The packed weights kept in the workspace are remade when any decoder weight changes (first layer,
+ * last bias), and a gradient call after a value-only call packs the backward weights: every call equals
+ * one on a fresh workspace. */
+START_TEST(test_fused_pack_reuse)
+{
+    const aw_shape_t sh = {.D = 60, .H = 5, .n_hidden = 2, .hidden = {30, 20}};
+    if (skip_without_avx512(&sh))
+        return;
+    enum { B = 3, K = 20, N = B * K, D = 60, H = 5 };
+    aw_model_t m;
+    model_new(&m, &sh, 7, 2.0f);
+    float x[B * D], h[N * H], a[N], b[N], ga[N * H], gb[N * H];
+    inputs(B, N, &sh, 0, 8, x, h);
+    aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
+    ck_assert_ptr_nonnull(ws);
+    for (int step = 0; step < 4; step++) {
+        if (step == 1)
+            m.dec[0].W[3] += 0.25f;
+        if (step == 3)
+            m.dec[sh.n_hidden].b[D - 1] -= 0.5f;
+        const int grad = step >= 2;
+        aw_model_dec_loglik(&m, ws, x, K, h, N, a, AW_LOGLIK_PRIOR, grad ? ga : NULL);
+        aw_model_ws_t *fresh = aw_model_ws_new(&sh, B, N);
+        ck_assert_ptr_nonnull(fresh);
+        aw_model_dec_loglik(&m, fresh, x, K, h, N, b, AW_LOGLIK_PRIOR, grad ? gb : NULL);
+        aw_model_ws_free(fresh);
+        ck_assert_msg(memcmp(a, b, sizeof a) == 0, "step %d: stale packed weights", step);
+        if (grad)
+            ck_assert_msg(memcmp(ga, gb, sizeof ga) == 0, "step %d: stale backward packs", step);
+    }
+    aw_model_ws_free(ws);
+    aw_model_fini(&m);
+}
+END_TEST
+
+/* Saturated logits (|logit| up to ~80 and beyond) stay finite; a NaN in one row's h makes that row NaN and
+ * leaves the other rows of its 16-lane vector exactly as without it. */
+START_TEST(test_fused_extremes)
+{
+    const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
+    if (skip_without_avx512(&sh))
+        return;
+    enum { B = 2, K = 24, N = B * K, D = 784, H = 50 };
+    aw_model_t m;
+    model_new(&m, &sh, 9, 1.0f);
+    const aw_layer_t *y = &m.dec[sh.n_hidden];
+    for (int i = 0; i < y->out * y->in; i++)
+        y->W[i] *= 40.0f; /* logits of a few hundred */
+    float x[B * D], h[N * H], lp[N], gh[N * H], lp2[N], gh2[N * H];
+    inputs(B, N, &sh, 0, 10, x, h);
+    aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
+    ck_assert_ptr_nonnull(ws);
+    aw_model_dec_loglik(&m, ws, x, K, h, N, lp, AW_LOGLIK_PRIOR, gh);
+    for (int n = 0; n < N; n++)
+        ck_assert_msg(isfinite(lp[n]) && lp[n] < 0, "row %d: log p = %g", n, lp[n]);
+    for (int i = 0; i < N * H; i++)
+        ck_assert(isfinite(gh[i]));
+    h[7 * H + 3] = NAN;
+    aw_model_dec_loglik(&m, ws, x, K, h, N, lp2, AW_LOGLIK_PRIOR, gh2);
+    for (int n = 0; n < N; n++) {
+        if (n == 7) {
+            ck_assert(isnan(lp2[n]));
+            continue;
+        }
+        ck_assert_float_eq(lp2[n], lp[n]);
+        ck_assert(memcmp(gh2 + n * H, gh + n * H, H * sizeof *gh) == 0);
+    }
+    aw_model_ws_free(ws);
+    aw_model_fini(&m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("decfuse");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_loop_test(tc, test_fused_vs_double, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, test_fused_flags);
+    tcase_add_test(tc, test_fused_invariance);
+    tcase_add_test(tc, test_fused_pack_reuse);
+    tcase_add_test(tc, test_fused_extremes);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
