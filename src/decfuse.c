@@ -1,4 +1,4 @@
-/* decfuse.c: the decoder log-likelihood (and d/dh) fused into one AVX-512 pass per group of 48 rows; see
+/* decfuse.c: the decoder log-likelihood (and d/dh) fused into one AVX-512 pass per group of 32 rows; see
  * decfuse.h for why. Letters as in model.h; a "T" suffix marks feature-major (transposed) group buffers
  * [features, RG], so that one zmm holds one feature of 16 rows. */
 #include "decfuse.h"
@@ -10,10 +10,10 @@
 #include "model_ws.h"
 
 #ifndef MV
-#define MV 3   /* zmm row vectors per register tile */
+#define MV 2   /* zmm row vectors per register tile */
 #endif
 #ifndef NR
-#define NR 8   /* output features per register tile (MV * NR = 24 accumulators) */
+#define NR 8   /* output features per register tile (MV * NR = 16 accumulators) */
 #endif
 #define RG (16 * MV) /* rows per group */
 #define FLUSH_PANELS (64 / NR) /* softplus products are logged every <= 64 factors in (1, 2] */

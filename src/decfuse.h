@@ -2,7 +2,7 @@
  * AVX-512 pass per block of rows, for the float library on CPUs that have AVX-512F.
  *
  * Why: on the evaluation and HMC paths only per-row scalars (log p(x|h)) and d/dh leave the decoder, so the
- * logits never need to reach memory. Rows are processed 48 at a time with activations kept feature-major
+ * logits never need to reach memory. Rows are processed 32 at a time with activations kept feature-major
  * (transposed) in cache, the weights packed once per call, and bias, tanh, softplus and sigmoid applied to
  * each tile while it is still in registers. The x-dependent part uses sum_d x_d a_d = h_L . (W^T x) + x . b
  * with W^T x computed once per data point, so the pixel loop needs no x.

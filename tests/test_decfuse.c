@@ -62,7 +62,7 @@ static double rel_err(const float *a, const double *ref, int n)
 }
 
 /* The cases: shapes with widths that are and are not multiples of the 8-feature tiles, one to four hidden
- * layers, D from 1 up; (B, K) with N below, at and above the 48-row group, K = 1 and K > N. */
+ * layers, D from 1 up; (B, K) with N below, at and above the 32-row group, K = 1 and K > N. */
 static const struct {
     aw_shape_t sh;
     int B, K, gray;
@@ -72,7 +72,7 @@ static const struct {
     {{.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}}, 7, 16, 1, 3.0f},
     {{.D = 33, .H = 7, .n_hidden = 3, .hidden = {37, 19, 50}}, 5, 13, 0, 2.0f},
     {{.D = 33, .H = 7, .n_hidden = 3, .hidden = {37, 19, 50}}, 100, 1, 1, 2.0f},
-    {{.D = 1, .H = 1, .n_hidden = 1, .hidden = {9}}, 2, 24, 0, 4.0f},
+    {{.D = 1, .H = 1, .n_hidden = 1, .hidden = {9}}, 2, 16, 0, 4.0f},
     {{.D = 65, .H = 3, .n_hidden = 4, .hidden = {8, 16, 1, 24}}, 1, 47, 0, 2.0f},
     {{.D = 20, .H = 5, .n_hidden = 1, .hidden = {10}}, 4, 49, 1, 1.0f},
     {{.D = 129, .H = 16, .n_hidden = 2, .hidden = {64, 64}}, 3, 1000, 0, 2.0f},
@@ -156,7 +156,7 @@ START_TEST(test_fused_flags)
 }
 END_TEST
 
-/* Bit-identical results for 1, 2 and 3 threads, and for a row at any place in its 48-row group. */
+/* Bit-identical results for 1, 2 and 3 threads, and for a row at any place in its 32-row group. */
 START_TEST(test_fused_invariance)
 {
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
