@@ -3,6 +3,7 @@
  * [features, RG], so that one zmm holds one feature of 16 rows. */
 #include "decfuse.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -29,37 +30,68 @@ static size_t up16(size_t n)
     return (n + 15) / 16 * 16;
 }
 
-/* Floats of one thread's group scratch. */
-static size_t group_len(const aw_shape_t *s)
+/* Feature-major values per row (column) of the pass buffers: hT, the aT and dT of each hidden layer, sT,
+ * ghT. */
+static size_t col_len(const aw_shape_t *s)
 {
-    const int L = s->n_hidden;
-    int widest = s->H;
-    size_t n = (size_t)s->H * RG; /* hT */
-    for (int l = 0; l < L; l++) {
-        n += (size_t)s->hidden[l] * RG; /* actT */
-        widest = s->hidden[l] > widest ? s->hidden[l] : widest;
-    }
-    n += (size_t)s->D * RG;         /* sT: x - sigmoid(logits) */
-    n += 2 * (size_t)widest * RG;   /* backward deltas, ping-pong */
-    return up16(n);
+    size_t n = 2 * (size_t)s->H + s->D;
+    for (int l = 0; l < s->n_hidden; l++)
+        n += 2 * (size_t)s->hidden[l];
+    return n;
 }
 
-/* The head of the scratch block: which packs are valid. A fresh (zeroed) block has none. */
+/* The pass buffers of a group of columns: feature f of column i at [f * ld + i]. */
+typedef struct bufs {
+    float *hT;                    /* [H] h */
+    float *aT[AW_MAX_HIDDEN];     /* [dec[l].out] tanh outputs of decoder layer l */
+    float *sT;                    /* [D] x - sigmoid(logits): d log p(x|h) / d logits */
+    float *dT[AW_MAX_HIDDEN];     /* [dec[l].out] d log p(x|h) / d (layer l's pre-activation) */
+    float *ghT;                   /* [H] d log p(x|h) / dh */
+    int ld;                       /* stride between features */
+} bufs_t;
+
+static void carve(const aw_shape_t *s, float *p, int ld, bufs_t *bf)
+{
+    const int L = s->n_hidden;
+    bf->ld = ld;
+    bf->hT = p;
+    p += (size_t)s->H * ld;
+    for (int l = 0; l < L; l++) { /* decoder layer l outputs hidden[L - 1 - l] features */
+        bf->aT[l] = p;
+        p += (size_t)s->hidden[L - 1 - l] * ld;
+        bf->dT[l] = p;
+        p += (size_t)s->hidden[L - 1 - l] * ld;
+    }
+    bf->sT = p;
+    p += (size_t)s->D * ld;
+    bf->ghT = p;
+}
+
+/* The head of the scratch block: which packs are valid (a fresh, zeroed block has none), and the row count
+ * of the last training pass. */
 typedef struct fuse_state {
     int packed;   /* 0: none; 1: forward packs; 2: forward and backward packs, of the weights in wcopy */
+    int train_N;  /* rows of the last aw_decfuse_train_forward */
 } fuse_state_t;
 
-/* Layout of the scratch block (offsets in floats; everything before groups is independent of N, K, nt,
- * so it survives the block being regrown). */
+/* Layout of the scratch block (offsets in floats; everything before `region` is independent of N and nt,
+ * so the packs survive the block being regrown). */
 typedef struct layout {
     size_t wcopy;                  /* [dec_n] the decoder weights the packs were made from */
     size_t fwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s forward pack: P[k][j] = W[j][k] */
     size_t bwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s backward pack: P[k][j] = W[k][j] */
-    size_t groups;                 /* per-thread group scratch, group_len each */
+    size_t region;                 /* per-thread group buffers (RG columns each), or a training pass's
+                                      buffers (Np columns) */
     size_t total;                  /* floats */
 } layout_t;
 
-static void plan(const aw_shape_t *s, int N, int K, int nt, layout_t *lo)
+/* Rows rounded up to whole groups. */
+static int padded(int N)
+{
+    return (N + RG - 1) / RG * RG;
+}
+
+static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
 {
     const int L = s->n_hidden;
     size_t off = 16, ndec = 0; /* the first 64 bytes hold the fuse_state_t */
@@ -80,16 +112,15 @@ static void plan(const aw_shape_t *s, int N, int K, int nt, layout_t *lo)
         off += up16(pack_len(out, in));
         in = out;
     }
-    (void)N, (void)K;
-    lo->groups = off;
-    off += (size_t)nt * group_len(s);
+    lo->region = off;
+    off += col_len(s) * (train ? (size_t)padded(N) : (size_t)nt * RG);
     lo->total = off;
 }
 
-size_t aw_decfuse_bytes(const aw_shape_t *shape, int N, int K, int nt)
+size_t aw_decfuse_bytes(const aw_shape_t *shape, int N, int nt, int train)
 {
     layout_t lo;
-    plan(shape, N, K, nt, &lo);
+    plan(shape, N, nt, train, &lo);
     return lo.total * sizeof(float);
 }
 
@@ -148,9 +179,9 @@ static inline __m512 v_tanh(__m512 x)
     return _mm512_div_ps(p, q);
 }
 
-/* The register tile: acc[j][v] = sum over k of P[k][j] * inT[k][16v..16v+15], k in order. */
+/* The register tile: acc[j][v] = sum over k of P[k][j] * inT[k * ld + 16v ..+15], k in order. */
 static inline __attribute__((always_inline)) void tile(const float *restrict pw, const float *restrict inT,
-                                                      int K, __m512 acc[NR][MV])
+                                                      int ld, int K, __m512 acc[NR][MV])
 {
 #pragma GCC unroll 12
     for (int j = 0; j < NR; j++)
@@ -161,7 +192,7 @@ static inline __attribute__((always_inline)) void tile(const float *restrict pw,
         __m512 a[MV];
 #pragma GCC unroll 4
         for (int v = 0; v < MV; v++)
-            a[v] = _mm512_load_ps(inT + (size_t)k * RG + 16 * v);
+            a[v] = _mm512_load_ps(inT + (size_t)k * ld + 16 * v);
 #pragma GCC unroll 12
         for (int j = 0; j < NR; j++) {
             const __m512 w = _mm512_set1_ps(pw[(size_t)k * NR + j]);
@@ -178,28 +209,29 @@ enum {
     EP_DTANH      /* out = acc * (1 - a^2), a = aT[j] (backward through a tanh layer) */
 };
 
-/* outT [J, RG] = epilogue(P^T inT) for the packed layer pw (K inputs, J outputs). */
+/* outT [J] (stride ld) = epilogue(P^T inT) over RG columns, for the packed layer pw (K inputs, J outputs);
+ * inT [K] and aT [J] have the same stride. */
 static void layer(int mode, const float *pw, int K, int J, const float *inT, const float *b, const float *aT,
-                  float *outT)
+                  float *outT, int ld)
 {
     const int np = (J + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
         __m512 acc[NR][MV];
-        tile(pw + (size_t)p * K * NR, inT, K, acc);
+        tile(pw + (size_t)p * K * NR, inT, ld, K, acc);
         const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
 #pragma GCC unroll 12
         for (int jj = 0; jj < NR; jj++) {
             if (jj >= jn)
                 break;
             const int j = j0 + jj;
-            float *o = outT + (size_t)j * RG;
+            float *o = outT + (size_t)j * ld;
 #pragma GCC unroll 4
             for (int q = 0; q < MV; q++) {
                 __m512 r = acc[jj][q];
                 if (mode == EP_TANH) {
                     r = v_tanh(_mm512_add_ps(r, _mm512_set1_ps(b[j])));
-                } else if (mode != EP_STORE) {
-                    const __m512 a = _mm512_load_ps(aT + (size_t)j * RG + 16 * q);
+                } else if (mode == EP_DTANH) {
+                    const __m512 a = _mm512_load_ps(aT + (size_t)j * ld + 16 * q);
                     r = _mm512_mul_ps(r, _mm512_fnmadd_ps(a, a, _mm512_set1_ps(1.0f)));
                 }
                 _mm512_store_ps(o + 16 * q, r);
@@ -216,11 +248,11 @@ typedef struct xsrc {
     int uniform;       /* 1 if all 16 lanes share one image */
 } xsrc_t;
 
-/* The Bernoulli output layer: l = P^T inT + b over J = D pixels; lp [RG] = sum_d (x_d l_d - softplus(l_d))
- * per row, as sum (x l - max(l,0)) minus the logs of products of (1 + e^-|l|), logged every <= 64 pixels
- * (aw_model_bern_row's scheme); if sT != NULL also sT [D, RG] = x - sigmoid(l). */
+/* The Bernoulli output layer over RG columns: l = P^T inT + b over J = D pixels; lp [RG] = sum_d (x_d l_d -
+ * softplus(l_d)) per row, as sum (x l - max(l,0)) minus the logs of products of (1 + e^-|l|), logged every
+ * 64 pixels (aw_model_bern_row's scheme); if sT != NULL also sT [D] = x - sigmoid(l). Stride ld. */
 static void bern_layer(const float *pw, int K, int J, const float *inT, const float *b, const xsrc_t *xs,
-                       float *sT, float *lp)
+                       float *sT, int ld, float *lp)
 {
     const int np = (J + NR - 1) / NR;
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
@@ -235,7 +267,7 @@ static void bern_layer(const float *pw, int K, int J, const float *inT, const fl
         lg[m] = 0;
     for (int p = 0; p < np; p++) {
         __m512 acc[NR][MV];
-        tile(pw + (size_t)p * K * NR, inT, K, acc);
+        tile(pw + (size_t)p * K * NR, inT, ld, K, acc);
         const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
 #pragma GCC unroll 12
         for (int jj = 0; jj < NR; jj++) {
@@ -257,7 +289,7 @@ static void bern_layer(const float *pw, int K, int J, const float *inT, const fl
                 if (sT != NULL) {
                     const __mmask16 nonneg = _mm512_cmp_ps_mask(l, zero, _CMP_GE_OQ);
                     const __m512 num = _mm512_mask_blend_ps(nonneg, e, one);
-                    _mm512_store_ps(sT + (size_t)j * RG + 16 * q, _mm512_sub_ps(x, _mm512_div_ps(num, u)));
+                    _mm512_store_ps(sT + (size_t)j * ld + 16 * q, _mm512_sub_ps(x, _mm512_div_ps(num, u)));
                 }
             }
         }
@@ -282,7 +314,10 @@ typedef struct job {
     layout_t lo;
     const float *x, *h;
     int K, N, flags;
-    float *out, *grad_h;
+    float *out;        /* [N] values (see flags) */
+    int grad;          /* 1: the backward pass to the input (dT, and ghT if want_gh) */
+    int want_gh;       /* 1: ghT = d/dh */
+    float *grad_h;     /* [N,H] or NULL: d/dh copied out row-major (with the prior's term) */
 } job_t;
 
 /* Packs panel p of dec[l] (forward if !bwd): panel [K][NR] of P[k][j], P = W^T forward, W backward. */
@@ -297,24 +332,56 @@ static void pack_panel(const aw_layer_t *y, int bwd, int p, float *dst)
         }
 }
 
-/* Rows [r0, r0 + n), n <= RG, through the whole decoder in the group scratch gs. */
-static void rows(const job_t *jb, float *gs, int r0, int n)
+/* Makes the packs valid for the model's current decoder weights: forward, and backward if bwd. The packs
+ * are remade only when the weights differ from those they were made from (an exact compare costs ~1% of
+ * a call; packing ~10% for a few hundred rows). Panels are packed by the calling team (nt threads). */
+static void ensure_packs(const job_t *jb, int bwd, int nt)
+{
+    const aw_model_t *m = jb->m;
+    const int L = m->shape.n_hidden;
+    fuse_state_t *st = (fuse_state_t *)(void *)jb->base;
+    float *wcopy = jb->base + jb->lo.wcopy;
+    const float *w = m->params + m->dec_off;
+    const size_t wbytes = m->dec_n * sizeof *w;
+    const int need = bwd ? 2 : 1;
+    int have = st->packed;
+    if (have > 0 && memcmp(wcopy, w, wbytes) != 0)
+        have = 0;
+    if (have >= need)
+        return;
+    int first[2 * (AW_MAX_HIDDEN + 1) + 1], dir[2 * (AW_MAX_HIDDEN + 1)], npk = 0;
+    const aw_layer_t *which[2 * (AW_MAX_HIDDEN + 1)];
+    first[0] = 0;
+    for (int l = 0; l <= L; l++)
+        for (int d = have >= 1; d < need; d++) { /* directions [have >= 1, need) */
+            const aw_layer_t *y = &m->dec[l];
+            which[npk] = y;
+            dir[npk] = d;
+            first[npk + 1] = first[npk] + ((d ? y->in : y->out) + NR - 1) / NR;
+            npk++;
+        }
+    if (have == 0)
+        memcpy(wcopy, w, wbytes);
+#pragma omp parallel for schedule(dynamic, 4) num_threads(nt)
+    for (int t = 0; t < first[npk]; t++) {
+        int i = 0;
+        while (t >= first[i + 1])
+            i++;
+        const int l = (int)(which[i] - m->dec);
+        pack_panel(which[i], dir[i], t - first[i], jb->base + (dir[i] ? jb->lo.bwd[l] : jb->lo.fwd[l]));
+    }
+    st->packed = need;
+}
+
+/* Rows [r0, r0 + n), n <= RG, through the decoder: bf's pointers are at these rows' first column. */
+static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
 {
     const aw_model_t *m = jb->m;
     const int L = m->shape.n_hidden, H = m->shape.H, D = m->shape.D, J0 = m->dec[L].in, K = jb->K;
-    int widest = H;
-    for (int l = 0; l < L; l++)
-        widest = m->shape.hidden[l] > widest ? m->shape.hidden[l] : widest;
-    float *hT = gs, *actT[AW_MAX_HIDDEN], *p = gs + (size_t)H * RG;
-    for (int l = 0; l < L; l++) {
-        actT[l] = p;
-        p += (size_t)m->dec[l].out * RG;
-    }
-    float *sT = p, *g0 = sT + (size_t)D * RG, *g1 = g0 + (size_t)widest * RG;
-
+    const int ld = bf->ld;
     for (int k = 0; k < H; k++)
         for (int i = 0; i < RG; i++)
-            hT[(size_t)k * RG + i] = i < n ? jb->h[(size_t)(r0 + i) * H + k] : 0.0f;
+            bf->hT[(size_t)k * ld + i] = i < n ? jb->h[(size_t)(r0 + i) * H + k] : 0.0f;
     xsrc_t xs[MV];
     for (int q = 0; q < MV; q++) {
         int off[16], p0 = -1;
@@ -330,15 +397,14 @@ static void rows(const job_t *jb, float *gs, int r0, int n)
         xs[q].off = _mm512_loadu_si512(off);
     }
 
-    const float *in = hT;
+    const float *in = bf->hT;
     for (int l = 0; l < L; l++) {
         const aw_layer_t *y = &m->dec[l];
-        layer(EP_TANH, jb->base + jb->lo.fwd[l], y->in, y->out, in, y->b, NULL, actT[l]);
-        in = actT[l];
+        layer(EP_TANH, jb->base + jb->lo.fwd[l], y->in, y->out, in, y->b, NULL, bf->aT[l], ld);
+        in = bf->aT[l];
     }
     float lp[RG];
-    const int grad = jb->grad_h != NULL;
-    bern_layer(jb->base + jb->lo.fwd[L], J0, D, in, m->dec[L].b, xs, grad ? sT : NULL, lp);
+    bern_layer(jb->base + jb->lo.fwd[L], J0, D, in, m->dec[L].b, xs, jb->grad ? bf->sT : NULL, ld, lp);
     for (int i = 0; i < n; i++) {
         const int r = r0 + i;
         float v = lp[i];
@@ -346,81 +412,132 @@ static void rows(const job_t *jb, float *gs, int r0, int n)
             v += aw_model_log_prior(jb->h + (size_t)r * H, H);
         jb->out[r] = (jb->flags & AW_LOGLIK_ADD) ? jb->out[r] + v : v;
     }
-    if (!grad)
+    if (!jb->grad)
         return;
-    /* Back from d/dl = x - sigmoid(l) through the tanh layers to h. */
-    float *g = g0, *gn = g1;
-    layer(EP_DTANH, jb->base + jb->lo.bwd[L], D, J0, sT, NULL, actT[L - 1], g);
+    /* Back from d/dl = x - sigmoid(l) through the tanh layers (to h if wanted). */
+    layer(EP_DTANH, jb->base + jb->lo.bwd[L], D, J0, bf->sT, NULL, bf->aT[L - 1], bf->dT[L - 1], ld);
     for (int l = L - 1; l >= 1; l--) {
         const aw_layer_t *y = &m->dec[l];
-        layer(EP_DTANH, jb->base + jb->lo.bwd[l], y->out, y->in, g, NULL, actT[l - 1], gn);
-        float *t = g;
-        g = gn;
-        gn = t;
+        layer(EP_DTANH, jb->base + jb->lo.bwd[l], y->out, y->in, bf->dT[l], NULL, bf->aT[l - 1], bf->dT[l - 1],
+              ld);
     }
-    layer(EP_STORE, jb->base + jb->lo.bwd[0], m->dec[0].out, H, g, NULL, NULL, gn);
+    if (!jb->want_gh)
+        return;
+    layer(EP_STORE, jb->base + jb->lo.bwd[0], m->dec[0].out, H, bf->dT[0], NULL, NULL, bf->ghT, ld);
+    if (jb->grad_h == NULL)
+        return;
     const int prior = jb->flags & AW_LOGLIK_PRIOR;
     for (int i = 0; i < n; i++) {
         const float *hi = jb->h + (size_t)(r0 + i) * H;
         float *gi = jb->grad_h + (size_t)(r0 + i) * H;
         for (int k = 0; k < H; k++)
-            gi[k] = (prior ? -hi[k] : 0.0f) + gn[(size_t)k * RG + i];
+            gi[k] = (prior ? -hi[k] : 0.0f) + bf->ghT[(size_t)k * ld + i];
     }
+}
+
+/* bf shifted to column c. */
+static bufs_t at_column(const aw_shape_t *s, const bufs_t *bf, int c)
+{
+    bufs_t v = *bf;
+    v.hT += c;
+    v.sT += c;
+    v.ghT += c;
+    for (int l = 0; l < s->n_hidden; l++) {
+        v.aT[l] += c;
+        v.dT[l] += c;
+    }
+    return v;
 }
 
 void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
                        int N, float *out, int flags, float *grad_h)
 {
     job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
-                .grad_h = grad_h};
-    plan(&m->shape, N, K, nt, &jb.lo);
-    const int L = m->shape.n_hidden;
-    /* The packs are remade only when the decoder weights differ from those they were made from (an exact
-     * compare costs ~1% of a call; packing ~10% for a few hundred rows). */
-    fuse_state_t *st = scratch;
-    float *wcopy = jb.base + jb.lo.wcopy;
-    const float *w = m->params + m->dec_off;
-    const size_t wbytes = m->dec_n * sizeof *w;
-    const int need = grad_h != NULL ? 2 : 1;
-    int have = st->packed;
-    if (have > 0 && memcmp(wcopy, w, wbytes) != 0)
-        have = 0;
-    int first[2 * (AW_MAX_HIDDEN + 1) + 1], dir[2 * (AW_MAX_HIDDEN + 1)], npk = 0;
-    const aw_layer_t *which[2 * (AW_MAX_HIDDEN + 1)];
-    first[0] = 0;
-    const int dir0 = have >= 1, dir1 = have >= need ? dir0 : need; /* pack directions [dir0, dir1) */
-    for (int l = 0; l <= L; l++)
-        for (int bwd = dir0; bwd < dir1; bwd++) {
-            const aw_layer_t *y = &m->dec[l];
-            which[npk] = y;
-            dir[npk] = bwd;
-            first[npk + 1] = first[npk] + ((bwd ? y->in : y->out) + NR - 1) / NR;
-            npk++;
-        }
-    if (have == 0)
-        memcpy(wcopy, w, wbytes);
-    st->packed = have > need ? have : need;
-    const size_t glen = group_len(&m->shape);
+                .grad = grad_h != NULL, .want_gh = grad_h != NULL, .grad_h = grad_h};
+    plan(&m->shape, N, nt, 0, &jb.lo);
+    ensure_packs(&jb, jb.grad, nt);
+    const size_t glen = col_len(&m->shape) * RG;
 #pragma omp parallel num_threads(nt)
     {
-        float *gs = jb.base + jb.lo.groups + (size_t)omp_get_thread_num() * glen;
-#pragma omp for schedule(dynamic, 4)
-        for (int t = 0; t < first[npk]; t++) {
-            int i = 0;
-            while (t >= first[i + 1])
-                i++;
-            const int l = (int)(which[i] - m->dec);
-            pack_panel(which[i], dir[i], t - first[i], jb.base + (dir[i] ? jb.lo.bwd[l] : jb.lo.fwd[l]));
-        }
+        bufs_t bf;
+        carve(&m->shape, jb.base + jb.lo.region + (size_t)omp_get_thread_num() * glen, RG, &bf);
 #pragma omp for schedule(static)
         for (int r0 = 0; r0 < N; r0 += RG)
-            rows(&jb, gs, r0, N - r0 < RG ? N - r0 : RG);
+            rows(&jb, &bf, r0, N - r0 < RG ? N - r0 : RG);
     }
+}
+
+void aw_decfuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
+                              const float *h, int N, float *out, int flags, int want_gh)
+{
+    job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
+                .grad = 1, .want_gh = want_gh};
+    plan(&m->shape, N, nt, 1, &jb.lo);
+    ensure_packs(&jb, 1, nt);
+    ((fuse_state_t *)scratch)->train_N = N;
+    bufs_t bf;
+    carve(&m->shape, jb.base + jb.lo.region, padded(N), &bf);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int r0 = 0; r0 < N; r0 += RG) {
+        const bufs_t v = at_column(&m->shape, &bf, r0);
+        rows(&jb, &v, r0, N - r0 < RG ? N - r0 : RG);
+    }
+}
+
+/* sum of a [n] in a fixed order (16 lanes, then the lanes in order): the same for any thread count. */
+static float sum_fixed(const float *a, int n)
+{
+    __m512 s = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        s = _mm512_add_ps(s, _mm512_loadu_ps(a + i));
+    float lanes[16], t = 0;
+    _mm512_storeu_ps(lanes, s);
+    for (int j = 0; j < 16; j++)
+        t += lanes[j];
+    for (; i < n; i++)
+        t += a[i];
+    return t;
+}
+
+void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
+                               float *gh)
+{
+    const int N = ((fuse_state_t *)scratch)->train_N, Np = padded(N), L = m->shape.n_hidden, H = m->shape.H;
+    layout_t lo;
+    plan(&m->shape, N, nt, 1, &lo);
+    bufs_t bf;
+    carve(&m->shape, (float *)scratch + lo.region, Np, &bf);
+    const float *p0 = m->params + m->dec_off;
+    for (int l = L; grad_dec != NULL && l >= 0; l--) {
+        const aw_layer_t *y = &m->dec[l];
+        float *dY = l == L ? bf.sT : bf.dT[l];
+        const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
+        float *dW = grad_dec + (y->W - p0), *db = grad_dec + (y->b - p0);
+        /* Row n's gradient is c[n] times its own; then dW = dY X^T over the N rows, db = row sums. */
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int f = 0; f < y->out; f++) {
+            float *r = dY + (size_t)f * Np;
+            int n = 0;
+            for (; n + 16 <= N; n += 16)
+                _mm512_storeu_ps(r + n, _mm512_mul_ps(_mm512_loadu_ps(r + n), _mm512_loadu_ps(c + n)));
+            for (; n < N; n++)
+                r[n] *= c[n];
+            db[f] = sum_fixed(r, N);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, y->out, y->in, N, 1.0f, dY, Np, X, Np, 0.0f, dW,
+                    y->in);
+    }
+    if (gh != NULL)
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int n = 0; n < N; n++)
+            for (int k = 0; k < H; k++)
+                gh[(size_t)n * H + k] = c[n] * bf.ghT[(size_t)k * Np + n];
 }
 
 #pragma GCC pop_options
 
-#else /* no GCC x86-64: the reference path in model.c always runs */
+#else /* no GCC x86-64: the reference path in model.c always runs, these are never called */
 
 int aw_decfuse_usable(const aw_shape_t *shape)
 {
@@ -433,5 +550,18 @@ void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *
 {
     (void)m, (void)scratch, (void)nt, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags,
         (void)grad_h;
+}
+
+void aw_decfuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
+                              const float *h, int N, float *out, int flags, int want_gh)
+{
+    (void)m, (void)scratch, (void)nt, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags,
+        (void)want_gh;
+}
+
+void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
+                               float *gh)
+{
+    (void)m, (void)scratch, (void)nt, (void)c, (void)grad_dec, (void)gh;
 }
 #endif

@@ -437,6 +437,51 @@ void aw_model_ws_set_fused(aw_model_ws_t *ws, int on)
     ws->no_fuse = !on;
 }
 
+#ifndef AW_REAL_DOUBLE
+/* ws's fused-decoder scratch with at least `need` bytes, or NULL (out of memory: callers fall back to the
+ * reference path). A regrown block is zeroed, which marks its packed weights invalid. */
+static void *fuse_scratch(aw_model_ws_t *ws, size_t need)
+{
+    if (need > ws->fuse_bytes) {
+        free(ws->fuse);
+        ws->fuse = alloc64(need, 1);
+        ws->fuse_bytes = ws->fuse != NULL ? need : 0;
+    }
+    return ws->fuse;
+}
+#endif
+
+/* Rows below which a training pass stays on the reference path: a few groups would leave threads idle. */
+#define AW_FUSE_TRAIN_MIN_ROWS 128
+
+int aw_model_dec_train_begin(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K,
+                             const aw_real *h, int N, aw_real *out, int flags, int want_gh)
+{
+#ifndef AW_REAL_DOUBLE
+    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (ws->no_fuse || N < AW_FUSE_TRAIN_MIN_ROWS || !aw_decfuse_usable(&m->shape))
+        return 0;
+    void *scratch = fuse_scratch(ws, aw_decfuse_bytes(&m->shape, N, nt, 1));
+    if (scratch == NULL)
+        return 0;
+    aw_decfuse_train_forward(m, scratch, nt, x, K, h, N, out, flags, want_gh);
+    return 1;
+#else
+    (void)m, (void)ws, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags, (void)want_gh;
+    return 0;
+#endif
+}
+
+void aw_model_dec_train_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *c, aw_real *grad_dec,
+                             aw_real *gh)
+{
+#ifndef AW_REAL_DOUBLE
+    aw_decfuse_train_backward(m, ws->fuse, omp_in_parallel() ? 1 : omp_get_max_threads(), c, grad_dec, gh);
+#else
+    (void)m, (void)ws, (void)c, (void)grad_dec, (void)gh;
+#endif
+}
+
 void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
                          int N, aw_real *out, int flags, aw_real *grad_h)
 {
@@ -444,14 +489,9 @@ void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *
     const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 #ifndef AW_REAL_DOUBLE
     if (!ws->no_fuse && N > 0 && aw_decfuse_usable(&m->shape)) {
-        const size_t need = aw_decfuse_bytes(&m->shape, N, K, nt);
-        if (need > ws->fuse_bytes) {
-            free(ws->fuse);
-            ws->fuse = alloc64(need, 1); /* zeroed: no packs yet */
-            ws->fuse_bytes = ws->fuse != NULL ? need : 0;
-        }
-        if (ws->fuse != NULL) { /* else (out of memory) the reference path needs nothing more */
-            aw_decfuse_loglik(m, ws->fuse, nt, x, K, h, N, out, flags, grad_h);
+        void *scratch = fuse_scratch(ws, aw_decfuse_bytes(&m->shape, N, nt, 0));
+        if (scratch != NULL) {
+            aw_decfuse_loglik(m, scratch, nt, x, K, h, N, out, flags, grad_h);
             return;
         }
     }
@@ -493,18 +533,27 @@ int aw_model_decoder_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
         return AW_EARG;
     const int N = B * K, D = m->shape.D, H = m->shape.H;
     const aw_real *b = m->dec[m->shape.n_hidden].b;
-    aw_real *lp = ws->row_a;
-    aw_model_dec_forward(m, ws, h, N);
+    aw_real *lp = ws->row_a, *c = ws->row_b;
+    const int fused = aw_model_dec_train_begin(m, ws, x, K, h, N, lp, AW_LOGLIK_PRIOR, 0);
+    if (!fused) {
+        aw_model_dec_forward(m, ws, h, N);
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const aw_real *xn = x + (size_t)(n / K) * D;
-        lp[n] = aw_model_bern_row(xn, ws->logits + (size_t)n * D, b, D, 1, -w[n] / (aw_real)B) +
-                aw_model_log_prior(h + (size_t)n * H, H);
+        for (int n = 0; n < N; n++) {
+            const aw_real *xn = x + (size_t)(n / K) * D;
+            lp[n] = aw_model_bern_row(xn, ws->logits + (size_t)n * D, b, D, 1, -w[n] / (aw_real)B) +
+                    aw_model_log_prior(h + (size_t)n * H, H);
+        }
     }
     double s = 0;
     for (int n = 0; n < N; n++)
         s += (double)w[n] * lp[n];
     *loss = -s / B;
-    aw_model_dec_backward(m, ws, h, N, grad_dec, NULL, AW_R(0.0));
+    if (fused) {
+        for (int n = 0; n < N; n++)
+            c[n] = -w[n] / (aw_real)B;
+        aw_model_dec_train_grad(m, ws, c, grad_dec, NULL);
+    } else {
+        aw_model_dec_backward(m, ws, h, N, grad_dec, NULL, AW_R(0.0));
+    }
     return 0;
 }

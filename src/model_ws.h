@@ -76,8 +76,20 @@ enum {
 void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
                          int N, aw_real *out, int flags, aw_real *grad_h);
 
-/* on = 0 makes aw_model_dec_loglik take the reference path (tests compare the two); on = 1 restores the
- * default. */
+/* A training pass through the decoder in two halves, when the fused path runs (float library, AVX-512, at
+ * least a few hundred rows): aw_model_dec_train_begin computes out [N] as aw_model_dec_loglik (flags
+ * likewise) and keeps in ws what the gradient needs, returning 1; aw_model_dec_train_grad then writes, for
+ * the loss sum_n c[n] log p(x_{n/K} | h_n), the decoder gradient grad_dec [dec_n] (overwritten) if not NULL
+ * and gh [N,H] = c[n] d log p(x|h_n)/dh_n (without the prior) if not NULL (needs want_gh). begin returns 0,
+ * having done nothing, where the caller must take the reference path (aw_model_dec_forward,
+ * aw_model_bern_row, aw_model_dec_backward). */
+int aw_model_dec_train_begin(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K,
+                             const aw_real *h, int N, aw_real *out, int flags, int want_gh);
+void aw_model_dec_train_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *c, aw_real *grad_dec,
+                             aw_real *gh);
+
+/* on = 0 makes aw_model_dec_loglik and aw_model_dec_train_begin take the reference path (tests compare
+ * the two); on = 1 restores the default. */
 void aw_model_ws_set_fused(aw_model_ws_t *ws, int on);
 
 #endif

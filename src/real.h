@@ -50,6 +50,8 @@ typedef double aw_real;
 #define aw_model_ws_rows awd_model_ws_rows
 #define aw_model_dec_loglik awd_model_dec_loglik
 #define aw_model_ws_set_fused awd_model_ws_set_fused
+#define aw_model_dec_train_begin awd_model_dec_train_begin
+#define aw_model_dec_train_grad awd_model_dec_train_grad
 #define aw_vae_loss_grad awd_vae_loss_grad
 #define aw_vae_loss_grad_eps awd_vae_loss_grad_eps
 #define aw_iwae_loss_grad awd_iwae_loss_grad

@@ -13,6 +13,7 @@
 #include "decfuse.h"
 #include "model.h"
 #include "model_ws.h"
+#include "objective.h"
 
 static int skip_without_avx512(const aw_shape_t *sh)
 {
@@ -276,12 +277,121 @@ START_TEST(test_fused_extremes)
 }
 END_TEST
 
+/* Training gradients through the fused pass (VAE both blocks, VAE encoder only, IWAE, the AIWAE decoder
+ * loss) against the double build and the float reference path, on enough rows that the fused pass runs. */
+static const struct {
+    aw_shape_t sh;
+    int kind, B, K;
+} train_cases[] = {
+    {{.D = 70, .H = 6, .n_hidden = 2, .hidden = {40, 27}}, AWD_VAE, 160, 1},
+    {{.D = 70, .H = 6, .n_hidden = 2, .hidden = {40, 27}}, AWD_VAE_ENC, 150, 1},
+    {{.D = 70, .H = 6, .n_hidden = 2, .hidden = {40, 27}}, AWD_IWAE, 41, 5},
+    {{.D = 70, .H = 6, .n_hidden = 2, .hidden = {40, 27}}, AWD_DEC, 50, 4},
+    {{.D = 33, .H = 5, .n_hidden = 3, .hidden = {17, 24, 9}}, AWD_IWAE, 13, 11},
+    {{.D = 33, .H = 5, .n_hidden = 3, .hidden = {17, 24, 9}}, AWD_DEC, 7, 33},
+};
+
+/* Float loss and gradient of train_cases[c] on the given workspace. */
+static double train_eval(int c, const aw_model_t *m, aw_model_ws_t *ws, const float *x, const float *in,
+                         const float *w, float *grad)
+{
+    const int B = train_cases[c].B, K = train_cases[c].K;
+    double loss = NAN, bound;
+    switch (train_cases[c].kind) {
+    case AWD_VAE:
+        ck_assert_int_eq(aw_vae_loss_grad_eps(m, ws, x, B, in, grad, AW_GRAD_ENC | AW_GRAD_DEC, &loss, &bound), 0);
+        break;
+    case AWD_VAE_ENC:
+        ck_assert_int_eq(aw_vae_loss_grad_eps(m, ws, x, B, in, grad, AW_GRAD_ENC, &loss, &bound), 0);
+        break;
+    case AWD_IWAE:
+        ck_assert_int_eq(aw_iwae_loss_grad_eps(m, ws, x, B, K, in, grad, &loss, &bound), 0);
+        break;
+    default:
+        ck_assert_int_eq(aw_model_decoder_grad(m, ws, x, B, K, in, w, grad + m->dec_off, &loss), 0);
+    }
+    return loss;
+}
+
+START_TEST(test_fused_training_vs_double)
+{
+    const aw_shape_t *sh = &train_cases[_i].sh;
+    if (skip_without_avx512(sh))
+        return;
+    const int kind = train_cases[_i].kind, B = train_cases[_i].B, K = train_cases[_i].K, N = B * K;
+    const int D = sh->D, H = sh->H;
+    aw_model_t m;
+    model_new(&m, sh, 30 + _i, 2.0f);
+    const size_t np = m.n_params;
+    float *x = malloc((size_t)B * D * sizeof *x), *in = malloc((size_t)N * H * sizeof *in);
+    float *w = malloc((size_t)N * sizeof *w), *g[2];
+    double *dx = malloc((size_t)B * D * sizeof *dx), *din = malloc((size_t)N * H * sizeof *din);
+    double *dw = malloc((size_t)N * sizeof *dw), *dg = calloc(np, sizeof *dg), *p = malloc(np * sizeof *p);
+    ck_assert(x && in && w && dx && din && dw && dg && p);
+    inputs(B, N, sh, 0, 40 + _i, x, in); /* in: eps for the losses, h for the decoder loss */
+    aw_rng_t rng;
+    aw_rng_seed(&rng, 50 + _i, 0);
+    for (int i = 0; i < B; i++) { /* AIS-like weights: each point's K weights sum to 1 */
+        double s = 0;
+        for (int k = 0; k < K; k++)
+            s += w[i * K + k] = (float)(0.05 + aw_rng_uniform(&rng));
+        for (int k = 0; k < K; k++)
+            w[i * K + k] = (float)(w[i * K + k] / s);
+    }
+    for (int i = 0; i < B * D; i++)
+        dx[i] = x[i];
+    for (int i = 0; i < N * H; i++)
+        din[i] = in[i];
+    for (int i = 0; i < N; i++)
+        dw[i] = w[i];
+    for (size_t i = 0; i < np; i++)
+        p[i] = m.params[i];
+    double dl;
+    ck_assert_int_eq(awd_eval(kind, sh, p, dx, B, K, din, dw, &dl, NULL, kind == AWD_DEC ? dg + m.dec_off : dg),
+                     0);
+    /* Blocks the loss has a gradient for: the VAE encoder-only and decoder losses leave the other alone. */
+    const size_t lo = kind == AWD_DEC ? m.dec_off : 0, hi = kind == AWD_VAE_ENC ? m.enc_n : np;
+    double lerr[2], gerr[2];
+    for (int fused = 0; fused < 2; fused++) {
+        aw_model_ws_t *ws = aw_model_ws_new(sh, B, N);
+        ck_assert_ptr_nonnull(ws);
+        aw_model_ws_set_fused(ws, fused);
+        g[fused] = calloc(np, sizeof *g[0]);
+        ck_assert_ptr_nonnull(g[fused]);
+        const double fl = train_eval(_i, &m, ws, x, in, w, g[fused]);
+        double num = 0, den = 0;
+        for (size_t i = lo; i < hi; i++) {
+            num += (g[fused][i] - dg[i]) * (g[fused][i] - dg[i]);
+            den += dg[i] * dg[i];
+        }
+        lerr[fused] = fabs(fl - dl) / fabs(dl);
+        gerr[fused] = sqrt(num / den);
+        if (fused) { /* the fused pass did run here */
+            float *lp = malloc((size_t)N * sizeof *lp);
+            ck_assert_ptr_nonnull(lp);
+            ck_assert_int_eq(aw_model_dec_train_begin(&m, ws, x, K, in, N, lp, 0, 0), 1);
+            free(lp);
+        }
+        aw_model_ws_free(ws);
+    }
+    if (lerr[1] > 1e-6 || gerr[1] > 1e-5 || lerr[0] > 1e-6 || gerr[0] > 1e-5)
+        ck_abort_msg("training case %d: relative error against double: fused loss %.2e grad %.2e, reference "
+                     "%.2e %.2e", _i, lerr[1], gerr[1], lerr[0], gerr[0]);
+    for (int f = 0; f < 2; f++)
+        free(g[f]);
+    free(x), free(in), free(w), free(dx), free(din), free(dw), free(dg), free(p);
+    aw_model_fini(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("decfuse");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_fused_vs_double, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_loop_test(tc, test_fused_training_vs_double, 0,
+                        (int)(sizeof train_cases / sizeof train_cases[0]));
     tcase_add_test(tc, test_fused_flags);
     tcase_add_test(tc, test_fused_invariance);
     tcase_add_test(tc, test_fused_pack_reuse);
