@@ -131,11 +131,12 @@ int aw_decfuse_usable(const aw_shape_t *shape)
 {
     (void)shape;
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
 }
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,fma")
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 
 /* e^x for x <= 0 (aw_fexp's polynomial, clamped at -87; NaN stays NaN). */
 static inline __m512 v_exp_neg(__m512 x)
@@ -320,16 +321,25 @@ typedef struct job {
     float *grad_h;     /* [N,H] or NULL: d/dh copied out row-major (with the prior's term) */
 } job_t;
 
-/* Packs panel p of dec[l] (forward if !bwd): panel [K][NR] of P[k][j], P = W^T forward, W backward. */
+/* Packs panel p of dec[l] (forward if !bwd): panel [K][NR] of P[k][j], P = W^T forward, W backward; columns
+ * j >= J are zero. One 8-wide gather (forward) or load (backward) per k. */
+_Static_assert(NR == 8, "pack_panel fills 8-wide panels");
+
 static void pack_panel(const aw_layer_t *y, int bwd, int p, float *dst)
 {
-    const int K = bwd ? y->out : y->in, J = bwd ? y->in : y->out;
+    const int K = bwd ? y->out : y->in, J = bwd ? y->in : y->out, j0 = p * NR;
+    const int jn = J - j0 < NR ? J - j0 : NR;
+    const __mmask8 valid = (__mmask8)((1u << jn) - 1);
     float *d = dst + (size_t)p * K * NR;
-    for (int k = 0; k < K; k++)
-        for (int jj = 0; jj < NR; jj++) {
-            const int j = p * NR + jj;
-            d[(size_t)k * NR + jj] = j >= J ? 0.0f : bwd ? y->W[(size_t)k * y->in + j] : y->W[(size_t)j * y->in + k];
-        }
+    if (bwd) {
+        for (int k = 0; k < K; k++)
+            _mm256_storeu_ps(d + (size_t)k * NR, _mm256_maskz_loadu_ps(valid, y->W + (size_t)k * y->in + j0));
+    } else {
+        const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(y->in));
+        const float *w0 = y->W + (size_t)j0 * y->in;
+        for (int k = 0; k < K; k++)
+            _mm256_storeu_ps(d + (size_t)k * NR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), valid, idx, w0 + k, 4));
+    }
 }
 
 /* Makes the packs valid for the model's current decoder weights: forward, and backward if bwd. The packs
@@ -509,30 +519,39 @@ void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const
     bufs_t bf;
     carve(&m->shape, (float *)scratch + lo.region, Np, &bf);
     const float *p0 = m->params + m->dec_off;
-    for (int l = L; grad_dec != NULL && l >= 0; l--) {
-        const aw_layer_t *y = &m->dec[l];
-        float *dY = l == L ? bf.sT : bf.dT[l];
-        const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
-        float *dW = grad_dec + (y->W - p0), *db = grad_dec + (y->b - p0);
-        /* Row n's gradient is c[n] times its own; then dW = dY X^T over the N rows, db = row sums. */
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int f = 0; f < y->out; f++) {
-            float *r = dY + (size_t)f * Np;
-            int n = 0;
-            for (; n + 16 <= N; n += 16)
-                _mm512_storeu_ps(r + n, _mm512_mul_ps(_mm512_loadu_ps(r + n), _mm512_loadu_ps(c + n)));
-            for (; n < N; n++)
-                r[n] *= c[n];
-            db[f] = sum_fixed(r, N);
+    /* Each thread takes a fixed share of every layer's output features: scales those rows of the deltas by
+     * c (row n's gradient is c[n] times its own), sums them for db, and multiplies them by the layer input
+     * for its rows of dW = dY X^T, a single-threaded GEMM (as OpenBLAS runs inside a parallel region). No
+     * barrier between layers; an element's arithmetic does not depend on the split. */
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        for (int l = L; grad_dec != NULL && l >= 0; l--) {
+            const aw_layer_t *y = &m->dec[l];
+            const int f0 = (int)((long)y->out * t / T), f1 = (int)((long)y->out * (t + 1) / T);
+            if (f1 <= f0)
+                continue;
+            float *dY = (l == L ? bf.sT : bf.dT[l]) + (size_t)f0 * Np;
+            const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
+            float *dW = grad_dec + (y->W - p0) + (size_t)f0 * y->in, *db = grad_dec + (y->b - p0);
+            for (int f = f0; f < f1; f++) {
+                float *r = dY + (size_t)(f - f0) * Np;
+                int n = 0;
+                for (; n + 16 <= N; n += 16)
+                    _mm512_storeu_ps(r + n, _mm512_mul_ps(_mm512_loadu_ps(r + n), _mm512_loadu_ps(c + n)));
+                for (; n < N; n++)
+                    r[n] *= c[n];
+                db[f] = sum_fixed(r, N);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f1 - f0, y->in, N, 1.0f, dY, Np, X, Np, 0.0f,
+                        dW, y->in);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, y->out, y->in, N, 1.0f, dY, Np, X, Np, 0.0f, dW,
-                    y->in);
+        if (gh != NULL)
+#pragma omp for schedule(static) nowait
+            for (int n = 0; n < N; n++)
+                for (int k = 0; k < H; k++)
+                    gh[(size_t)n * H + k] = c[n] * bf.ghT[(size_t)k * Np + n];
     }
-    if (gh != NULL)
-#pragma omp parallel for schedule(static) num_threads(nt)
-        for (int n = 0; n < N; n++)
-            for (int k = 0; k < H; k++)
-                gh[(size_t)n * H + k] = c[n] * bf.ghT[(size_t)k * Np + n];
 }
 
 #pragma GCC pop_options

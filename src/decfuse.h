@@ -1,5 +1,5 @@
 /* decfuse.h (private to the numeric core): the decoder's log-likelihood and its gradient to h as one fused
- * AVX-512 pass per block of rows, for the float library on CPUs that have AVX-512F.
+ * AVX-512 pass per block of rows, for the float library on CPUs that have AVX-512 F, DQ and VL.
  *
  * Why: on the evaluation and HMC paths only per-row scalars (log p(x|h)) and d/dh leave the decoder, so the
  * logits never need to reach memory. Rows are processed 32 at a time with activations kept feature-major

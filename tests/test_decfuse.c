@@ -19,7 +19,7 @@ static int skip_without_avx512(const aw_shape_t *sh)
 {
     if (aw_decfuse_usable(sh))
         return 0;
-    fprintf(stderr, "test_decfuse: SKIPPED: this CPU has no AVX-512F/DQ, the fused path cannot run\n");
+    fprintf(stderr, "test_decfuse: SKIPPED: this CPU lacks AVX-512F/DQ/VL, the fused path cannot run\n");
     return 1;
 }
 

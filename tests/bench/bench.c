@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <xmmintrin.h>
-#include <pmmintrin.h>
 
 #include "bench_util.h"
 #include "objective.h"
@@ -157,7 +155,7 @@ static row_t bench_sgemm(int M, int N, int K, const char *op, int reps)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench [--threads N] [--reps R] [--quick] [--ftz] [--cputime]\n"
+    fprintf(stderr, "usage: bench [--threads N] [--reps R] [--quick] [--no-ftz] [--cputime]\n"
                     "  IWAE training steps and the IWAE-5000 bound at the paper's shapes, and cblas_sgemm\n"
                     "  at the same GEMM shapes; prints a markdown table and `BENCH <name> <points/s>`\n"
                     "  lines (read by tests/bench/compare).\n");
@@ -165,7 +163,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    int threads = 2, reps = 7, quick = 0, ftz = 0;
+    int threads = 2, reps = 7, quick = 0, ftz = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = atoi(argv[++i]);
@@ -173,8 +171,8 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--quick"))
             quick = 1;
-        else if (!strcmp(argv[i], "--ftz"))
-            ftz = 1;
+        else if (!strcmp(argv[i], "--no-ftz"))
+            ftz = 0;
         else if (!strcmp(argv[i], "--cputime"))
             bench_clock = CLOCK_PROCESS_CPUTIME_ID;
         else {
@@ -188,10 +186,8 @@ int main(int argc, char **argv)
     }
     if (quick)
         reps = 3;
-    if (ftz) { /* flush-to-zero / denormals-are-zero, as torch's tuned config (inherited by new threads) */
-        _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
-        _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-    }
+    if (ftz)
+        aw_bench_ftz();
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
 
@@ -223,7 +219,7 @@ int main(int argc, char **argv)
         rows[n++].what = labels[i];
     }
 
-    printf("\nnumeric core, %d threads%s%s, median of %d repetitions\n\n", threads, ftz ? ", FTZ/DAZ" : "",
+    printf("\nnumeric core, %d threads%s%s, median of %d repetitions\n\n", threads, ftz ? ", FTZ/DAZ" : ", no FTZ/DAZ",
            bench_clock == CLOCK_MONOTONIC ? "" : ", CPU time", reps);
     printf("| benchmark | ms/call | points/s | target points/s | GFLOP/s | best rep: ms, GFLOP/s |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");

@@ -189,6 +189,7 @@ int main(int argc, char **argv)
     }
     const char *what = argc > 3 ? argv[3] : "all";
     int all = strcmp(what, "all") == 0;
+    aw_bench_ftz(); /* before the thread pool starts, so that its threads inherit the mode */
     omp_set_num_threads(threads);
     long m5 = 0, m50 = 0;
     if (all || strcmp(what, "mem") == 0)
