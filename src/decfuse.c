@@ -10,12 +10,10 @@
 
 #include "model_ws.h"
 
-#ifndef MV
+/* Tile shape, measured on Zen 4 against 3x8, 2x12 and 4x6: as fast as any at 4096 and 8000 rows, and 640
+ * rows (an AIWAE batch) split into whole groups. */
 #define MV 2   /* zmm row vectors per register tile */
-#endif
-#ifndef NR
 #define NR 8   /* output features per register tile (MV * NR = 16 accumulators) */
-#endif
 #define RG (16 * MV) /* rows per group */
 #define FLUSH_PANELS (64 / NR) /* softplus products are logged every <= 64 factors in (1, 2] */
 

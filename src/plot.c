@@ -109,6 +109,23 @@ static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, d
     cairo_show_text(cr, s);
 }
 
+/* s, or if it is wider than maxw in the current font, "..." and as much of its end as fits (panel titles
+ * start with a run name, which can be long; their end says what the panel shows). */
+static const char *fit_text(cairo_t *cr, const char *s, double maxw, char *buf, size_t n)
+{
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, s, &te);
+    if (te.x_advance <= maxw)
+        return s;
+    for (size_t skip = 1, len = strlen(s); skip < len; skip++) {
+        snprintf(buf, n, "...%s", s + skip);
+        cairo_text_extents(cr, buf, &te);
+        if (te.x_advance <= maxw)
+            return buf;
+    }
+    return s + strlen(s);
+}
+
 /* Adds the grid line across panel p at value v of axis dim (0: x, a vertical line; 1: y) to the path. */
 static void grid_line(cairo_t *cr, const panel_t *p, int dim, double v)
 {
@@ -185,7 +202,8 @@ static void draw_axes(cairo_t *cr, const panel_t *p, const char *title, const ch
     if (title != NULL) {
         cairo_set_font_size(cr, 13);
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
-        text_at(cr, p->x, p->y - 10, title, 0, 0);
+        char fitted[512];
+        text_at(cr, p->x, p->y - 10, fit_text(cr, title, p->w, fitted, sizeof fitted), 0, 0);
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     }
 }
