@@ -93,23 +93,17 @@ static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
 {
     const int L = s->n_hidden;
     size_t off = 16, ndec = 0; /* the first 64 bytes hold the fuse_state_t */
-    int in = s->H;
-    for (int l = 0; l <= L; l++) {
-        const int out = l < L ? s->hidden[L - 1 - l] : s->D;
-        ndec += (size_t)out * in + out;
-        in = out;
-    }
-    lo->wcopy = off;
-    off += up16(ndec);
-    in = s->H;
-    for (int l = 0; l <= L; l++) {
+    for (int l = 0, in = s->H; l <= L; l++) {
         const int out = l < L ? s->hidden[L - 1 - l] : s->D;
         lo->fwd[l] = off;
         off += up16(pack_len(in, out));
         lo->bwd[l] = off;
         off += up16(pack_len(out, in));
+        ndec += (size_t)out * in + out;
         in = out;
     }
+    lo->wcopy = off;
+    off += up16(ndec);
     lo->region = off;
     off += col_len(s) * (train ? (size_t)padded(N) : (size_t)nt * RG);
     lo->total = off;
@@ -125,9 +119,8 @@ size_t aw_decfuse_bytes(const aw_shape_t *shape, int N, int nt, int train)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #include <immintrin.h>
 
-int aw_decfuse_usable(const aw_shape_t *shape)
+int aw_decfuse_usable(void)
 {
-    (void)shape;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vl");
@@ -556,9 +549,8 @@ void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const
 
 #else /* no GCC x86-64: the reference path in model.c always runs, these are never called */
 
-int aw_decfuse_usable(const aw_shape_t *shape)
+int aw_decfuse_usable(void)
 {
-    (void)shape;
     return 0;
 }
 

@@ -459,7 +459,7 @@ int aw_model_dec_train_begin(const aw_model_t *m, aw_model_ws_t *ws, const aw_re
 {
 #ifndef AW_REAL_DOUBLE
     const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (ws->no_fuse || N < AW_FUSE_TRAIN_MIN_ROWS || !aw_decfuse_usable(&m->shape))
+    if (ws->no_fuse || N < AW_FUSE_TRAIN_MIN_ROWS || !aw_decfuse_usable())
         return 0;
     void *scratch = fuse_scratch(ws, aw_decfuse_bytes(&m->shape, N, nt, 1));
     if (scratch == NULL)
@@ -488,7 +488,7 @@ void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *
     const int H = m->shape.H;
     const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
 #ifndef AW_REAL_DOUBLE
-    if (!ws->no_fuse && N > 0 && aw_decfuse_usable(&m->shape)) {
+    if (!ws->no_fuse && N > 0 && aw_decfuse_usable()) {
         void *scratch = fuse_scratch(ws, aw_decfuse_bytes(&m->shape, N, nt, 0));
         if (scratch != NULL) {
             aw_decfuse_loglik(m, scratch, nt, x, K, h, N, out, flags, grad_h);

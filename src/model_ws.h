@@ -77,7 +77,7 @@ void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *
                          int N, aw_real *out, int flags, aw_real *grad_h);
 
 /* A training pass through the decoder in two halves, when the fused path runs (float library, AVX-512, at
- * least a few hundred rows): aw_model_dec_train_begin computes out [N] as aw_model_dec_loglik (flags
+ * least 128 rows): aw_model_dec_train_begin computes out [N] as aw_model_dec_loglik (flags
  * likewise) and keeps in ws what the gradient needs, returning 1; aw_model_dec_train_grad then writes, for
  * the loss sum_n c[n] log p(x_{n/K} | h_n), the decoder gradient grad_dec [dec_n] (overwritten) if not NULL
  * and gh [N,H] = c[n] d log p(x|h_n)/dh_n (without the prior) if not NULL (needs want_gh). begin returns 0,

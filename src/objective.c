@@ -122,7 +122,8 @@ int aw_iwae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
         aw_real mx = -INFINITY;
         for (int k = 0; k < K; k++) {
             const int n = i * K + k; /* logw[n] holds log p(h) - log q(h|x) - sum_ls */
-            logw[n] += fused ? sum_ls : aw_model_bern_row(xi, ws->logits + (size_t)n * D, b, D, 1, AW_R(1.0)) + sum_ls;
+            logw[n] += fused ? sum_ls
+                             : aw_model_bern_row(xi, ws->logits + (size_t)n * D, b, D, 1, AW_R(1.0)) + sum_ls;
             mx = logw[n] > mx ? logw[n] : mx;
         }
         double se = 0;

@@ -15,9 +15,9 @@
 #include "model_ws.h"
 #include "objective.h"
 
-static int skip_without_avx512(const aw_shape_t *sh)
+static int skip_without_avx512(void)
 {
-    if (aw_decfuse_usable(sh))
+    if (aw_decfuse_usable())
         return 0;
     fprintf(stderr, "test_decfuse: SKIPPED: this CPU lacks AVX-512F/DQ/VL, the fused path cannot run\n");
     return 1;
@@ -83,7 +83,7 @@ static const struct {
 START_TEST(test_fused_vs_double)
 {
     const aw_shape_t *sh = &cases[_i].sh;
-    if (skip_without_avx512(sh))
+    if (skip_without_avx512())
         return;
     const int B = cases[_i].B, K = cases[_i].K, N = B * K, D = sh->D, H = sh->H;
     aw_model_t m;
@@ -134,7 +134,7 @@ END_TEST
 START_TEST(test_fused_flags)
 {
     const aw_shape_t sh = {.D = 50, .H = 4, .n_hidden = 2, .hidden = {24, 17}};
-    if (skip_without_avx512(&sh))
+    if (skip_without_avx512())
         return;
     enum { B = 6, K = 11, N = B * K, D = 50, H = 4 };
     aw_model_t m;
@@ -161,7 +161,7 @@ END_TEST
 START_TEST(test_fused_invariance)
 {
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
-    if (skip_without_avx512(&sh))
+    if (skip_without_avx512())
         return;
     enum { N = 301, D = 784, H = 50 };
     aw_model_t m;
@@ -211,7 +211,7 @@ END_TEST
 START_TEST(test_fused_pack_reuse)
 {
     const aw_shape_t sh = {.D = 60, .H = 5, .n_hidden = 2, .hidden = {30, 20}};
-    if (skip_without_avx512(&sh))
+    if (skip_without_avx512())
         return;
     enum { B = 3, K = 20, N = B * K, D = 60, H = 5 };
     aw_model_t m;
@@ -245,7 +245,7 @@ END_TEST
 START_TEST(test_fused_extremes)
 {
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
-    if (skip_without_avx512(&sh))
+    if (skip_without_avx512())
         return;
     enum { B = 2, K = 24, N = B * K, D = 784, H = 50 };
     aw_model_t m;
@@ -316,7 +316,7 @@ static double train_eval(int c, const aw_model_t *m, aw_model_ws_t *ws, const fl
 START_TEST(test_fused_training_vs_double)
 {
     const aw_shape_t *sh = &train_cases[_i].sh;
-    if (skip_without_avx512(sh))
+    if (skip_without_avx512())
         return;
     const int kind = train_cases[_i].kind, B = train_cases[_i].B, K = train_cases[_i].K, N = B * K;
     const int D = sh->D, H = sh->H;
@@ -389,7 +389,7 @@ END_TEST
 START_TEST(test_fused_training_threads)
 {
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
-    if (skip_without_avx512(&sh))
+    if (skip_without_avx512())
         return;
     enum { B = 37, K = 5, N = B * K, D = 784, H = 50 };
     aw_model_t m;
