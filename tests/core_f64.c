@@ -2,9 +2,9 @@
  * awd_*), plus the bridge declared in core_f64.h. */
 #define AW_REAL_DOUBLE 1
 
-#include "../src/mlp.c"
-#include "../src/model.c"
-#include "../src/objective.c"
+#include "../src/core/mlp.c"
+#include "../src/core/model.c"
+#include "../src/core/objective.c"
 
 #include "core_f64.h"
 

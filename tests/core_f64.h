@@ -3,7 +3,7 @@
 #ifndef AW_CORE_F64_H
 #define AW_CORE_F64_H
 
-#include "model.h"
+#include "core/model.h"
 
 /* What awd_eval computes, all on the double build with the given parameters. */
 enum {

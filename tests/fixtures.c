@@ -10,8 +10,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "idx.h"
-#include "mat.h"
+#include "data/idx.h"
+#include "data/mat.h"
 
 static void die(const char *what)
 {

@@ -6,8 +6,8 @@
 #ifndef AW_TEST_LINGAUSS_H
 #define AW_TEST_LINGAUSS_H
 
-#include "hmc.h"
-#include "rng.h"
+#include "core/hmc.h"
+#include "util/rng.h"
 
 typedef struct lg_model {
     int D;          /* observed size */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
+#include "core/adam.h"
 
 START_TEST(test_three_steps)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ais.h"
+#include "core/ais.h"
 #include "lingauss.h"
 
 typedef struct fixture {

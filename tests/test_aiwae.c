@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "adam.h"
-#include "ais.h"
-#include "model.h"
-#include "objective.h"
+#include "core/adam.h"
+#include "core/ais.h"
+#include "core/model.h"
+#include "core/objective.h"
 
 #define HALF_LOG_2PI 0.91893853320467274178
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "ckpt.h"
+#include "store/ckpt.h"
 
 /* A checkpoint with a few sections of different kinds, encoded. */
 static void sample_blob(uint8_t **blob, size_t *n)

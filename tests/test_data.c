@@ -9,12 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "data/data.h"
 #include "fixtures.h"
-#include "idx.h"
-#include "io.h"
-#include "mat.h"
-#include "rng.h"
+#include "data/idx.h"
+#include "util/io.h"
+#include "data/mat.h"
+#include "util/rng.h"
 
 #define SIDE 28
 #define DIM (SIDE * SIDE)

@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "core_f64.h"
-#include "decfuse.h"
-#include "model.h"
-#include "model_ws.h"
-#include "objective.h"
+#include "core/decfuse.h"
+#include "core/model.h"
+#include "core/model_ws.h"
+#include "core/objective.h"
 
 static int skip_without_avx512(void)
 {

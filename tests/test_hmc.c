@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hmc.h"
+#include "core/hmc.h"
 #include "lingauss.h"
 
 /* A model, B points and a deliberately imperfect q per point (shifted mean, wider diagonal). */

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "fixtures.h"
-#include "idx.h"
-#include "io.h"
-#include "mat.h"
-#include "rng.h"
+#include "data/idx.h"
+#include "util/io.h"
+#include "data/mat.h"
+#include "util/rng.h"
 
 /* Parses a heap copy of exactly n bytes, so AddressSanitizer sees any read past the end. */
 static int parse_exact(const uint8_t *p, size_t n, const char *name, aw_mat_order_t order, aw_mat_var_t *v,

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "core_f64.h"
-#include "model.h"
-#include "model_ws.h"
+#include "core/model.h"
+#include "core/model_ws.h"
 
 START_TEST(test_param_layout)
 {

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "core_f64.h"
-#include "model_ws.h"
-#include "objective.h"
+#include "core/model_ws.h"
+#include "core/objective.h"
 
 /* The small network of the checks: D=12, H=3, hidden 5,4; B=3 points, K=4 samples. */
 static const aw_shape_t small = {.D = 12, .H = 3, .n_hidden = 2, .hidden = {5, 4}};

@@ -11,11 +11,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "plot.h"
-#include "report.h"
-#include "report_db.h"
-#include "spec.h"
-#include "store.h"
+#include "report/plot.h"
+#include "report/report.h"
+#include "report/report_db.h"
+#include "spec/spec.h"
+#include "store/store.h"
 
 #ifdef HAVE_CAIRO
 #include <cairo.h>

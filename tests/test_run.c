@@ -8,10 +8,10 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "objective.h"
-#include "run.h"
-#include "spec.h"
-#include "store.h"
+#include "core/objective.h"
+#include "run/run.h"
+#include "spec/spec.h"
+#include "store/store.h"
 
 static char dir[256];
 

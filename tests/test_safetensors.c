@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "core/model.h"
+#include "util/rng.h"
+#include "data/safetensors.h"
 
 static char dir[256]; /* scratch directory of one test */
 

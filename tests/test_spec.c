@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sha256.h"
-#include "spec.h"
-#include "yamltree.h"
+#include "util/sha256.h"
+#include "spec/spec.h"
+#include "spec/yamltree.h"
 
 #ifndef AW_TEST_SRCDIR
 #define AW_TEST_SRCDIR "."

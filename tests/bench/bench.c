@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "bench_util.h"
-#include "objective.h"
+#include "core/objective.h"
 
 /* One benchmark's result row. */
 typedef struct row {

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "ais.h"
-#include "model.h"
+#include "core/ais.h"
+#include "core/model.h"
 
 /* "As implemented" GEMM flop counts of RESULTS.md. */
 #define AIWAE_MFLOP 12186.6

@@ -1,0 +1,576 @@
+/* decfuse.c: the decoder log-likelihood (and d/dh) fused into one AVX-512 pass per group of 32 rows; see
+ * decfuse.h for why. Letters as in model.h; a "T" suffix marks feature-major (transposed) group buffers
+ * [features, RG], so that one zmm holds one feature of 16 rows. */
+#include "core/decfuse.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#include "core/model_ws.h"
+
+/* Tile shape, measured on Zen 4 against 3x8, 2x12 and 4x6: as fast as any at 4096 and 8000 rows, and 640
+ * rows (an AIWAE batch) split into whole groups. */
+#define MV 2   /* zmm row vectors per register tile */
+#define NR 8   /* output features per register tile (MV * NR = 16 accumulators) */
+#define RG (16 * MV) /* rows per group */
+#define FLUSH_PANELS (64 / NR) /* softplus products are logged every <= 64 factors in (1, 2] */
+
+/* Values of a packed layer: panels of NR output features, each [K][NR], zero-padded. */
+static size_t pack_len(int K, int J)
+{
+    return (size_t)(J + NR - 1) / NR * NR * (size_t)K;
+}
+
+static size_t up16(size_t n)
+{
+    return (n + 15) / 16 * 16;
+}
+
+/* Feature-major values per row (column) of the pass buffers: hT, the aT and dT of each hidden layer, sT,
+ * ghT. */
+static size_t col_len(const aw_shape_t *s)
+{
+    size_t n = 2 * (size_t)s->H + s->D;
+    for (int l = 0; l < s->n_hidden; l++)
+        n += 2 * (size_t)s->hidden[l];
+    return n;
+}
+
+/* The pass buffers of a group of columns: feature f of column i at [f * ld + i]. */
+typedef struct bufs {
+    float *hT;                    /* [H] h */
+    float *aT[AW_MAX_HIDDEN];     /* [dec[l].out] tanh outputs of decoder layer l */
+    float *sT;                    /* [D] x - sigmoid(logits): d log p(x|h) / d logits */
+    float *dT[AW_MAX_HIDDEN];     /* [dec[l].out] d log p(x|h) / d (layer l's pre-activation) */
+    float *ghT;                   /* [H] d log p(x|h) / dh */
+    int ld;                       /* stride between features */
+} bufs_t;
+
+static void carve(const aw_shape_t *s, float *p, int ld, bufs_t *bf)
+{
+    const int L = s->n_hidden;
+    bf->ld = ld;
+    bf->hT = p;
+    p += (size_t)s->H * ld;
+    for (int l = 0; l < L; l++) { /* decoder layer l outputs hidden[L - 1 - l] features */
+        bf->aT[l] = p;
+        p += (size_t)s->hidden[L - 1 - l] * ld;
+        bf->dT[l] = p;
+        p += (size_t)s->hidden[L - 1 - l] * ld;
+    }
+    bf->sT = p;
+    p += (size_t)s->D * ld;
+    bf->ghT = p;
+}
+
+/* The head of the scratch block: which packs are valid (a fresh, zeroed block has none), and the row count
+ * of the last training pass. */
+typedef struct fuse_state {
+    int packed;   /* 0: none; 1: forward packs; 2: forward and backward packs, of the weights in wcopy */
+    int train_N;  /* rows of the last aw_decfuse_train_forward */
+} fuse_state_t;
+
+/* Layout of the scratch block (offsets in floats; everything before `region` is independent of N and nt,
+ * so the packs survive the block being regrown). */
+typedef struct layout {
+    size_t wcopy;                  /* [dec_n] the decoder weights the packs were made from */
+    size_t fwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s forward pack: P[k][j] = W[j][k] */
+    size_t bwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s backward pack: P[k][j] = W[k][j] */
+    size_t region;                 /* per-thread group buffers (RG columns each), or a training pass's
+                                      buffers (Np columns) */
+    size_t total;                  /* floats */
+} layout_t;
+
+/* Rows rounded up to whole groups. */
+static int padded(int N)
+{
+    return (N + RG - 1) / RG * RG;
+}
+
+static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
+{
+    const int L = s->n_hidden;
+    size_t off = 16, ndec = 0; /* the first 64 bytes hold the fuse_state_t */
+    for (int l = 0, in = s->H; l <= L; l++) {
+        const int out = l < L ? s->hidden[L - 1 - l] : s->D;
+        lo->fwd[l] = off;
+        off += up16(pack_len(in, out));
+        lo->bwd[l] = off;
+        off += up16(pack_len(out, in));
+        ndec += (size_t)out * in + out;
+        in = out;
+    }
+    lo->wcopy = off;
+    off += up16(ndec);
+    lo->region = off;
+    off += col_len(s) * (train ? (size_t)padded(N) : (size_t)nt * RG);
+    lo->total = off;
+}
+
+size_t aw_decfuse_bytes(const aw_shape_t *shape, int N, int nt, int train)
+{
+    layout_t lo;
+    plan(shape, N, nt, train, &lo);
+    return lo.total * sizeof(float);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+
+int aw_decfuse_usable(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
+}
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+
+/* e^x for x <= 0 (aw_fexp's polynomial, clamped at -87; NaN stays NaN). */
+static inline __m512 v_exp_neg(__m512 x)
+{
+    x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x); /* second operand returned for NaN */
+    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(12582912.0f));
+    const __m512 k = _mm512_sub_ps(t, _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(k, _mm512_set1_ps(2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000)),
+                         _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* tanh(x), aw_ftanh's rational function (clamped at +-7.905; NaN stays NaN). */
+static inline __m512 v_tanh(__m512 x)
+{
+    const __m512 c = _mm512_set1_ps(7.90531110763549805f);
+    x = _mm512_max_ps(_mm512_sub_ps(_mm512_setzero_ps(), c), _mm512_min_ps(c, x));
+    const __m512 x2 = _mm512_mul_ps(x, x);
+    __m512 p = _mm512_set1_ps(-2.76076847742355e-16f);
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.00018790482477e-13f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-8.60467152213735e-11f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(5.12229709037114e-08f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(1.48572235717979e-05f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(6.37261928875436e-04f));
+    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(4.89352455891786e-03f));
+    p = _mm512_mul_ps(p, x);
+    __m512 q = _mm512_set1_ps(1.19825839466702e-06f);
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(1.18534705686654e-04f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(2.26843463243900e-03f));
+    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(4.89352518554385e-03f));
+    return _mm512_div_ps(p, q);
+}
+
+/* The register tile: acc[j][v] = sum over k of P[k][j] * inT[k * ld + 16v ..+15], k in order. */
+static inline __attribute__((always_inline)) void tile(const float *restrict pw, const float *restrict inT,
+                                                      int ld, int K, __m512 acc[NR][MV])
+{
+#pragma GCC unroll 12
+    for (int j = 0; j < NR; j++)
+#pragma GCC unroll 4
+        for (int v = 0; v < MV; v++)
+            acc[j][v] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m512 a[MV];
+#pragma GCC unroll 4
+        for (int v = 0; v < MV; v++)
+            a[v] = _mm512_load_ps(inT + (size_t)k * ld + 16 * v);
+#pragma GCC unroll 12
+        for (int j = 0; j < NR; j++) {
+            const __m512 w = _mm512_set1_ps(pw[(size_t)k * NR + j]);
+#pragma GCC unroll 4
+            for (int v = 0; v < MV; v++)
+                acc[j][v] = _mm512_fmadd_ps(a[v], w, acc[j][v]);
+        }
+    }
+}
+
+enum {
+    EP_STORE,     /* out = acc */
+    EP_TANH,      /* out = tanh(acc + b[j]) */
+    EP_DTANH      /* out = acc * (1 - a^2), a = aT[j] (backward through a tanh layer) */
+};
+
+/* outT [J] (stride ld) = epilogue(P^T inT) over RG columns, for the packed layer pw (K inputs, J outputs);
+ * inT [K] and aT [J] have the same stride. */
+static void layer(int mode, const float *pw, int K, int J, const float *inT, const float *b, const float *aT,
+                  float *outT, int ld)
+{
+    const int np = (J + NR - 1) / NR;
+    for (int p = 0; p < np; p++) {
+        __m512 acc[NR][MV];
+        tile(pw + (size_t)p * K * NR, inT, ld, K, acc);
+        const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
+#pragma GCC unroll 12
+        for (int jj = 0; jj < NR; jj++) {
+            if (jj >= jn)
+                break;
+            const int j = j0 + jj;
+            float *o = outT + (size_t)j * ld;
+#pragma GCC unroll 4
+            for (int q = 0; q < MV; q++) {
+                __m512 r = acc[jj][q];
+                if (mode == EP_TANH) {
+                    r = v_tanh(_mm512_add_ps(r, _mm512_set1_ps(b[j])));
+                } else if (mode == EP_DTANH) {
+                    const __m512 a = _mm512_load_ps(aT + (size_t)j * ld + 16 * q);
+                    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(a, a, _mm512_set1_ps(1.0f)));
+                }
+                _mm512_store_ps(o + 16 * q, r);
+            }
+        }
+    }
+}
+
+/* Where a row vector's pixels come from: 16 lanes of one data point (one broadcast per pixel), or not
+ * (one gather per pixel). */
+typedef struct xsrc {
+    const float *x0;   /* the first lane's image [D] */
+    __m512i off;       /* per-lane offsets of each lane's image from x0, in floats */
+    int uniform;       /* 1 if all 16 lanes share one image */
+} xsrc_t;
+
+/* The Bernoulli output layer over RG columns: l = P^T inT + b over J = D pixels; lp [RG] = sum_d (x_d l_d -
+ * softplus(l_d)) per row, as sum (x l - max(l,0)) minus the logs of products of (1 + e^-|l|), logged every
+ * 64 pixels (aw_model_bern_row's scheme); if sT != NULL also sT [D] = x - sigmoid(l). Stride ld. */
+static void bern_layer(const float *pw, int K, int J, const float *inT, const float *b, const xsrc_t *xs,
+                       float *sT, int ld, float *lp)
+{
+    const int np = (J + NR - 1) / NR;
+    const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
+    const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
+    __m512 lin[MV], prod[MV];
+    float lg[RG];
+    for (int q = 0; q < MV; q++) {
+        lin[q] = zero;
+        prod[q] = one;
+    }
+    for (int m = 0; m < RG; m++)
+        lg[m] = 0;
+    for (int p = 0; p < np; p++) {
+        __m512 acc[NR][MV];
+        tile(pw + (size_t)p * K * NR, inT, ld, K, acc);
+        const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
+#pragma GCC unroll 12
+        for (int jj = 0; jj < NR; jj++) {
+            if (jj >= jn)
+                break;
+            const int j = j0 + jj;
+            const __m512 bj = _mm512_set1_ps(b[j]);
+#pragma GCC unroll 4
+            for (int q = 0; q < MV; q++) {
+                const __m512 l = _mm512_add_ps(acc[jj][q], bj);
+                const __m512 x = xs[q].uniform ? _mm512_set1_ps(xs[q].x0[j])
+                                               : _mm512_i32gather_ps(_mm512_add_epi32(xs[q].off,
+                                                                                      _mm512_set1_epi32(j)),
+                                                                     xs[q].x0, 4);
+                const __m512 e = v_exp_neg(_mm512_sub_ps(zero, _mm512_and_ps(l, absmask)));
+                const __m512 u = _mm512_add_ps(one, e);
+                lin[q] = _mm512_add_ps(lin[q], _mm512_fmsub_ps(x, l, _mm512_max_ps(zero, l)));
+                prod[q] = _mm512_mul_ps(prod[q], u);
+                if (sT != NULL) {
+                    const __mmask16 nonneg = _mm512_cmp_ps_mask(l, zero, _CMP_GE_OQ);
+                    const __m512 num = _mm512_mask_blend_ps(nonneg, e, one);
+                    _mm512_store_ps(sT + (size_t)j * ld + 16 * q, _mm512_sub_ps(x, _mm512_div_ps(num, u)));
+                }
+            }
+        }
+        if ((p + 1) % FLUSH_PANELS == 0 || p == np - 1) {
+            for (int q = 0; q < MV; q++) {
+                float f[16];
+                _mm512_storeu_ps(f, prod[q]);
+                for (int i = 0; i < 16; i++)
+                    lg[16 * q + i] += logf(f[i]);
+                prod[q] = one;
+            }
+        }
+    }
+    for (int q = 0; q < MV; q++)
+        _mm512_storeu_ps(lp + 16 * q, _mm512_sub_ps(lin[q], _mm512_loadu_ps(lg + 16 * q)));
+}
+
+/* What one call shares between its threads. */
+typedef struct job {
+    const aw_model_t *m;
+    float *base;       /* the scratch block */
+    layout_t lo;
+    const float *x, *h;
+    int K, N, flags;
+    float *out;        /* [N] values (see flags) */
+    int grad;          /* 1: the backward pass to the input (dT, and ghT if want_gh) */
+    int want_gh;       /* 1: ghT = d/dh */
+    float *grad_h;     /* [N,H] or NULL: d/dh copied out row-major (with the prior's term) */
+} job_t;
+
+/* Packs panel p of dec[l] (forward if !bwd): panel [K][NR] of P[k][j], P = W^T forward, W backward; columns
+ * j >= J are zero. One 8-wide gather (forward) or load (backward) per k. */
+_Static_assert(NR == 8, "pack_panel fills 8-wide panels");
+
+static void pack_panel(const aw_layer_t *y, int bwd, int p, float *dst)
+{
+    const int K = bwd ? y->out : y->in, J = bwd ? y->in : y->out, j0 = p * NR;
+    const int jn = J - j0 < NR ? J - j0 : NR;
+    const __mmask8 valid = (__mmask8)((1u << jn) - 1);
+    float *d = dst + (size_t)p * K * NR;
+    if (bwd) {
+        for (int k = 0; k < K; k++)
+            _mm256_storeu_ps(d + (size_t)k * NR, _mm256_maskz_loadu_ps(valid, y->W + (size_t)k * y->in + j0));
+    } else {
+        const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(y->in));
+        const float *w0 = y->W + (size_t)j0 * y->in;
+        for (int k = 0; k < K; k++)
+            _mm256_storeu_ps(d + (size_t)k * NR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), valid, idx, w0 + k, 4));
+    }
+}
+
+/* Makes the packs valid for the model's current decoder weights: forward, and backward if bwd. The packs
+ * are remade only when the weights differ from those they were made from (an exact compare costs ~1% of
+ * a call; packing ~10% for a few hundred rows). Panels are packed by the calling team (nt threads). */
+static void ensure_packs(const job_t *jb, int bwd, int nt)
+{
+    const aw_model_t *m = jb->m;
+    const int L = m->shape.n_hidden;
+    fuse_state_t *st = (fuse_state_t *)(void *)jb->base;
+    float *wcopy = jb->base + jb->lo.wcopy;
+    const float *w = m->params + m->dec_off;
+    const size_t wbytes = m->dec_n * sizeof *w;
+    const int need = bwd ? 2 : 1;
+    int have = st->packed;
+    if (have > 0 && memcmp(wcopy, w, wbytes) != 0)
+        have = 0;
+    if (have >= need)
+        return;
+    int first[2 * (AW_MAX_HIDDEN + 1) + 1], dir[2 * (AW_MAX_HIDDEN + 1)], npk = 0;
+    const aw_layer_t *which[2 * (AW_MAX_HIDDEN + 1)];
+    first[0] = 0;
+    for (int l = 0; l <= L; l++)
+        for (int d = have >= 1; d < need; d++) { /* directions [have >= 1, need) */
+            const aw_layer_t *y = &m->dec[l];
+            which[npk] = y;
+            dir[npk] = d;
+            first[npk + 1] = first[npk] + ((d ? y->in : y->out) + NR - 1) / NR;
+            npk++;
+        }
+    if (have == 0)
+        memcpy(wcopy, w, wbytes);
+#pragma omp parallel for schedule(dynamic, 4) num_threads(nt)
+    for (int t = 0; t < first[npk]; t++) {
+        int i = 0;
+        while (t >= first[i + 1])
+            i++;
+        const int l = (int)(which[i] - m->dec);
+        pack_panel(which[i], dir[i], t - first[i], jb->base + (dir[i] ? jb->lo.bwd[l] : jb->lo.fwd[l]));
+    }
+    st->packed = need;
+}
+
+/* Rows [r0, r0 + n), n <= RG, through the decoder: bf's pointers are at these rows' first column. */
+static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
+{
+    const aw_model_t *m = jb->m;
+    const int L = m->shape.n_hidden, H = m->shape.H, D = m->shape.D, J0 = m->dec[L].in, K = jb->K;
+    const int ld = bf->ld;
+    for (int k = 0; k < H; k++)
+        for (int i = 0; i < RG; i++)
+            bf->hT[(size_t)k * ld + i] = i < n ? jb->h[(size_t)(r0 + i) * H + k] : 0.0f;
+    xsrc_t xs[MV];
+    for (int q = 0; q < MV; q++) {
+        int off[16], p0 = -1;
+        xs[q].uniform = 1;
+        for (int i = 0; i < 16; i++) {
+            const int r = r0 + (16 * q + i < n ? 16 * q + i : n - 1), pt = r / K;
+            if (i == 0)
+                p0 = pt;
+            off[i] = (pt - p0) * D;
+            xs[q].uniform &= pt == p0;
+        }
+        xs[q].x0 = jb->x + (size_t)p0 * D;
+        xs[q].off = _mm512_loadu_si512(off);
+    }
+
+    const float *in = bf->hT;
+    for (int l = 0; l < L; l++) {
+        const aw_layer_t *y = &m->dec[l];
+        layer(EP_TANH, jb->base + jb->lo.fwd[l], y->in, y->out, in, y->b, NULL, bf->aT[l], ld);
+        in = bf->aT[l];
+    }
+    float lp[RG];
+    bern_layer(jb->base + jb->lo.fwd[L], J0, D, in, m->dec[L].b, xs, jb->grad ? bf->sT : NULL, ld, lp);
+    for (int i = 0; i < n; i++) {
+        const int r = r0 + i;
+        float v = lp[i];
+        if (jb->flags & AW_LOGLIK_PRIOR)
+            v += aw_model_log_prior(jb->h + (size_t)r * H, H);
+        jb->out[r] = (jb->flags & AW_LOGLIK_ADD) ? jb->out[r] + v : v;
+    }
+    if (!jb->grad)
+        return;
+    /* Back from d/dl = x - sigmoid(l) through the tanh layers (to h if wanted). */
+    layer(EP_DTANH, jb->base + jb->lo.bwd[L], D, J0, bf->sT, NULL, bf->aT[L - 1], bf->dT[L - 1], ld);
+    for (int l = L - 1; l >= 1; l--) {
+        const aw_layer_t *y = &m->dec[l];
+        layer(EP_DTANH, jb->base + jb->lo.bwd[l], y->out, y->in, bf->dT[l], NULL, bf->aT[l - 1], bf->dT[l - 1],
+              ld);
+    }
+    if (!jb->want_gh)
+        return;
+    layer(EP_STORE, jb->base + jb->lo.bwd[0], m->dec[0].out, H, bf->dT[0], NULL, NULL, bf->ghT, ld);
+    if (jb->grad_h == NULL)
+        return;
+    const int prior = jb->flags & AW_LOGLIK_PRIOR;
+    for (int i = 0; i < n; i++) {
+        const float *hi = jb->h + (size_t)(r0 + i) * H;
+        float *gi = jb->grad_h + (size_t)(r0 + i) * H;
+        for (int k = 0; k < H; k++)
+            gi[k] = (prior ? -hi[k] : 0.0f) + bf->ghT[(size_t)k * ld + i];
+    }
+}
+
+/* bf shifted to column c. */
+static bufs_t at_column(const aw_shape_t *s, const bufs_t *bf, int c)
+{
+    bufs_t v = *bf;
+    v.hT += c;
+    v.sT += c;
+    v.ghT += c;
+    for (int l = 0; l < s->n_hidden; l++) {
+        v.aT[l] += c;
+        v.dT[l] += c;
+    }
+    return v;
+}
+
+void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
+                       int N, float *out, int flags, float *grad_h)
+{
+    job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
+                .grad = grad_h != NULL, .want_gh = grad_h != NULL, .grad_h = grad_h};
+    plan(&m->shape, N, nt, 0, &jb.lo);
+    ensure_packs(&jb, jb.grad, nt);
+    const size_t glen = col_len(&m->shape) * RG;
+#pragma omp parallel num_threads(nt)
+    {
+        bufs_t bf;
+        carve(&m->shape, jb.base + jb.lo.region + (size_t)omp_get_thread_num() * glen, RG, &bf);
+#pragma omp for schedule(static)
+        for (int r0 = 0; r0 < N; r0 += RG)
+            rows(&jb, &bf, r0, N - r0 < RG ? N - r0 : RG);
+    }
+}
+
+void aw_decfuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
+                              const float *h, int N, float *out, int flags, int want_gh)
+{
+    job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
+                .grad = 1, .want_gh = want_gh};
+    plan(&m->shape, N, nt, 1, &jb.lo);
+    ensure_packs(&jb, 1, nt);
+    ((fuse_state_t *)scratch)->train_N = N;
+    bufs_t bf;
+    carve(&m->shape, jb.base + jb.lo.region, padded(N), &bf);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int r0 = 0; r0 < N; r0 += RG) {
+        const bufs_t v = at_column(&m->shape, &bf, r0);
+        rows(&jb, &v, r0, N - r0 < RG ? N - r0 : RG);
+    }
+}
+
+/* sum of a [n] in a fixed order (16 lanes, then the lanes in order): the same for any thread count. */
+static float sum_fixed(const float *a, int n)
+{
+    __m512 s = _mm512_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        s = _mm512_add_ps(s, _mm512_loadu_ps(a + i));
+    float lanes[16], t = 0;
+    _mm512_storeu_ps(lanes, s);
+    for (int j = 0; j < 16; j++)
+        t += lanes[j];
+    for (; i < n; i++)
+        t += a[i];
+    return t;
+}
+
+void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
+                               float *gh)
+{
+    const int N = ((fuse_state_t *)scratch)->train_N, Np = padded(N), L = m->shape.n_hidden, H = m->shape.H;
+    layout_t lo;
+    plan(&m->shape, N, nt, 1, &lo);
+    bufs_t bf;
+    carve(&m->shape, (float *)scratch + lo.region, Np, &bf);
+    const float *p0 = m->params + m->dec_off;
+    /* Each thread takes a fixed share of every layer's output features: scales those rows of the deltas by
+     * c (row n's gradient is c[n] times its own), sums them for db, and multiplies them by the layer input
+     * for its rows of dW = dY X^T, a single-threaded GEMM (as OpenBLAS runs inside a parallel region). No
+     * barrier between layers; an element's arithmetic does not depend on the split. */
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+        for (int l = L; grad_dec != NULL && l >= 0; l--) {
+            const aw_layer_t *y = &m->dec[l];
+            const int f0 = (int)((long)y->out * t / T), f1 = (int)((long)y->out * (t + 1) / T);
+            if (f1 <= f0)
+                continue;
+            float *dY = (l == L ? bf.sT : bf.dT[l]) + (size_t)f0 * Np;
+            const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
+            float *dW = grad_dec + (y->W - p0) + (size_t)f0 * y->in, *db = grad_dec + (y->b - p0);
+            for (int f = f0; f < f1; f++) {
+                float *r = dY + (size_t)(f - f0) * Np;
+                int n = 0;
+                for (; n + 16 <= N; n += 16)
+                    _mm512_storeu_ps(r + n, _mm512_mul_ps(_mm512_loadu_ps(r + n), _mm512_loadu_ps(c + n)));
+                for (; n < N; n++)
+                    r[n] *= c[n];
+                db[f] = sum_fixed(r, N);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f1 - f0, y->in, N, 1.0f, dY, Np, X, Np, 0.0f,
+                        dW, y->in);
+        }
+        if (gh != NULL)
+#pragma omp for schedule(static) nowait
+            for (int n = 0; n < N; n++)
+                for (int k = 0; k < H; k++)
+                    gh[(size_t)n * H + k] = c[n] * bf.ghT[(size_t)k * Np + n];
+    }
+}
+
+#pragma GCC pop_options
+
+#else /* no GCC x86-64: the reference path in model.c always runs, these are never called */
+
+int aw_decfuse_usable(void)
+{
+    return 0;
+}
+
+void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
+                       int N, float *out, int flags, float *grad_h)
+{
+    (void)m, (void)scratch, (void)nt, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags,
+        (void)grad_h;
+}
+
+void aw_decfuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
+                              const float *h, int N, float *out, int flags, int want_gh)
+{
+    (void)m, (void)scratch, (void)nt, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags,
+        (void)want_gh;
+}
+
+void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
+                               float *gh)
+{
+    (void)m, (void)scratch, (void)nt, (void)c, (void)grad_dec, (void)gh;
+}
+#endif

@@ -1,0 +1,52 @@
+/* mlp.h: dense layers over M rows (one GEMM per layer and direction) and the element-wise kernels
+ * (tanh, stable softplus / sigmoid) that the model fuses around them. Row-major throughout. */
+#ifndef AW_MLP_H
+#define AW_MLP_H
+
+#include <stddef.h>
+
+#include "core/real.h"
+
+/* A Linear layer, borrowing its weights from the model's parameter block. */
+typedef struct aw_layer {
+    int in;        /* input width */
+    int out;       /* output width */
+    aw_real *W;    /* weights [out,in], row-major; borrowed */
+    aw_real *b;    /* bias [out]; borrowed */
+} aw_layer_t;
+
+/* y [M,out] = x [M,in] W^T + b (one GEMM; the bias is the GEMM's C init). */
+void aw_layer_forward(const aw_layer_t *l, const aw_real *x, int M, aw_real *y);
+
+/* y [M,out] = tanh(x [M,in] W^T + b) (one GEMM, then one fused bias+tanh pass). */
+void aw_layer_forward_tanh(const aw_layer_t *l, const aw_real *x, int M, aw_real *y);
+
+/* Weight gradients from dy [M,out] (gradient w.r.t. the layer's pre-activation) and its input x [M,in]:
+ * dW [out,in] = beta*dW + dy^T x, db [out] = beta*db + sum_m dy[m,:]. beta is 0 (overwrite) or 1 (add). */
+void aw_layer_backward_weights(const aw_layer_t *l, const aw_real *x, const aw_real *dy, int M,
+                               aw_real *dW, aw_real *db, aw_real beta);
+
+/* dx [M,in] = dy [M,out] W (gradient to the layer's input; one GEMM). */
+void aw_layer_backward_input(const aw_layer_t *l, const aw_real *dy, int M, aw_real *dx);
+
+/* Through a tanh: d [M,n] *= 1 - y^2, with y [M,n] the tanh output. */
+void aw_tanh_backward(const aw_real *y, aw_real *d, int M, int n);
+
+/* s [n] = beta*s + sum_m a[m,:] over a [M,n], summed in row order (deterministic). */
+void aw_col_sum(const aw_real *a, int M, int n, aw_real *s, aw_real beta);
+
+/* Numerically safe scalar helpers. softplus(a) = log(1 + e^a) = max(a,0) + log1p(e^-|a|). */
+static inline aw_real aw_softplus(aw_real a)
+{
+    return (a > 0 ? a : AW_R(0.0)) + AW_LOG1P(AW_EXP(-AW_FABS(a)));
+}
+
+/* sigmoid(a) = 1 / (1 + e^-a), without overflow for large |a|. */
+static inline aw_real aw_sigmoid(aw_real a)
+{
+    aw_real e = AW_EXP(-AW_FABS(a));
+    aw_real num = a >= 0 ? AW_R(1.0) : e;
+    return num / (AW_R(1.0) + e);
+}
+
+#endif

@@ -1,0 +1,85 @@
+/* run.h: training and evaluation of one resolved run, resumable at any moment.
+ * The run's state lives in the store: per-epoch metrics and checkpoints are
+ * committed together, evaluation values per chunk of points. */
+#ifndef AW_RUN_H
+#define AW_RUN_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "data/data.h"
+#include "util/error.h"
+#include "core/model.h"
+#include "methods/plugin.h"
+#include "spec/spec.h"
+#include "store/store.h"
+
+/* What the progress callback is told. */
+typedef enum {
+    AW_PROGRESS_START,      /* a run starts or resumes (message says which) */
+    AW_PROGRESS_STEP,       /* a training step finished (called at most ~10 times a second) */
+    AW_PROGRESS_EPOCH,      /* an epoch was committed */
+    AW_PROGRESS_EVAL,       /* an evaluation chunk was committed */
+    AW_PROGRESS_EVAL_DONE,  /* an evaluation finished */
+    AW_PROGRESS_NOTE,       /* something worth a line: resume point, bad checkpoint, NaN rollback */
+    AW_PROGRESS_DONE        /* the run finished */
+} aw_progress_kind_t;
+
+typedef struct aw_progress {
+    aw_progress_kind_t kind;  /* what happened */
+    const char *run;          /* run name */
+    int64_t epoch;            /* epochs completed (STEP: the current epoch, 0-based) */
+    int64_t epochs;           /* epochs in the run */
+    int64_t step, steps;      /* step within the epoch and steps per epoch */
+    double loss;              /* running mean loss of the epoch (or the epoch's, at EPOCH) */
+    double bound;             /* running mean training bound (nats) */
+    double points_per_s;      /* training throughput of the epoch so far */
+    double eta_s;             /* estimated seconds until training ends (-1 unknown) */
+    const char *estimator;    /* EVAL*: estimator name */
+    int64_t done, total;      /* EVAL*: points done and to do */
+    double value, stderr_;    /* EVAL_DONE: mean and standard error */
+    const char *message;      /* START / NOTE: one line */
+} aw_progress_t;
+
+typedef void (*aw_progress_fn)(void *ctx, const aw_progress_t *p);
+
+typedef struct aw_run_opts {
+    int threads;                        /* 0: the spec's train.threads */
+    volatile sig_atomic_t *stop;        /* set to nonzero by a signal handler: stop at the next step */
+    aw_progress_fn progress;            /* may be NULL */
+    void *progress_ctx;                 /* passed to progress */
+    int max_nan_retries;                /* rollbacks after a non-finite loss before failing (0: 5) */
+    int64_t stop_after_steps;           /* testing aid: behave as if stopped after this many steps (0: never) */
+    const struct aw_method_ops *method;  /* testing aid: train with these ops instead of the spec's method */
+} aw_run_opts_t;
+
+/* Trains and evaluates `spec` in `store`: starts it, resumes it from its latest
+ * good checkpoint, or does nothing if it is finished (*finished_before = 1) or
+ * being run by another live process on this host (*finished_before = 2, and
+ * err->msg says by whom).
+ * Returns 0 when the run finished, AW_EINTR when stopped by opts->stop (after
+ * checkpointing and marking it interrupted), another AW_E* on failure (the run
+ * is then marked failed with the message). */
+int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts,
+           int *finished_before, aw_error_t *err);
+
+/* --fresh: moves spec to the next replicate index (repeat + 1, + 2, ...) whose
+ * run is not yet in the store, recomputing its identity and naming it
+ * NAME-repeat=R. */
+int aw_run_next_replicate(aw_store_t *store, aw_spec_t *spec, aw_error_t *err);
+
+/* Loads the parameters of a run from the store into model (initialized here;
+ * the caller calls aw_model_fini): from the newest usable checkpoint when
+ * epoch < 0, else from the end-of-epoch checkpoint kept at that epoch.
+ * *epoch_out (if non-NULL) receives the checkpoint's epoch. */
+int aw_run_load_model(aw_store_t *store, const char *identity, int64_t epoch, aw_model_t *model,
+                      int64_t *epoch_out, aw_error_t *err);
+
+/* Fills data options from the spec's dataset section (pointers borrow from spec). */
+void aw_run_data_opts(const aw_spec_t *spec, aw_data_opts_t *o);
+
+/* Sets the process's thread count: OpenMP's pool, which OpenBLAS (the OpenMP
+ * build) shares. */
+void aw_run_set_threads(int threads);
+
+#endif

@@ -1,0 +1,289 @@
+/* io.c: whole-file reads and bounded zlib/gzip inflation (see io.h).
+ * zlib is fed at most 1 GiB per call because its counters are 32-bit. */
+#include "util/io.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "util/bytes.h"
+
+/* Largest chunk handed to zlib in one call (avail_in/avail_out are uInt). */
+#define IO_CHUNK ((size_t)1 << 30)
+/* Deflate cannot expand data by more than about 1032:1; bounds a size hint from an untrusted trailer. */
+#define IO_MAX_RATIO 1032
+
+void aw_buf_fini(aw_buf_t *b)
+{
+    if (b == NULL)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->size = 0;
+}
+
+int aw_io_read_file(const char *path, size_t limit, aw_buf_t *out, aw_error_t *err)
+{
+    if (limit > AW_IO_MAX_BYTES * (size_t)64)
+        limit = AW_IO_MAX_BYTES * (size_t)64; /* keeps limit + 1 and cap * 2 from overflowing */
+    out->data = NULL;
+    out->size = 0;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return aw_error_set(err, AW_EIO, "%s: cannot open: %s", path, strerror(errno));
+    int rc = AW_OK;
+    uint8_t *buf = NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        rc = aw_error_set(err, AW_EIO, "%s: cannot stat: %s", path, strerror(errno));
+        goto done;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = aw_error_set(err, AW_EIO, "%s: is a directory, expected a data file", path);
+        goto done;
+    }
+    /* Start from the size stat reports and grow if the file is longer (pipes, growing files). */
+    size_t cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 65536, len = 0;
+    if (cap > limit + 1)
+        cap = limit + 1;
+    buf = malloc(cap);
+    if (buf == NULL) {
+        rc = aw_error_set(err, AW_ENOMEM, "%s: cannot allocate %zu bytes", path, cap);
+        goto done;
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap > limit) {
+                rc = aw_error_set(err, AW_EFORMAT, "%s: larger than the limit of %zu bytes", path, limit);
+                goto done;
+            }
+            size_t ncap = cap > limit / 2 ? limit + 1 : cap * 2;
+            uint8_t *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                rc = aw_error_set(err, AW_ENOMEM, "%s: cannot allocate %zu bytes", path, ncap);
+                goto done;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0 || len < cap) {
+            if (ferror(f)) {
+                rc = aw_error_set(err, AW_EIO, "%s: read failed at byte %zu: %s", path, len, strerror(errno));
+                goto done;
+            }
+            if (feof(f))
+                break;
+        }
+    }
+    if (len > limit) {
+        rc = aw_error_set(err, AW_EFORMAT, "%s: larger than the limit of %zu bytes", path, limit);
+        goto done;
+    }
+    out->data = buf;
+    out->size = len;
+    buf = NULL;
+done:
+    free(buf);
+    if (fclose(f) != 0 && rc == AW_OK) {
+        rc = aw_error_set(err, AW_EIO, "%s: close failed: %s", path, strerror(errno));
+        aw_buf_fini(out);
+    }
+    return rc;
+}
+
+int aw_io_is_gzip(const uint8_t *buf, size_t n)
+{
+    return n >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+}
+
+static const char *fmt_name(aw_io_format_t fmt)
+{
+    return fmt == AW_IO_GZIP ? "gzip" : "zlib";
+}
+
+static int zs_init(z_stream *zs, aw_io_format_t fmt, aw_error_t *err)
+{
+    memset(zs, 0, sizeof *zs);
+    int rc = inflateInit2(zs, fmt == AW_IO_GZIP ? 15 + 16 : 15);
+    if (rc != Z_OK)
+        return aw_error_set(err, rc == Z_MEM_ERROR ? AW_ENOMEM : AW_EFORMAT, "zlib inflateInit2 failed (%d)", rc);
+    return AW_OK;
+}
+
+/* Handles one inflate() return code. Returns 1 to keep going, 0 at the final end of the stream, or a
+ * negative AW_E* code. in_off is the compressed offset reached; produced the bytes written so far. */
+static int zs_result(z_stream *zs, int zrc, aw_io_format_t fmt, const uint8_t *src, size_t n, size_t in_off,
+                     size_t produced, aw_error_t *err)
+{
+    switch (zrc) {
+    case Z_OK:
+        return 1;
+    case Z_STREAM_END:
+        if (in_off == n)
+            return 0;
+        if (fmt == AW_IO_GZIP && aw_io_is_gzip(src + in_off, n - in_off)) {
+            /* Another gzip member follows: RFC 1952 says the members concatenate. */
+            if (inflateReset(zs) != Z_OK)
+                return aw_error_set(err, AW_EFORMAT, "zlib inflateReset failed");
+            return 1;
+        }
+        return aw_error_set(err, AW_EFORMAT,
+                            "%zu unexpected bytes after the end of the %s stream at compressed offset %zu",
+                            n - in_off, fmt_name(fmt), in_off);
+    case Z_BUF_ERROR:
+        if (in_off == n)
+            return aw_error_set(err, AW_EFORMAT,
+                                "truncated %s stream: the input ends at compressed offset %zu before the end "
+                                "of the stream (%zu bytes decompressed)",
+                                fmt_name(fmt), n, produced);
+        return 1; /* out of output space: the caller provides more */
+    case Z_MEM_ERROR:
+        return aw_error_set(err, AW_ENOMEM, "out of memory while inflating the %s stream", fmt_name(fmt));
+    case Z_NEED_DICT:
+        return aw_error_set(err, AW_EFORMAT, "corrupt %s stream near compressed offset %zu: asks for a preset "
+                            "dictionary", fmt_name(fmt), in_off);
+    default:
+        return aw_error_set(err, AW_EFORMAT, "corrupt %s stream near compressed offset %zu: %s (%zu bytes "
+                            "decompressed)", fmt_name(fmt), in_off, zs->msg ? zs->msg : "invalid data",
+                            produced);
+    }
+}
+
+int aw_io_inflate(const uint8_t *src, size_t n, aw_io_format_t fmt, size_t size_hint, size_t limit,
+                  aw_buf_t *out, aw_error_t *err)
+{
+    if (limit > AW_IO_MAX_BYTES * (size_t)64)
+        limit = AW_IO_MAX_BYTES * (size_t)64; /* keeps limit + 1 and cap * 2 from overflowing */
+    out->data = NULL;
+    out->size = 0;
+    /* A hint from the data itself cannot exceed what deflate could produce from n bytes. */
+    size_t max_plausible = n > (SIZE_MAX - 4096) / IO_MAX_RATIO ? SIZE_MAX : n * IO_MAX_RATIO + 4096;
+    size_t cap = size_hint > 0 && size_hint <= max_plausible ? size_hint : (n < SIZE_MAX / 4 ? 4 * n : n);
+    /* The buffer may reach limit + 1 bytes: producing that extra byte proves the limit was exceeded. */
+    if (cap > limit)
+        cap = limit + 1;
+    if (cap < 64)
+        cap = 64;
+    uint8_t *buf = malloc(cap);
+    if (buf == NULL)
+        return aw_error_set(err, AW_ENOMEM, "cannot allocate %zu bytes to inflate into", cap);
+    z_stream zs;
+    int rc = zs_init(&zs, fmt, err);
+    if (rc != AW_OK) {
+        free(buf);
+        return rc;
+    }
+    size_t in_off = 0, out_off = 0;
+    for (;;) {
+        if (out_off > limit) {
+            rc = aw_error_set(err, AW_EFORMAT, "the %s stream decompresses to more than the limit of %zu bytes",
+                              fmt_name(fmt), limit);
+            break;
+        }
+        if (out_off == cap) {
+            size_t ncap = cap > limit / 2 ? limit + 1 : cap * 2;
+            uint8_t *nb = realloc(buf, ncap);
+            if (nb == NULL) {
+                rc = aw_error_set(err, AW_ENOMEM, "cannot allocate %zu bytes to inflate into", ncap);
+                break;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t in_chunk = n - in_off < IO_CHUNK ? n - in_off : IO_CHUNK;
+        size_t out_chunk = cap - out_off < IO_CHUNK ? cap - out_off : IO_CHUNK;
+        zs.next_in = (Bytef *)(uintptr_t)(src + in_off);
+        zs.avail_in = (uInt)in_chunk;
+        zs.next_out = buf + out_off;
+        zs.avail_out = (uInt)out_chunk;
+        int zrc = inflate(&zs, Z_NO_FLUSH);
+        in_off += in_chunk - zs.avail_in;
+        out_off += out_chunk - zs.avail_out;
+        int step = zs_result(&zs, zrc, fmt, src, n, in_off, out_off, err);
+        if (step < 0) {
+            rc = step;
+            break;
+        }
+        if (step == 0) {
+            if (out_off > limit)
+                rc = aw_error_set(err, AW_EFORMAT, "the %s stream decompresses to more than the limit of %zu "
+                                  "bytes", fmt_name(fmt), limit);
+            break;
+        }
+    }
+    inflateEnd(&zs);
+    if (rc != AW_OK) {
+        free(buf);
+        return rc;
+    }
+    out->data = buf;
+    out->size = out_off;
+    return AW_OK;
+}
+
+int aw_io_inflate_head(const uint8_t *src, size_t n, aw_io_format_t fmt, uint8_t *dst, size_t cap,
+                       size_t *got, aw_error_t *err)
+{
+    *got = 0;
+    if (cap > IO_CHUNK)
+        return aw_error_set(err, AW_EARG, "aw_io_inflate_head: cap %zu is larger than %zu", cap, IO_CHUNK);
+    z_stream zs;
+    int rc = zs_init(&zs, fmt, err);
+    if (rc != AW_OK)
+        return rc;
+    size_t in_off = 0, out_off = 0;
+    while (out_off < cap) {
+        size_t in_chunk = n - in_off < IO_CHUNK ? n - in_off : IO_CHUNK;
+        zs.next_in = (Bytef *)(uintptr_t)(src + in_off);
+        zs.avail_in = (uInt)in_chunk;
+        zs.next_out = dst + out_off;
+        zs.avail_out = (uInt)(cap - out_off);
+        size_t before = cap - out_off;
+        int zrc = inflate(&zs, Z_NO_FLUSH);
+        in_off += in_chunk - zs.avail_in;
+        out_off += before - zs.avail_out;
+        int step = zs_result(&zs, zrc, fmt, src, n, in_off, out_off, err);
+        if (step < 0) {
+            rc = step;
+            break;
+        }
+        if (step == 0)
+            break;
+    }
+    inflateEnd(&zs);
+    if (rc == AW_OK)
+        *got = out_off;
+    return rc;
+}
+
+int aw_io_load(const char *path, size_t limit, aw_buf_t *out, int *was_gzip, aw_error_t *err)
+{
+    aw_buf_t raw;
+    int rc = aw_io_read_file(path, limit, &raw, err);
+    if (rc != AW_OK)
+        return rc;
+    int gz = aw_io_is_gzip(raw.data, raw.size);
+    if (was_gzip != NULL)
+        *was_gzip = gz;
+    if (!gz) {
+        *out = raw;
+        return AW_OK;
+    }
+    /* The gzip trailer ends with the payload length mod 2^32 (little-endian): a presizing hint only. */
+    size_t hint = 0;
+    if (raw.size >= 18) {
+        const uint8_t *t = raw.data + raw.size - 4;
+        hint = aw_le_get_u32(t);
+    }
+    rc = aw_io_inflate(raw.data, raw.size, AW_IO_GZIP, hint, limit, out, err);
+    aw_buf_fini(&raw);
+    if (rc != AW_OK)
+        aw_error_prefix(err, "%s", path);
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* io.h: whole-file reads and bounded zlib/gzip inflation for the data loaders.
+ * Every decoder checks its input length; errors name the byte offset and what was expected. */
+#ifndef AW_IO_H
+#define AW_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Largest file or decompressed payload the loaders accept (1 GiB): MNIST is 47 MB, Omniglot's
+ * chardata.mat holds about 200 MB of doubles. Anything larger is a corrupt size field or a bomb. */
+#define AW_IO_MAX_BYTES ((size_t)1 << 30)
+
+/* A byte buffer owned by whoever holds it; release with aw_buf_fini. */
+typedef struct aw_buf {
+    uint8_t *data; /* malloc'd bytes, NULL when empty */
+    size_t size;   /* number of valid bytes */
+} aw_buf_t;
+
+/* Stream framings aw_io_inflate understands. */
+typedef enum {
+    AW_IO_GZIP, /* RFC 1952 members (concatenated members are joined), CRC-32 and length checked */
+    AW_IO_ZLIB  /* RFC 1950 stream (MAT miCOMPRESSED), Adler-32 checked */
+} aw_io_format_t;
+
+/* Frees b->data and empties b. Safe on an empty or zeroed buffer. */
+void aw_buf_fini(aw_buf_t *b);
+
+/* Reads the whole file at path into out (owned by the caller). Fails with AW_EIO naming the path and
+ * strerror(errno) if it cannot be opened or read, and with AW_EFORMAT if it is larger than limit. */
+int aw_io_read_file(const char *path, size_t limit, aw_buf_t *out, aw_error_t *err);
+
+/* True if buf starts with the gzip magic bytes 1f 8b. */
+int aw_io_is_gzip(const uint8_t *buf, size_t n);
+
+/* Inflates all of src[0..n) into out (owned by the caller; out->size = decompressed length).
+ * size_hint (0: none) presizes the output. Fails with AW_EFORMAT when the stream is truncated, corrupt,
+ * fails its checksum, is followed by stray bytes, or decompresses to more than limit bytes; the message
+ * gives the compressed offset and does not name a file (callers prefix it). */
+int aw_io_inflate(const uint8_t *src, size_t n, aw_io_format_t fmt, size_t size_hint, size_t limit,
+                  aw_buf_t *out, aw_error_t *err);
+
+/* Inflates at most cap leading bytes of the stream src[0..n) into dst; *got receives how many were
+ * produced (< cap only if the stream ends first). Checks what it decodes; fails with AW_EFORMAT if the
+ * input runs out before cap bytes or the end of the stream. Used to peek at a compressed header. */
+int aw_io_inflate_head(const uint8_t *src, size_t n, aw_io_format_t fmt, uint8_t *dst, size_t cap,
+                       size_t *got, aw_error_t *err);
+
+/* Reads path and, if it is gzip (by magic, whatever its name), inflates it: out holds the plain bytes.
+ * *was_gzip (may be NULL) tells which. Errors are prefixed with the path. */
+int aw_io_load(const char *path, size_t limit, aw_buf_t *out, int *was_gzip, aw_error_t *err);
+
+#endif
