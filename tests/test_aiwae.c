@@ -4,13 +4,17 @@
 #include <check.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfg.h"
 #include "core/adam.h"
 #include "core/ais.h"
+#include "core/ais_model.h"
 #include "core/model.h"
 #include "core/objective.h"
+#include "methods/plugin.h"
 
 #define HALF_LOG_2PI 0.91893853320467274178
 
@@ -29,11 +33,34 @@ static void tiny_model(aw_model_t *m, int D, int H, uint64_t seed, float *x, int
         x[i] = aw_rng_uniform(&r) < 0.3 ? 1.0f : 0.0f;
 }
 
-static aw_method_cfg_t aiwae_cfg(int K, int T, int L)
+static const aw_method_ops_t *aiwae(void)
 {
-    return (aw_method_cfg_t){ .samples = K, .temperatures = T, .leapfrog = L, .step_init = 0.1f,
-                              .step_min = 0.001f, .step_max = 0.3f, .target_accept = 0.6f, .beta1 = 0.9f,
-                              .beta2 = 0.999f, .eps = 1e-4f };
+    return test_method("aiwae");
+}
+
+/* The aiwae method's settings with K, T, L and the default step sizes, plus extra "key=value" texts. */
+static aw_cfg_t aiwae_cfg_kv(int K, int T, int L, const char *x1, const char *x2)
+{
+    char k[32], t[32], l[32];
+    snprintf(k, sizeof k, "samples=%d", K);
+    snprintf(t, sizeof t, "temperatures=%d", T);
+    snprintf(l, sizeof l, "leapfrog=%d", L);
+    aw_cfg_t c;
+    test_cfg(&aiwae()->settings, &c, (const char *const[]){k, t, l, x1, x2, NULL});
+    return c;
+}
+
+static aw_cfg_t aiwae_cfg(int K, int T, int L)
+{
+    return aiwae_cfg_kv(K, T, L, NULL, NULL);
+}
+
+/* Writes an int setting past the table's checks (a config struct a spec would not produce). */
+static void poke_int(aw_cfg_t *c, const char *key, int v)
+{
+    const aw_key_t *k = aw_keys_find(aiwae()->settings.keys, key);
+    ck_assert_ptr_nonnull(k);
+    memcpy(c->bytes + k->offset, &v, sizeof v);
 }
 
 /* log f_beta for the N chains at h [N,H]: beta log p + (1 - beta) log q, in double from float log p. */
@@ -157,15 +184,15 @@ START_TEST(test_T2_equals_iwae)
     ck_assert_ptr_nonnull(grad);
     double iw_loss, iw_bound;
     ck_assert_int_eq(aw_iwae_loss_grad_eps(&m, ws, x, B, K, eps, grad, &iw_loss, &iw_bound), 0);
-    aw_method_cfg_t cfg = aiwae_cfg(K, 2, 3);
+    aw_cfg_t cfg = aiwae_cfg(K, 2, 3);
     void *st;
-    ck_assert_int_eq(aw_aiwae_ops.create(&cfg, &m, B, &st, &err), 0);
+    ck_assert_int_eq(aiwae()->create(cfg.bytes, &test_adam, &m, B, &st, &err), 0);
     aw_rng_seed(&r, 112, 0);
     aw_step_stats_t stats;
-    ck_assert_int_eq(aw_aiwae_ops.step(st, &m, x, B, 1e-3f, &r, &stats, &err), 0);
+    ck_assert_int_eq(aiwae()->step(st, &m, x, B, 1e-3f, &r, &stats, &err), 0);
     ck_assert_double_lt(fabs(stats.bound - iw_bound), 1e-5 * fabs(iw_bound));
     ck_assert_int_eq(stats.n_temps, 1);
-    aw_aiwae_ops.destroy(st);
+    aiwae()->destroy(st);
     free(grad);
     aw_model_ws_free(ws);
     aw_model_fini(&m);
@@ -187,23 +214,22 @@ START_TEST(test_training_decreases_loss)
             int on = (b % 2 == 0) ? d < D / 2 : d % 3 == 0;
             x[b * D + d] = (aw_rng_uniform(&r) < 0.05) ? (float)!on : (float)on;
         }
-    aw_method_cfg_t cfg = aiwae_cfg(K, 4, 3);
-    cfg.step_min = 0.09f;
-    cfg.step_max = 0.1005f;
+    const float step_min = 0.09f, step_max = 0.1005f;
+    aw_cfg_t cfg = aiwae_cfg_kv(K, 4, 3, "step_size.min=0.09", "step_size.max=0.1005");
     void *st;
     aw_error_t err;
-    ck_assert_int_eq(aw_aiwae_ops.create(&cfg, &m, B, &st, &err), 0);
+    ck_assert_int_eq(aiwae()->create(cfg.bytes, &test_adam, &m, B, &st, &err), 0);
     const int steps = 80;
     double first = 0, last = 0, bfirst = 0, blast = 0;
     int at_max = 0;
     for (int i = 0; i < steps; i++) {
         aw_step_stats_t stats;
-        ck_assert_int_eq(aw_aiwae_ops.step(st, &m, x, B, 1e-2f, &r, &stats, &err), 0);
+        ck_assert_int_eq(aiwae()->step(st, &m, x, B, 1e-2f, &r, &stats, &err), 0);
         ck_assert_int_eq(stats.n_temps, 3);
         for (int t = 0; t < 3; t++) {
-            ck_assert(stats.step[t] >= cfg.step_min && stats.step[t] <= cfg.step_max);
+            ck_assert(stats.step[t] >= step_min && stats.step[t] <= step_max);
             ck_assert(stats.accept[t] >= 0 && stats.accept[t] <= 1);
-            at_max += stats.step[t] == cfg.step_max;
+            at_max += stats.step[t] == step_max;
         }
         if (i < 5)
             first += stats.loss / 5, bfirst += stats.bound / 5;
@@ -213,7 +239,7 @@ START_TEST(test_training_decreases_loss)
     ck_assert_int_gt(at_max, 0); /* the clip was reached */
     ck_assert_double_lt(last, first - 2.0);
     ck_assert_double_lt(blast, bfirst - 2.0);
-    aw_aiwae_ops.destroy(st);
+    aiwae()->destroy(st);
     aw_model_fini(&m);
 }
 END_TEST
@@ -226,40 +252,40 @@ START_TEST(test_save_load_bit_exact)
     aw_model_t m, m2;
     tiny_model(&m, D, H, 131, x, B);
     tiny_model(&m2, D, H, 131, x, B);
-    aw_method_cfg_t cfg = aiwae_cfg(K, 5, 2);
+    aw_cfg_t cfg = aiwae_cfg(K, 5, 2);
     void *a, *b;
     aw_error_t err;
-    ck_assert_int_eq(aw_aiwae_ops.create(&cfg, &m, B, &a, &err), 0);
-    ck_assert_int_eq(aw_aiwae_ops.create(&cfg, &m2, B, &b, &err), 0);
+    ck_assert_int_eq(aiwae()->create(cfg.bytes, &test_adam, &m, B, &a, &err), 0);
+    ck_assert_int_eq(aiwae()->create(cfg.bytes, &test_adam, &m2, B, &b, &err), 0);
     aw_rng_t r;
     aw_rng_seed(&r, 132, 0);
     aw_step_stats_t sa, sb;
     for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(aw_aiwae_ops.step(a, &m, x, B, 1e-2f, &r, &sa, &err), 0);
-    size_t nb = aw_aiwae_ops.state_bytes(a);
-    ck_assert_uint_eq(nb, aw_aiwae_ops.state_bytes(b));
+        ck_assert_int_eq(aiwae()->step(a, &m, x, B, 1e-2f, &r, &sa, &err), 0);
+    size_t nb = aiwae()->state_bytes(a);
+    ck_assert_uint_eq(nb, aiwae()->state_bytes(b));
     uint8_t *buf = malloc(nb);
     ck_assert_ptr_nonnull(buf);
-    aw_aiwae_ops.save(a, buf);
+    aiwae()->save(a, buf);
     /* corrupt copies are refused and leave b as it was */
-    ck_assert_int_eq(aw_aiwae_ops.load(b, buf, nb - 1, &err), AW_EFORMAT);
+    ck_assert_int_eq(aiwae()->load(b, buf, nb - 1, &err), AW_EFORMAT);
     buf[0] ^= 1;
-    ck_assert_int_eq(aw_aiwae_ops.load(b, buf, nb, &err), AW_EFORMAT);
+    ck_assert_int_eq(aiwae()->load(b, buf, nb, &err), AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "magic"));
     buf[0] ^= 1;
-    ck_assert_int_eq(aw_aiwae_ops.load(b, buf, nb, &err), 0);
+    ck_assert_int_eq(aiwae()->load(b, buf, nb, &err), 0);
     memcpy(m2.params, m.params, m.n_params * sizeof *m.params);
     aw_rng_t r2 = r;
-    ck_assert_int_eq(aw_aiwae_ops.step(a, &m, x, B, 1e-2f, &r, &sa, &err), 0);
-    ck_assert_int_eq(aw_aiwae_ops.step(b, &m2, x, B, 1e-2f, &r2, &sb, &err), 0);
+    ck_assert_int_eq(aiwae()->step(a, &m, x, B, 1e-2f, &r, &sa, &err), 0);
+    ck_assert_int_eq(aiwae()->step(b, &m2, x, B, 1e-2f, &r2, &sb, &err), 0);
     ck_assert_mem_eq(m.params, m2.params, m.n_params * sizeof *m.params);
     ck_assert_mem_eq(sa.step, sb.step, 4 * sizeof *sa.step);
     ck_assert_mem_eq(sa.accept, sb.accept, 4 * sizeof *sa.accept);
     ck_assert(sa.loss == sb.loss && sa.bound == sb.bound);
     /* and the steps did change the parameters relative to a state that was not restored */
     free(buf);
-    aw_aiwae_ops.destroy(a);
-    aw_aiwae_ops.destroy(b);
+    aiwae()->destroy(a);
+    aiwae()->destroy(b);
     aw_model_fini(&m);
     aw_model_fini(&m2);
 }
@@ -273,18 +299,21 @@ START_TEST(test_errors)
     tiny_model(&m, D, H, 141, x, B);
     void *st;
     aw_error_t err;
-    aw_method_cfg_t c = aiwae_cfg(2, 1, 2);
-    ck_assert_int_eq(aw_aiwae_ops.create(&c, &m, B, &st, &err), AW_ESPEC);
-    ck_assert_ptr_nonnull(strstr(err.msg, "temperatures must be an integer >= 2"));
-    c = aiwae_cfg(0, 3, 2);
-    ck_assert_int_eq(aw_aiwae_ops.create(&c, &m, B, &st, &err), AW_ESPEC);
-    ck_assert_ptr_nonnull(strstr(err.msg, "samples"));
-    c = aiwae_cfg(2, 3, 0);
-    ck_assert_int_eq(aw_aiwae_ops.create(&c, &m, B, &st, &err), AW_ESPEC);
-    ck_assert_ptr_nonnull(strstr(err.msg, "leapfrog"));
+    aw_cfg_t c = aiwae_cfg(2, 3, 2);
+    poke_int(&c, "temperatures", 1);
+    ck_assert_int_eq(aiwae()->create(c.bytes, &test_adam, &m, B, &st, &err), AW_ESPEC);
+    ck_assert_str_eq(err.msg, "method aiwae: temperatures: expected an integer >= 2, found 1");
+    c = aiwae_cfg(2, 3, 2);
+    poke_int(&c, "samples", 0);
+    ck_assert_int_eq(aiwae()->create(c.bytes, &test_adam, &m, B, &st, &err), AW_ESPEC);
+    ck_assert_str_eq(err.msg, "method aiwae: samples: expected an integer >= 1, found 0");
+    c = aiwae_cfg(2, 3, 2);
+    poke_int(&c, "leapfrog", 0);
+    ck_assert_int_eq(aiwae()->create(c.bytes, &test_adam, &m, B, &st, &err), AW_ESPEC);
+    ck_assert_str_eq(err.msg, "method aiwae: leapfrog: expected an integer >= 1, found 0");
     /* A NaN decoder weight: AW_ENUMERIC and the parameters stay as they were. */
     c = aiwae_cfg(2, 3, 2);
-    ck_assert_int_eq(aw_aiwae_ops.create(&c, &m, B, &st, &err), 0);
+    ck_assert_int_eq(aiwae()->create(c.bytes, &test_adam, &m, B, &st, &err), 0);
     m.params[m.dec_off + 3] = NAN;
     float *before = malloc(m.n_params * sizeof *before);
     ck_assert_ptr_nonnull(before);
@@ -292,22 +321,30 @@ START_TEST(test_errors)
     aw_rng_t r;
     aw_rng_seed(&r, 142, 0);
     aw_step_stats_t stats;
-    ck_assert_int_eq(aw_aiwae_ops.step(st, &m, x, B, 1e-3f, &r, &stats, &err), AW_ENUMERIC);
+    ck_assert_int_eq(aiwae()->step(st, &m, x, B, 1e-3f, &r, &stats, &err), AW_ENUMERIC);
     ck_assert_mem_eq(before, m.params, m.n_params * sizeof *before);
-    ck_assert_int_eq(aw_aiwae_ops.step(st, &m, x, B + 1, 1e-3f, &r, &stats, &err), AW_EARG);
+    ck_assert_int_eq(aiwae()->step(st, &m, x, B + 1, 1e-3f, &r, &stats, &err), AW_EARG);
     free(before);
-    aw_aiwae_ops.destroy(st);
-    /* ais_nll validation fills defaults and rejects bad values */
-    aw_estimator_cfg_t e = { 0 };
-    ck_assert_int_eq(aw_ais_nll_ops.validate(&e, &err), 0);
-    ck_assert_int_eq(e.chains, 16);
-    ck_assert_int_eq(e.temperatures, 10000);
-    ck_assert_int_eq(e.leapfrog, 10);
-    ck_assert_int_eq(e.batch, 256);
-    ck_assert_float_eq(e.step_init, 0.1f);
-    e.temperatures = 1;
-    ck_assert_int_eq(aw_ais_nll_ops.validate(&e, &err), AW_ESPEC);
-    ck_assert_ptr_nonnull(strstr(err.msg, "temperatures"));
+    aiwae()->destroy(st);
+    /* ais_nll's defaults are those of the original scripts, and its eval checks what it is given */
+    const aw_estimator_ops_t *ais = test_estimator("ais_nll");
+    aw_cfg_t e;
+    test_cfg(&ais->settings, &e, NULL);
+    int v;
+    ck_assert(aw_settings_int(&ais->settings, e.bytes, "chains", &v) && v == 16);
+    ck_assert(aw_settings_int(&ais->settings, e.bytes, "temperatures", &v) && v == 10000);
+    ck_assert(aw_settings_int(&ais->settings, e.bytes, "leapfrog", &v) && v == 10);
+    ck_assert_int_eq(ais->batch, 256);
+    const aw_key_t *ki = aw_keys_find(ais->settings.keys, "step_size.init");
+    float init;
+    memcpy(&init, e.bytes + ki->offset, sizeof init);
+    ck_assert_float_eq(init, 0.1f);
+    const int one = 1;
+    memcpy(e.bytes + aw_keys_find(ais->settings.keys, "temperatures")->offset, &one, sizeof one);
+    const aw_eval_ctx_t ctx = {.batch = 2};
+    double out[B];
+    ck_assert_int_eq(ais->eval(e.bytes, &ctx, &m, x, B, &r, out, &err), AW_ESPEC);
+    ck_assert_str_eq(err.msg, "ais_nll: temperatures: expected an integer >= 2, found 1");
     aw_model_fini(&m);
 }
 END_TEST
@@ -347,14 +384,18 @@ START_TEST(test_ais_nll_quadrature)
     free(h);
     free(lp);
     aw_model_ws_free(ws);
-    aw_estimator_cfg_t e = { .chains = C, .temperatures = 200, .leapfrog = 5, .batch = 2 };
+    const aw_estimator_ops_t *ais = test_estimator("ais_nll");
+    aw_cfg_t e;
+    char chains[32];
+    snprintf(chains, sizeof chains, "chains=%d", C);
+    test_cfg(&ais->settings, &e, (const char *const[]){chains, "temperatures=200", "leapfrog=5", NULL});
+    const aw_eval_ctx_t ectx = {.batch = 2};
     aw_error_t err;
-    ck_assert_int_eq(aw_ais_nll_ops.validate(&e, &err), 0);
     double out[B];
     aw_rng_t r, r2;
     aw_rng_seed(&r, 152, 0);
     r2 = r;
-    ck_assert_int_eq(aw_ais_nll_ops.eval(&e, &m, x, B, &r, out, &err), 0);
+    ck_assert_int_eq(ais->eval(e.bytes, &ectx, &m, x, B, &r, out, &err), 0);
     /* The same computation by hand, batch by batch, keeping the log-weights for error bars. */
     ws = aw_model_ws_new(&m.shape, 2, 2 * C);
     aw_hmc_t s;

@@ -511,6 +511,17 @@ START_TEST(test_spec_match)
 }
 END_TEST
 
+/* The reference number of the run a spec text describes. */
+static double reference_of(const char *yaml)
+{
+    aw_spec_t sp;
+    aw_error_t err = {0};
+    ck_assert_msg(aw_spec_from_canonical(yaml, "t.yaml", &sp, &err) == 0, "%s", err.msg);
+    double r = aw_report_reference(&sp);
+    aw_spec_fini(&sp);
+    return r;
+}
+
 START_TEST(test_formats_and_labels)
 {
     aw_report_format_t f;
@@ -519,10 +530,11 @@ START_TEST(test_formats_and_labels)
     ck_assert_int_eq(f, AW_FMT_LATEX);
     ck_assert_int_eq(aw_report_format_parse("xml", &f, &err), AW_EARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "xml"));
-    ck_assert_double_eq_tol(aw_report_reference("iwae", 50), 84.78, 1e-12);
-    ck_assert_double_eq_tol(aw_report_reference("vae", 1), 86.76, 1e-12);
-    ck_assert(isnan(aw_report_reference("aiwae", 5)));
-    ck_assert(isnan(aw_report_reference("vae", 5)));
+    ck_assert_double_eq_tol(reference_of("method: {name: iwae, samples: 50}"), 84.78, 1e-12);
+    ck_assert_double_eq_tol(reference_of("method: {name: iwae, samples: 5}"), 85.54, 1e-12);
+    ck_assert_double_eq_tol(reference_of("method: {name: vae}"), 86.76, 1e-12);
+    ck_assert(isnan(reference_of("method: {name: aiwae, samples: 5}")));
+    ck_assert(isnan(reference_of("method: {name: iwae, samples: 7}")));
 }
 END_TEST
 

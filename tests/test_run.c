@@ -97,14 +97,14 @@ static int flaky_step(void *state, struct aw_model *model, const float *x, int B
         stats->bound = NAN;
         return aw_error_set(err, AW_ENUMERIC, "injected NaN at step %ld", k);
     }
-    return aw_iwae_ops.step(state, model, x, B, lr, rng, stats, err);
+    return aw_method_find("iwae")->step(state, model, x, B, lr, rng, stats, err);
 }
 
 static aw_method_ops_t flaky_ops;
 
 static void init_flaky(long from, long until)
 {
-    flaky_ops = aw_iwae_ops;
+    flaky_ops = *aw_method_find("iwae");
     flaky_ops.name = "iwae";
     flaky_ops.step = flaky_step;
     nan_from = from;

@@ -106,6 +106,8 @@ static const struct {
     {"dataset_unknown", ":2:9: dataset.name: expected one of mnist, omniglot, binarized_mnist, idx, found \"cifar10\""},
     {"duplicate_key", ":3:1: seed: duplicate key (first given at line 1, column 1)"},
     {"duplicate_nested", ":3:3: train.epochs: duplicate key (first given at line 2, column 3)"},
+    {"empty", ":1:1: empty spec: expected a mapping of spec keys (write {} for all defaults)"},
+    {"empty_comments", ":1:1: empty spec: expected a mapping of spec keys (write {} for all defaults)"},
     {"eval_ais_step", ":3:22: evaluate[0].step_size.min: expected a number <= max (0.3), found 0.5"},
     {"eval_entry_scalar", ":2:5: evaluate[0]: expected a mapping with an estimator key, found \"iwae_bound\""},
     {"eval_every_zero", ":3:12: evaluate[0].every: expected an integer >= 1, found 0"},
@@ -219,39 +221,39 @@ static const struct {
     const char *set[2];
     const char *msg;
 } set_errors[] = {
-    {"", {"method.samples=five"}, "--set method.samples=five: method.samples: expected an integer >= 1, found \"five\""},
-    {"", {"method.samples"},
+    {"{}", {"method.samples=five"}, "--set method.samples=five: method.samples: expected an integer >= 1, found \"five\""},
+    {"{}", {"method.samples"},
      "--set method.samples: expected KEY.PATH=VALUE with KEY.PATH like method.samples or evaluate[0].size"},
-    {"", {"method..samples=1"},
+    {"{}", {"method..samples=1"},
      "--set method..samples=1: expected KEY.PATH=VALUE with KEY.PATH like method.samples or evaluate[0].size"},
-    {"", {"model.hidden=[1,"},
+    {"{}", {"model.hidden=[1,"},
      "--set model.hidden=[1,: bad YAML: did not find expected node content (while parsing a flow node) "
      "(at the end of the value)"},
-    {"", {"model.hidden=[1, ]]"},
+    {"{}", {"model.hidden=[1, ]]"},
      "--set model.hidden=[1, ]]: bad YAML: did not find expected <document start> (at column 6 of the value)"},
     {"seed: 5\n", {"seed.x=1"}, "--set seed.x=1: seed: expected a mapping (to hold key x), found 5"},
-    {"", {"seed.x=1"}, "--set seed.x=1: seed: expected an integer in 0..18446744073709551615, found a mapping"},
-    {"", {"evaluate[5].size=1"}, "--set evaluate[5].size=1: evaluate: expected an index below 2, found [5]"},
-    {"", {"evaluate.0.chains=4"},
+    {"{}", {"seed.x=1"}, "--set seed.x=1: seed: expected an integer in 0..18446744073709551615, found a mapping"},
+    {"{}", {"evaluate[5].size=1"}, "--set evaluate[5].size=1: evaluate: expected an index below 2, found [5]"},
+    {"{}", {"evaluate.0.chains=4"},
      "--set evaluate.0.chains=4: evaluate[0].chains: does not apply to estimator iwae_bound (only to ais_nll)"},
     {"evaluate: {a: 1}\n", {"evaluate[0].size=1"},
      "--set evaluate[0].size=1: evaluate: expected a sequence (to index [0]), found a mapping"},
     /* The key was in the file: its mark is the file's; the value's is the --set. */
     {"method:\n  temperatures: 5\n", {"method.name=iwae"},
      "t.yaml:2:3: method.temperatures: does not apply to method iwae (only to aiwae)"},
-    {"", {"method.name=iwae", "method.leapfrog=3"},
+    {"{}", {"method.name=iwae", "method.leapfrog=3"},
      "--set method.leapfrog=3: method.leapfrog: does not apply to method iwae (only to aiwae)"},
-    {"", {"method.step_size.init=0.5"},
+    {"{}", {"method.step_size.init=0.5"},
      "--set method.step_size.init=0.5: method.step_size.init: expected a number in [min, max] = [0.001, 0.3], "
      "found 0.5"},
-    {"", {"modle.latent=5"},
+    {"{}", {"modle.latent=5"},
      "--set modle.latent=5: modle: unknown key (expected one of name, seed, repeat, dataset, model, method, train, "
      "evaluate, sweep)"},
-    {"", {"sweep.repeat=3"}, "--set sweep.repeat=3: sweep.repeat: expected a non-empty sequence of values, found 3"},
-    {"", {"sweep.train.epochs=[1, x]"}, "--set sweep.train.epochs=[1, x]: train.epochs: expected an integer >= 1, found \"x\""},
-    {"", {"dataset={name: idx, train_images: a}"},
+    {"{}", {"sweep.repeat=3"}, "--set sweep.repeat=3: sweep.repeat: expected a non-empty sequence of values, found 3"},
+    {"{}", {"sweep.train.epochs=[1, x]"}, "--set sweep.train.epochs=[1, x]: train.epochs: expected an integer >= 1, found \"x\""},
+    {"{}", {"dataset={name: idx, train_images: a}"},
      "--set dataset={name: idx, train_images: a}: dataset: missing key test_images (required for dataset idx)"},
-    {"", {"name=a/b"}, "--set name=a/b: name: expected a name of letters, digits and . _ , + = - (starting with a "
+    {"{}", {"name=a/b"}, "--set name=a/b: name: expected a name of letters, digits and . _ , + = - (starting with a "
                        "letter, digit or _), found \"a/b\""},
     /* Strings carry the label and positions of the text. */
     {"seed: 1\nmodel:\n  latent: 0\n", {NULL}, "t.yaml:3:11: model.latent: expected an integer >= 1, found 0"},
@@ -291,9 +293,28 @@ static aw_spec_t load_one(const char *yaml, const char *const *set, int n)
     return s;
 }
 
+/* A plugin setting of a resolved spec as a number (int, word index or float), NaN when the plugin has no such
+ * key. */
+static double setting(const aw_settings_t *st, const aw_cfg_t *c, const char *key)
+{
+    const aw_key_t *k = aw_keys_find(st->keys, key);
+    if (k == NULL)
+        return NAN;
+    if (k->type == AW_KEY_FLOAT) {
+        float f;
+        memcpy(&f, c->bytes + k->offset, sizeof f);
+        return f;
+    }
+    int v;
+    memcpy(&v, c->bytes + k->offset, sizeof v);
+    return v;
+}
+#define MV(sp, key) setting(&(sp)->method.ops->settings, &(sp)->method.cfg, key)
+#define EV(ep, key) setting(&(ep)->ops->settings, &(ep)->cfg, key)
+
 START_TEST(test_defaults_aiwae)
 {
-    aw_spec_t s = load_one("", NULL, 0);
+    aw_spec_t s = load_one("{}", NULL, 0);
     ck_assert_str_eq(s.name, "unit");
     ck_assert_str_eq(s.source, "experiments/unit.yaml");
     ck_assert_uint_eq(s.seed, 0);
@@ -308,12 +329,12 @@ START_TEST(test_defaults_aiwae)
     ck_assert_int_eq(s.model.hidden[0], 200);
     ck_assert_int_eq(s.model.hidden[1], 200);
     ck_assert_str_eq(s.method.name, "aiwae");
-    const aw_method_cfg_t *c = &s.method.cfg;
-    ck_assert_int_eq(c->samples, 5);
-    ck_assert_int_eq(c->temperatures, 5);
-    ck_assert_int_eq(c->leapfrog, 5);
-    ck_assert(c->step_init == 0.1f && c->step_min == 0.001f && c->step_max == 0.3f && c->target_accept == 0.6f);
-    ck_assert(c->beta1 == 0.9f && c->beta2 == 0.999f && c->eps == 1e-4f);
+    ck_assert_int_eq(MV(&s, "samples"), 5);
+    ck_assert_int_eq(MV(&s, "temperatures"), 5);
+    ck_assert_int_eq(MV(&s, "leapfrog"), 5);
+    ck_assert(MV(&s, "step_size.init") == 0.1f && MV(&s, "step_size.min") == 0.001f &&
+              MV(&s, "step_size.max") == 0.3f && MV(&s, "step_size.target_accept") == 0.6f);
+    ck_assert(s.train.adam.beta1 == 0.9f && s.train.adam.beta2 == 0.999f && s.train.adam.eps == 1e-4f);
     ck_assert_int_eq(s.train.epochs, 3280);
     ck_assert_int_eq(s.train.batch_size, 128);
     ck_assert(s.train.learning_rate == 1e-3f);
@@ -326,20 +347,20 @@ START_TEST(test_defaults_aiwae)
     ck_assert_str_eq(e->split, "test");
     ck_assert_int_eq(e->size, 0);
     ck_assert_int_eq(e->every, 0);
-    ck_assert_int_eq(e->cfg.samples, 5000);
-    ck_assert_int_eq(e->cfg.batch, 32);
-    ck_assert_int_eq(e->cfg.chains, 0);
+    ck_assert_int_eq(EV(e, "samples"), 5000);
+    ck_assert_int_eq(e->batch, 32);
+    ck_assert(isnan(EV(e, "chains")));
     e = &s.eval[1];
     ck_assert_str_eq(e->estimator, "ais_nll");
     ck_assert_int_eq(e->size, 1000);
-    ck_assert_int_eq(e->cfg.chains, 16);
-    ck_assert_int_eq(e->cfg.temperatures, 10000);
-    ck_assert_int_eq(e->cfg.leapfrog, 10);
-    ck_assert_int_eq(e->cfg.sigmoid, 0);
-    ck_assert_int_eq(e->cfg.batch, 256);
-    ck_assert_int_eq(e->cfg.samples, 0);
-    ck_assert(e->cfg.step_init == 0.1f && e->cfg.step_min == 0.02f && e->cfg.step_max == 0.3f &&
-              e->cfg.target_accept == 0.6f);
+    ck_assert_int_eq(EV(e, "chains"), 16);
+    ck_assert_int_eq(EV(e, "temperatures"), 10000);
+    ck_assert_int_eq(EV(e, "leapfrog"), 10);
+    ck_assert_int_eq(EV(e, "schedule"), 0);
+    ck_assert_int_eq(e->batch, 256);
+    ck_assert(isnan(EV(e, "samples")));
+    ck_assert(EV(e, "step_size.init") == 0.1f && EV(e, "step_size.min") == 0.02f && EV(e, "step_size.max") == 0.3f &&
+              EV(e, "step_size.target_accept") == 0.6f);
     ck_assert_int_eq((int)strlen(s.identity), 64);
     aw_spec_fini(&s);
 }
@@ -348,20 +369,20 @@ END_TEST
 START_TEST(test_defaults_per_method)
 {
     aw_spec_t s = load_one("method: {name: iwae}\n", NULL, 0);
-    ck_assert_int_eq(s.method.cfg.samples, 5);
+    ck_assert_int_eq(MV(&s, "samples"), 5);
     ck_assert_int_eq(s.train.batch_size, 20);
-    ck_assert_int_eq(s.method.cfg.temperatures, 0);
-    ck_assert(s.method.cfg.step_init == 0.0f);
-    ck_assert(s.method.cfg.beta1 == 0.9f);
+    ck_assert(isnan(MV(&s, "temperatures")));
+    ck_assert(isnan(MV(&s, "step_size.init")));
+    ck_assert(s.train.adam.beta1 == 0.9f);
     ck_assert_ptr_null(strstr(s.canonical, "temperatures: 5"));
     aw_spec_fini(&s);
     s = load_one("method: {name: vae}\n", NULL, 0);
-    ck_assert_int_eq(s.method.cfg.samples, 1);
+    ck_assert_int_eq(MV(&s, "samples"), 1);
     ck_assert_int_eq(s.train.batch_size, 20);
     aw_spec_fini(&s);
     /* ~ means the default everywhere. */
     s = load_one("method: {name: iwae, samples: ~}\ntrain: ~\nevaluate: ~\nseed: null\n", NULL, 0);
-    ck_assert_int_eq(s.method.cfg.samples, 5);
+    ck_assert_int_eq(MV(&s, "samples"), 5);
     ck_assert_int_eq(s.train.epochs, 3280);
     ck_assert_int_eq(s.n_eval, 2);
     aw_spec_fini(&s);
@@ -398,16 +419,16 @@ START_TEST(test_full_spec)
     ck_assert_int_eq(s.dataset.test_size, 500);
     ck_assert_int_eq(s.model.n_hidden, 3);
     ck_assert_int_eq(s.model.hidden[2], 16);
-    ck_assert_int_eq(s.method.cfg.temperatures, 2);
-    ck_assert(s.method.cfg.step_init == 0.05f && s.method.cfg.target_accept == 0.65f);
-    ck_assert(s.method.cfg.beta1 == 0.5f && s.method.cfg.beta2 == 0.0f && s.method.cfg.eps == 1e-8f);
+    ck_assert_int_eq(MV(&s, "temperatures"), 2);
+    ck_assert(MV(&s, "step_size.init") == 0.05f && MV(&s, "step_size.target_accept") == 0.65f);
+    ck_assert(s.train.adam.beta1 == 0.5f && s.train.adam.beta2 == 0.0f && s.train.adam.eps == 1e-8f);
     ck_assert(s.train.learning_rate == 3e-4f);
     ck_assert_str_eq(s.train.schedule, "constant");
     ck_assert_int_eq(s.n_eval, 1);
-    ck_assert_int_eq(s.eval[0].cfg.sigmoid, 1);
+    ck_assert_int_eq(EV(&s.eval[0], "schedule"), 1);
     ck_assert_int_eq(s.eval[0].every, 2);
     ck_assert_str_eq(s.eval[0].split, "train");
-    ck_assert(s.eval[0].cfg.step_init == 0.2f && s.eval[0].cfg.step_min == 0.02f);
+    ck_assert(EV(&s.eval[0], "step_size.init") == 0.2f && EV(&s.eval[0], "step_size.min") == 0.02f);
     /* The canonical text prints floats in their shortest exact form. */
     ck_assert_ptr_nonnull(strstr(s.canonical, "  learning_rate: 0.0003\n"));
     ck_assert_ptr_nonnull(strstr(s.canonical, "    eps: 1.0e-08\n"));
@@ -441,8 +462,8 @@ START_TEST(test_overrides)
     ck_assert_int_eq(s.model.n_hidden, 2);
     ck_assert_int_eq(s.model.hidden[0], 100);
     ck_assert_int_eq(s.model.hidden[1], 100);
-    ck_assert_int_eq(s.method.cfg.samples, 7); /* later overrides win */
-    ck_assert(s.method.cfg.eps == 1e-8f);      /* missing train and train.adam were created */
+    ck_assert_int_eq(MV(&s, "samples"), 7); /* later overrides win */
+    ck_assert(s.train.adam.eps == 1e-8f);      /* missing train and train.adam were created */
     ck_assert_str_eq(s.method.name, "iwae");
     ck_assert_str_eq(s.name, "unit");
     ck_assert_ptr_nonnull(strstr(s.canonical, "evaluate: []\n"));
@@ -453,8 +474,8 @@ START_TEST(test_overrides)
     s = load_one("method: {name: aiwae, temperatures: 9}\n", set2, 3);
     ck_assert_int_eq(s.n_eval, 2);
     ck_assert_int_eq(s.eval[0].size, 10);
-    ck_assert_int_eq(s.eval[0].cfg.samples, 5000);
-    ck_assert_int_eq(s.eval[1].cfg.temperatures, 100);
+    ck_assert_int_eq(EV(&s.eval[0], "samples"), 5000);
+    ck_assert_int_eq(EV(&s.eval[1], "temperatures"), 100);
     ck_assert_int_eq(s.eval[1].size, 1000);
     ck_assert_str_eq(s.method.name, "vae"); /* the whole mapping was replaced */
     aw_spec_fini(&s);
@@ -476,7 +497,7 @@ START_TEST(test_sweep_expansion)
         char name[64];
         snprintf(name, sizeof name, "mnist_iwae-method.samples=%d-repeat=%d", samples[i / 3], i % 3);
         ck_assert_str_eq(l.runs[i].name, name);
-        ck_assert_int_eq(l.runs[i].method.cfg.samples, samples[i / 3]);
+        ck_assert_int_eq(MV(&l.runs[i], "samples"), samples[i / 3]);
         ck_assert_int_eq(l.runs[i].repeat, i % 3);
         ck_assert_ptr_null(strstr(l.runs[i].canonical, "sweep"));
         for (int j = 0; j < i; j++)
@@ -553,7 +574,7 @@ END_TEST
 START_TEST(test_canonical_round_trip)
 {
     static const char *const yamls[] = {
-        "",
+        "{}",
         "method: {name: vae}\nevaluate: []\n",
         ("name: x\nseed: 12345678901234\ndataset: {name: idx, dir: \"we\\\"ird: #path \\\\ \\t ü \\x85 \\x01\", "
          "train_images: \"null\", test_images: '~', binarize: 0.30000000000000004}\n"

@@ -7,8 +7,9 @@
 #ifndef AW_AIS_H
 #define AW_AIS_H
 
+#include <signal.h>
+
 #include "core/hmc.h"
-#include "methods/plugin.h"
 
 /* Temperature schedules. */
 enum {
@@ -55,23 +56,5 @@ void aw_ais_adapt_steps(float *step, const double *accept, int n, float target, 
 
 /* log((1/n) sum_i exp(lw[i])) in double, max-subtracted; -inf if every lw is -inf, NaN if any is NaN. */
 double aw_ais_logmeanexp(const double *lw, int n);
-
-struct aw_model_ws;
-
-/* Context of aw_ais_model_log_joint: the end target log p(x,h) of the VAE model for points x [B,D]. */
-typedef struct aw_ais_model_ctx {
-    const struct aw_model *m;  /* the model (borrowed) */
-    struct aw_model_ws *ws;    /* scratch for B points and B*K rows (borrowed) */
-    const float *x;            /* [B,D] binarized points (borrowed) */
-    int B;                     /* points */
-    int K;                     /* chains per point */
-} aw_ais_model_ctx_t;
-
-/* aw_log_joint_fn over ctx = aw_ais_model_ctx_t: aw_model_log_joint for the N = B*K chains. */
-int aw_ais_model_log_joint(void *ctx, const float *h, int N, float *logp, float *grad_h, aw_error_t *err);
-
-/* The AIWAE training method (SPEC 3) and the AIS negative log-likelihood estimator (SPEC 6). */
-extern const aw_method_ops_t aw_aiwae_ops;
-extern const aw_estimator_ops_t aw_ais_nll_ops;
 
 #endif

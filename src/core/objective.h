@@ -1,11 +1,10 @@
-/* objective.h: the VAE and IWAE training losses with their exact reparameterized gradients (SPEC 3), the
- * "vae" and "iwae" training methods built on them, and the "iwae_bound" estimator (SPEC 6). */
+/* objective.h: the VAE and IWAE training losses with their exact reparameterized gradients (SPEC 3), used by
+ * the training methods and estimators in src/methods/ (docs/math.md#objectives). */
 #ifndef AW_OBJECTIVE_H
 #define AW_OBJECTIVE_H
 
 #include "util/error.h"
 #include "core/model.h"
-#include "methods/plugin.h"
 #include "util/rng.h"
 
 /* Which parameter blocks a gradient call writes. */
@@ -30,14 +29,5 @@ int aw_iwae_loss_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, 
 /* As aw_iwae_loss_grad with the noise given: eps [N,H], N = B*K point-major (h_n = mu + sigma * eps_n). */
 int aw_iwae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
                           const aw_real *eps, aw_real *grad, double *loss, double *bound);
-
-#ifndef AW_REAL_DOUBLE
-/* Methods "vae" (samples must be 1) and "iwae" (samples >= 1): one Adam over all parameters. A step
- * returns AW_ENUMERIC without touching the parameters when the loss or gradient is not finite. */
-extern const aw_method_ops_t aw_vae_ops, aw_iwae_ops;
-/* Estimator "iwae_bound": out[i] = -logmeanexp_s(log p(x_i,h_s) - log q(h_s|x_i)), s = 1..S
- * (cfg->samples, default 5000), cfg->batch points at a time (default 32), samples in chunks. */
-extern const aw_estimator_ops_t aw_iwae_bound_ops;
-#endif
 
 #endif

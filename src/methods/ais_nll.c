@@ -1,67 +1,63 @@
-/* ais_nll.c: the "ais_nll" estimator (SPEC 6): per point, -logmeanexp over C AIS chains from q(h|x) to
+/* ais_nll.c: the "ais_nll" estimator (docs/math.md#estimators): per point, -logmeanexp over C AIS chains from q(h|x) to
  * p(h|x), batches of points at a time, one step size per batch adapted after every temperature. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "core/ais.h"
+#include "core/ais_model.h"
 #include "core/model.h"
+#include "methods/plugin.h"
+#include "methods/step_size.h"
 
-static int ais_nll_validate(aw_estimator_cfg_t *c, aw_error_t *err)
+extern const aw_estimator_ops_t aw_ais_nll_ops;
+
+static const char *const SCHEDULES[] = {"linear", "sigmoid", NULL};
+
+/* The estimator's settings (evaluate[i].* in specs). */
+typedef struct ais_nll_cfg {
+    int chains;         /* C, AIS chains per point */
+    int temperatures;   /* T_eval, annealing distributions */
+    int leapfrog;       /* L, leapfrog steps per transition */
+    int schedule;       /* index in SCHEDULES */
+    aw_step_cfg_t step; /* HMC step size: one per batch, adapted after every temperature */
+} ais_nll_cfg_t;
+
+static const aw_key_t ais_nll_keys[] = {
+    {.key = "chains", .type = AW_KEY_INT, .def = "16", .lo = 1, .identity = 1,
+     .doc = "C, independent AIS chains per point", .offset = offsetof(ais_nll_cfg_t, chains)},
+    {.key = "temperatures", .type = AW_KEY_INT, .def = "10000", .lo = 2, .identity = 1,
+     .doc = "T, annealing distributions from q(h|x) to p(h|x), both ends included",
+     .offset = offsetof(ais_nll_cfg_t, temperatures)},
+    {.key = "leapfrog", .type = AW_KEY_INT, .def = "10", .lo = 1, .identity = 1,
+     .doc = "L, leapfrog steps per HMC transition", .offset = offsetof(ais_nll_cfg_t, leapfrog)},
+    {.key = "schedule", .type = AW_KEY_WORD, .def = "linear", .words = SCHEDULES, .identity = 1,
+     .doc = "spacing of the inverse temperatures: linear, or sigmoid (Wu et al. 2017)",
+     .offset = offsetof(ais_nll_cfg_t, schedule)},
+    AW_STEP_SIZE_KEYS(ais_nll_cfg_t, step, "0.1", "0.02", "0.3"),
+    {0}};
+
+static int ais_nll_check(const void *cfg, aw_check_t *c)
 {
-    if (c->chains == 0)
-        c->chains = 16;
-    if (c->temperatures == 0)
-        c->temperatures = 10000;
-    if (c->leapfrog == 0)
-        c->leapfrog = 10;
-    if (c->step_init == 0)
-        c->step_init = 0.1f;
-    if (c->step_min == 0)
-        c->step_min = 0.02f;
-    if (c->step_max == 0)
-        c->step_max = 0.3f;
-    if (c->target_accept == 0)
-        c->target_accept = 0.6f;
-    if (c->batch == 0)
-        c->batch = 256;
-    if (c->chains < 1)
-        return aw_error_set(err, AW_ESPEC, "ais_nll: chains must be an integer >= 1, got %d", c->chains);
-    if (c->temperatures < 2)
-        return aw_error_set(err, AW_ESPEC, "ais_nll: temperatures must be an integer >= 2, got %d",
-                            c->temperatures);
-    if (c->leapfrog < 1)
-        return aw_error_set(err, AW_ESPEC, "ais_nll: leapfrog must be an integer >= 1, got %d", c->leapfrog);
-    if (c->batch < 1)
-        return aw_error_set(err, AW_ESPEC, "ais_nll: batch must be an integer >= 1, got %d", c->batch);
-    if ((int64_t)c->batch * c->chains > 1 << 26)
-        return aw_error_set(err, AW_ESPEC, "ais_nll: batch %d x chains %d is too many chains at once", c->batch,
-                            c->chains);
-    if (c->sigmoid != 0 && c->sigmoid != 1)
-        return aw_error_set(err, AW_ESPEC, "ais_nll: schedule must be linear or sigmoid, got code %d",
-                            c->sigmoid);
-    if (!(c->step_min > 0) || !(c->step_max >= c->step_min) || !isfinite(c->step_max))
-        return aw_error_set(err, AW_ESPEC, "ais_nll: step clip must satisfy 0 < min <= max, got [%g, %g]",
-                            (double)c->step_min, (double)c->step_max);
-    if (!(c->step_init >= c->step_min && c->step_init <= c->step_max))
-        return aw_error_set(err, AW_ESPEC, "ais_nll: step_init must lie in [%g, %g], got %g",
-                            (double)c->step_min, (double)c->step_max, (double)c->step_init);
-    if (!(c->target_accept > 0 && c->target_accept < 1))
-        return aw_error_set(err, AW_ESPEC, "ais_nll: target acceptance must lie in (0, 1), got %g",
-                            (double)c->target_accept);
-    return 0;
+    return aw_step_size_check(&((const ais_nll_cfg_t *)cfg)->step, c);
 }
 
-static int ais_nll_eval(const aw_estimator_cfg_t *cfg_in, const aw_model_t *model, const float *x, int n,
-                        aw_rng_t *rng, double *out, aw_error_t *err)
+static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_model_t *model, const float *x,
+                        int n, aw_rng_t *rng, double *out, aw_error_t *err)
 {
-    aw_estimator_cfg_t c = *cfg_in;
-    int rc = ais_nll_validate(&c, err);
+    const ais_nll_cfg_t c = *(const ais_nll_cfg_t *)cfg;
+    int rc = aw_settings_validate(&aw_ais_nll_ops.settings, &c, err);
     if (rc != 0)
-        return rc;
+        return aw_error_prefix(err, "ais_nll");
+    if (ctx->batch < 1)
+        return aw_error_set(err, AW_ESPEC, "ais_nll: batch must be an integer >= 1, got %d", ctx->batch);
+    if ((int64_t)ctx->batch * c.chains > 1 << 26)
+        return aw_error_set(err, AW_ESPEC, "ais_nll: batch %d x chains %d is too many chains at once",
+                            ctx->batch, c.chains);
     if (n < 1)
         return aw_error_set(err, AW_EARG, "ais_nll: no points to evaluate (n=%d)", n);
     const int C = c.chains, H = model->shape.H, D = model->shape.D;
-    const int bmax = c.batch < n ? c.batch : n, nmax = bmax * C;
+    const int bmax = ctx->batch < n ? ctx->batch : n, nmax = bmax * C;
     aw_hmc_t hmc;
     if ((rc = aw_hmc_init(&hmc, nmax, H, err)) != 0)
         return rc;
@@ -73,9 +69,9 @@ static int ais_nll_eval(const aw_estimator_cfg_t *cfg_in, const aw_model_t *mode
         goto done;
     }
     aw_ais_cfg_t ac = { .T = c.temperatures, .L = c.leapfrog,
-                        .schedule = c.sigmoid ? AW_AIS_SIGMOID : AW_AIS_LINEAR, .delta = AW_AIS_SIGMOID_DELTA,
-                        .step_mode = AW_AIS_STEP_ADAPT, .target = c.target_accept, .step_min = c.step_min,
-                        .step_max = c.step_max, .stop = c.stop };
+                        .schedule = c.schedule == 1 ? AW_AIS_SIGMOID : AW_AIS_LINEAR, .delta = AW_AIS_SIGMOID_DELTA,
+                        .step_mode = AW_AIS_STEP_ADAPT, .target = c.step.target_accept, .step_min = c.step.min,
+                        .step_max = c.step.max, .stop = ctx->stop };
     for (int i0 = 0; i0 < n; i0 += bmax) {
         const int B = n - i0 < bmax ? n - i0 : bmax;
         const float *xb = x + (size_t)i0 * D;
@@ -83,10 +79,10 @@ static int ais_nll_eval(const aw_estimator_cfg_t *cfg_in, const aw_model_t *mode
             rc = aw_error_set(err, rc, "ais_nll: encoder failed on points %d..%d", i0, i0 + B - 1);
             goto done;
         }
-        aw_ais_model_ctx_t ctx = { .m = model, .ws = ws, .x = xb, .B = B, .K = C };
+        aw_ais_model_ctx_t mctx = { .m = model, .ws = ws, .x = xb, .B = B, .K = C };
         aw_hmc_target_t tg = { .B = B, .K = C, .mu = mu, .logsig = logsig,
-                               .log_joint = aw_ais_model_log_joint, .ctx = &ctx };
-        float step = c.step_init;
+                               .log_joint = aw_ais_model_log_joint, .ctx = &mctx };
+        float step = c.step.init;
         if ((rc = aw_ais_sweep(&hmc, &tg, &ac, &step, NULL, rng, logw, err)) != 0) {
             aw_error_prefix(err, "ais_nll: points %d..%d", i0, i0 + B - 1);
             goto done;
@@ -111,6 +107,9 @@ done:
 
 const aw_estimator_ops_t aw_ais_nll_ops = {
     .name = "ais_nll",
-    .validate = ais_nll_validate,
+    .doc = "the NLL by annealed importance sampling: -log of the mean AIS weight over C chains (the NLL table)",
+    .settings = {ais_nll_keys, sizeof(ais_nll_cfg_t), ais_nll_check},
+    .batch = 256,
+    .table = "nll",
     .eval = ais_nll_eval,
 };

@@ -1,33 +1,66 @@
 /* aiwae.c: the "aiwae" training method (SPEC 3): the encoder trained by the VAE loss with its own Adam, the
  * decoder by the AIS-weighted loss with its own Adam, and per-temperature HMC step sizes adapted per step. */
+/* aiwae.c: the "aiwae" training method (docs/math.md#aiwae): the encoder trained by the VAE loss with its
+ * own Adam, the decoder by the AIS-weighted loss with its own Adam, and per-temperature HMC step sizes
+ * adapted per step. */
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/adam.h"
 #include "core/ais.h"
-#include "util/bytes.h"
+#include "core/ais_model.h"
 #include "core/model.h"
 #include "core/objective.h"
+#include "methods/plugin.h"
+#include "methods/step_size.h"
+#include "util/bytes.h"
 
 #define AIWAE_MAGIC 0x49415741u /* "AWAI" little-endian */
 #define AIWAE_VERSION 1u
 
-int aw_ais_model_log_joint(void *ctx, const float *h, int N, float *logp, float *grad_h, aw_error_t *err)
+extern const aw_method_ops_t aw_aiwae_ops;
+
+/* The method's settings (method.* in specs). */
+typedef struct aiwae_cfg {
+    int samples;          /* K, AIS chains per data point */
+    int temperatures;     /* T >= 2, distributions from q(h|x) to p(h|x) */
+    int leapfrog;         /* L, leapfrog steps per HMC transition */
+    aw_step_cfg_t step;   /* HMC step sizes */
+} aiwae_cfg_t;
+
+static const aw_key_t aiwae_keys[] = {
+    {.key = "samples", .type = AW_KEY_INT, .def = "5", .lo = 1, .identity = 1,
+     .doc = "K, AIS chains (importance samples) per data point", .offset = offsetof(aiwae_cfg_t, samples)},
+    {.key = "temperatures", .type = AW_KEY_INT, .def = "5", .lo = 2, .identity = 1,
+     .doc = "T, annealing distributions from q(h|x) to p(h|x), both ends included",
+     .offset = offsetof(aiwae_cfg_t, temperatures)},
+    {.key = "leapfrog", .type = AW_KEY_INT, .def = "5", .lo = 1, .identity = 1,
+     .doc = "L, leapfrog steps per HMC transition", .offset = offsetof(aiwae_cfg_t, leapfrog)},
+    AW_STEP_SIZE_KEYS(aiwae_cfg_t, step, "0.1", "0.001", "0.3"),
+    {0}};
+
+static int aiwae_check(const void *cfg, aw_check_t *c)
 {
-    aw_ais_model_ctx_t *c = ctx;
-    if (N != c->B * c->K)
-        return aw_error_set(err, AW_EARG, "ais: log_joint called for %d chains, the batch has %d x %d", N,
-                            c->B, c->K);
-    int rc = aw_model_log_joint(c->m, c->ws, c->x, c->B, c->K, h, logp, grad_h);
-    if (rc != 0)
-        return aw_error_set(err, rc, "ais: model log_joint failed for B=%d K=%d", c->B, c->K);
-    return 0;
+    return aw_step_size_check(&((const aiwae_cfg_t *)cfg)->step, c);
+}
+
+static int aiwae_n_temps(const void *cfg)
+{
+    return ((const aiwae_cfg_t *)cfg)->temperatures - 1;
+}
+
+static void aiwae_label(const void *cfg, char *buf, size_t n)
+{
+    const aiwae_cfg_t *c = cfg;
+    snprintf(buf, n, "AIWAE K=%d T=%d L=%d", c->samples, c->temperatures, c->leapfrog);
 }
 
 /* Everything one AIWAE run keeps between steps; owns every pointer. */
 typedef struct aiwae_state {
-    aw_method_cfg_t cfg;   /* validated settings */
+    aiwae_cfg_t cfg;       /* validated settings */
     int max_batch;         /* largest B a step accepts */
     int H;                 /* latent size */
     size_t n_params;       /* model parameters */
@@ -66,37 +99,14 @@ static void aiwae_destroy(void *state)
     free(s);
 }
 
-static int validate(const aw_method_cfg_t *c, aw_error_t *err)
-{
-    if (c->samples < 1)
-        return aw_error_set(err, AW_ESPEC, "method.samples must be an integer >= 1 for aiwae, got %d",
-                            c->samples);
-    if (c->temperatures < 2)
-        return aw_error_set(err, AW_ESPEC, "method.temperatures must be an integer >= 2 for aiwae, got %d",
-                            c->temperatures);
-    if (c->leapfrog < 1)
-        return aw_error_set(err, AW_ESPEC, "method.leapfrog must be an integer >= 1 for aiwae, got %d",
-                            c->leapfrog);
-    if (!(c->step_min > 0) || !(c->step_max >= c->step_min) || !isfinite(c->step_max))
-        return aw_error_set(err, AW_ESPEC,
-                            "aiwae step-size clip must satisfy 0 < step_min <= step_max < inf, got [%g, %g]",
-                            (double)c->step_min, (double)c->step_max);
-    if (!(c->step_init >= c->step_min && c->step_init <= c->step_max))
-        return aw_error_set(err, AW_ESPEC, "aiwae step_init must lie in [%g, %g], got %g",
-                            (double)c->step_min, (double)c->step_max, (double)c->step_init);
-    if (!(c->target_accept > 0 && c->target_accept < 1))
-        return aw_error_set(err, AW_ESPEC, "aiwae target acceptance must lie in (0, 1), got %g",
-                            (double)c->target_accept);
-    return 0;
-}
-
-static int aiwae_create(const aw_method_cfg_t *cfg, const aw_model_t *model, int max_batch, void **state,
-                        aw_error_t *err)
+static int aiwae_create(const void *cfg_in, const aw_adam_cfg_t *adam, const aw_model_t *model, int max_batch,
+                        void **state, aw_error_t *err)
 {
     *state = NULL;
-    int rc = validate(cfg, err);
+    const aiwae_cfg_t *cfg = cfg_in;
+    int rc = aw_settings_validate(&aw_aiwae_ops.settings, cfg, err);
     if (rc != 0)
-        return rc;
+        return aw_error_prefix(err, "method aiwae");
     if (max_batch < 1)
         return aw_error_set(err, AW_EARG, "aiwae: max_batch must be >= 1, got %d", max_batch);
     const int K = cfg->samples, nt = cfg->temperatures - 1, H = model->shape.H;
@@ -113,8 +123,8 @@ static int aiwae_create(const aw_method_cfg_t *cfg, const aw_model_t *model, int
     s->enc_n = model->enc_n;
     s->dec_off = model->dec_off;
     s->dec_n = model->dec_n;
-    if ((rc = aw_adam_init(&s->enc, s->enc_n, cfg->beta1, cfg->beta2, cfg->eps, err)) != 0 ||
-        (rc = aw_adam_init(&s->dec, s->dec_n, cfg->beta1, cfg->beta2, cfg->eps, err)) != 0 ||
+    if ((rc = aw_adam_init(&s->enc, s->enc_n, adam->beta1, adam->beta2, adam->eps, err)) != 0 ||
+        (rc = aw_adam_init(&s->dec, s->dec_n, adam->beta1, adam->beta2, adam->eps, err)) != 0 ||
         (rc = aw_hmc_init(&s->hmc, N, H, err)) != 0) {
         aiwae_destroy(s);
         return rc;
@@ -134,7 +144,7 @@ static int aiwae_create(const aw_method_cfg_t *cfg, const aw_model_t *model, int
         return aw_error_set(err, AW_ENOMEM, "aiwae: out of memory for batch %d x %d chains", max_batch, K);
     }
     for (int t = 0; t < nt; t++)
-        s->step[t] = cfg->step_init;
+        s->step[t] = cfg->step.init;
     *state = s;
     return 0;
 }
@@ -191,7 +201,7 @@ static int aiwae_step(void *state, aw_model_t *model, const float *x, int B, flo
                             "parameters not updated", bound, loss_dec, loss_enc);
     aw_adam_step(&s->enc, model->params, s->grad, lr);
     aw_adam_step(&s->dec, model->params + s->dec_off, s->grad_dec, lr);
-    aw_ais_adapt_steps(s->step, s->accept, T - 1, s->cfg.target_accept, s->cfg.step_min, s->cfg.step_max);
+    aw_ais_adapt_steps(s->step, s->accept, T - 1, s->cfg.step.target_accept, s->cfg.step.min, s->cfg.step.max);
     if (stats != NULL) {
         stats->loss = loss_enc + loss_dec;
         stats->bound = bound;
@@ -287,6 +297,11 @@ static int aiwae_load(void *state, const uint8_t *buf, size_t n, aw_error_t *err
 
 const aw_method_ops_t aw_aiwae_ops = {
     .name = "aiwae",
+    .doc = "AIWAE (Ding and Freedman 2019): encoder by the VAE loss, decoder by AIS-weighted samples",
+    .settings = {aiwae_keys, sizeof(aiwae_cfg_t), aiwae_check},
+    .batch_size = 128,
+    .n_temps = aiwae_n_temps,
+    .label = aiwae_label,
     .create = aiwae_create,
     .destroy = aiwae_destroy,
     .step = aiwae_step,

@@ -1,4 +1,4 @@
-/* iwae_bound.c: the "iwae_bound" estimator (SPEC 6): -logmeanexp over S importance samples from q(h|x),
+/* iwae_bound.c: the "iwae_bound" estimator (docs/math.md#estimators): -logmeanexp over S importance samples from q(h|x),
  * S processed in chunks so memory does not grow with S; per-point sums kept in double. */
 #include <math.h>
 #include <stdlib.h>
@@ -6,38 +6,38 @@
 
 #include "core/model_ws.h"
 #include "core/objective.h"
+#include "methods/plugin.h"
 
-#define AW_IWAE_BOUND_S 5000     /* default samples per point */
-#define AW_IWAE_BOUND_BATCH 32   /* default points per pass */
 #ifndef AW_IWAE_BOUND_CHUNK
 #define AW_IWAE_BOUND_CHUNK 250  /* samples per point per decoder pass (torch: 50..250 best) */
 #endif
 
-static int bound_validate(aw_estimator_cfg_t *cfg, aw_error_t *err)
-{
-    if (cfg->samples == 0)
-        cfg->samples = AW_IWAE_BOUND_S;
-    if (cfg->batch == 0)
-        cfg->batch = AW_IWAE_BOUND_BATCH;
-    if (cfg->samples < 1)
-        return aw_error_set(err, AW_ESPEC, "iwae_bound: samples must be >= 1, got %d", cfg->samples);
-    if (cfg->batch < 1 || cfg->batch > 65536)
-        return aw_error_set(err, AW_ESPEC, "iwae_bound: batch must be in 1..65536, got %d", cfg->batch);
-    return 0;
-}
+extern const aw_estimator_ops_t aw_iwae_bound_ops;
 
-static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const float *x, int n,
+/* The estimator's settings (evaluate[i].* in specs). */
+typedef struct bound_cfg {
+    int samples; /* S, importance samples per point */
+} bound_cfg_t;
+
+static const aw_key_t bound_keys[] = {
+    {.key = "samples", .type = AW_KEY_INT, .def = "5000", .lo = 1, .identity = 1,
+     .doc = "S, importance samples from q(h|x) per point", .offset = offsetof(bound_cfg_t, samples)},
+    {0}};
+
+static int bound_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_model_t *m, const float *x, int n,
                       aw_rng_t *rng, double *out, aw_error_t *err)
 {
-    aw_estimator_cfg_t c = *cfg;
-    int rc = bound_validate(&c, err);
+    const bound_cfg_t c = *(const bound_cfg_t *)cfg;
+    int rc = aw_settings_validate(&aw_iwae_bound_ops.settings, &c, err);
     if (rc < 0)
-        return rc;
+        return aw_error_prefix(err, "iwae_bound");
+    if (ctx->batch < 1 || ctx->batch > 65536)
+        return aw_error_set(err, AW_ESPEC, "iwae_bound: batch must be in 1..65536, got %d", ctx->batch);
     if (n < 0)
         return aw_error_set(err, AW_EARG, "iwae_bound: %d points", n);
     if (n == 0)
         return 0;
-    const int S = c.samples, P = c.batch < n ? c.batch : n;
+    const int S = c.samples, P = ctx->batch < n ? ctx->batch : n;
     const int chunk = S < AW_IWAE_BOUND_CHUNK ? S : AW_IWAE_BOUND_CHUNK;
     const int D = m->shape.D, H = m->shape.H;
     aw_model_ws_t *ws = aw_model_ws_new(&m->shape, P, P * chunk);
@@ -64,7 +64,7 @@ static int bound_eval(const aw_estimator_cfg_t *cfg, const aw_model_t *m, const 
                 sum_ls[i] += ws->enc_out[(size_t)i * 2 * H + H + j];
         }
         for (int s0 = 0; s0 < S; s0 += chunk) {
-            if (c.stop != NULL && *c.stop) {
+            if (ctx->stop != NULL && *ctx->stop) {
                 rc = aw_error_set(err, AW_EINTR, "iwae_bound: interrupted");
                 goto done;
             }
@@ -114,6 +114,9 @@ done:
 
 const aw_estimator_ops_t aw_iwae_bound_ops = {
     .name = "iwae_bound",
-    .validate = bound_validate,
+    .doc = "the IWAE bound: -log of the mean of S importance weights from q(h|x) (the ELBO table)",
+    .settings = {bound_keys, sizeof(bound_cfg_t), NULL},
+    .batch = 32,
+    .table = "elbo",
     .eval = bound_eval,
 };

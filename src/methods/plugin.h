@@ -1,5 +1,8 @@
-/* plugin.h: the table of training methods and estimators. A new method is one
- * file that defines an aw_method_ops_t plus one row in plugin.c.
+/* plugin.h: the table of training methods and estimators. A new method or
+ * estimator is one file that defines an aw_method_ops_t or aw_estimator_ops_t
+ * (its settings as a key table, its callbacks) plus one row in plugin.c.
+ * Nothing outside those files names a method or an estimator: the spec, the
+ * runner and the report ask the ops.
  *
  * Dimension letters: B data points in a minibatch, D pixels, H latent size,
  * K samples (chains) per data point, T temperatures. */
@@ -10,22 +13,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "methods/settings.h"
 #include "util/error.h"
 #include "util/rng.h"
 
 struct aw_model;
 
-/* Settings of a training method, resolved from the spec (method.* and train.*). */
-typedef struct aw_method_cfg {
-    int samples;          /* K >= 1 (vae requires 1) */
-    int temperatures;     /* T >= 2 (aiwae only) */
-    int leapfrog;         /* L >= 1 (aiwae only) */
-    float step_init;      /* initial HMC step size (aiwae) */
-    float step_min;       /* step sizes are clipped to [step_min, step_max] */
-    float step_max;
-    float target_accept;  /* adaptation target for the acceptance rate */
-    float beta1, beta2, eps; /* Adam hyper-parameters */
-} aw_method_cfg_t;
+/* Adam's hyper-parameters (train.adam), handed to a method's create. */
+typedef struct aw_adam_cfg {
+    float beta1, beta2, eps;
+} aw_adam_cfg_t;
 
 /* What one minibatch step reports. Pointers borrow from the method state and
  * stay valid until the next step. */
@@ -33,16 +30,26 @@ typedef struct aw_step_stats {
     double loss;          /* minibatch mean of the loss the method minimizes */
     double bound;         /* minibatch mean of the training bound, as a positive NLL in nats
                              (IWAE-K bound for vae/iwae; AIS log-weight bound for aiwae) */
-    int n_temps;          /* number of HMC temperatures (T-1 for aiwae, else 0) */
+    int n_temps;          /* number of HMC temperatures (ops->n_temps(cfg)) */
     const double *accept; /* [n_temps] acceptance rate at each temperature this step */
     const float *step;    /* [n_temps] step size at each temperature after adaptation */
 } aw_step_stats_t;
 
 typedef struct aw_method_ops {
-    const char *name;
-    /* Validates cfg against this method and allocates its state (optimizers,
-     * step sizes, workspaces for up to max_batch points). */
-    int (*create)(const aw_method_cfg_t *cfg, const struct aw_model *model, int max_batch,
+    const char *name;     /* method.name in specs */
+    const char *doc;      /* one line, for --describe */
+    /* Its settings under method.* (method.name aside): table, config struct size, cross-key rules. */
+    aw_settings_t settings;
+    int batch_size;       /* default of train.batch_size */
+    /* Number of HMC temperatures whose acceptance and step size a step reports (0: none). */
+    int (*n_temps)(const void *cfg);
+    /* Row label in the paper tables, e.g. "IWAE K=5". */
+    void (*label)(const void *cfg, char *buf, size_t n);
+    /* Test NLL on MNIST that the IWAE paper reports for this setting (Burda et al. 2015, Table 1), or NAN. */
+    double (*reference)(const void *cfg);
+    /* Allocates the state (optimizers, step sizes, workspaces for up to max_batch points) for a validated
+     * cfg (the method's config struct). */
+    int (*create)(const void *cfg, const aw_adam_cfg_t *adam, const struct aw_model *model, int max_batch,
                   void **state, aw_error_t *err);
     void (*destroy)(void *state);
     /* One update on x [B,D] (already binarized) with learning rate lr. */
@@ -55,27 +62,23 @@ typedef struct aw_method_ops {
     int (*load)(void *state, const uint8_t *buf, size_t n, aw_error_t *err);
 } aw_method_ops_t;
 
-/* Settings of an estimator, resolved from one entry of the spec's evaluate list. */
-typedef struct aw_estimator_cfg {
-    int samples;          /* S, importance samples per point (iwae_bound) */
-    int chains;           /* C, AIS chains per point (ais_nll) */
-    int temperatures;     /* T_eval (ais_nll) */
-    int leapfrog;         /* L (ais_nll) */
-    int sigmoid;          /* 1: sigmoid schedule (Wu et al. 2017), 0: linear (ais_nll) */
-    float step_init;      /* initial step size (ais_nll; 0.1) */
-    float step_min, step_max, target_accept;
-    int batch;            /* points processed together (memory / speed knob) */
-    const volatile sig_atomic_t *stop; /* not a setting: when non-NULL and set (by a signal handler), eval
-                                          returns AW_EINTR at its next temperature / sample chunk */
-} aw_estimator_cfg_t;
+/* How an evaluation runs, apart from the estimator's settings. */
+typedef struct aw_eval_ctx {
+    int batch;                         /* points processed together (memory / speed knob), >= 1 */
+    const volatile sig_atomic_t *stop; /* when non-NULL and set (by a signal handler), eval returns AW_EINTR
+                                          at its next temperature / sample chunk */
+} aw_eval_ctx_t;
 
 typedef struct aw_estimator_ops {
-    const char *name;
-    /* Checks cfg, filling defaults for zero fields. */
-    int (*validate)(aw_estimator_cfg_t *cfg, aw_error_t *err);
+    const char *name;     /* evaluate[].estimator in specs */
+    const char *doc;      /* one line, for --describe */
+    aw_settings_t settings; /* its settings under evaluate[i] (beside estimator, split, size, every, batch) */
+    int batch;            /* default of evaluate[].batch */
+    const char *table;    /* the aiwae-report table its results go to: "nll" or "elbo" */
     /* Per-point estimates of -log p(x) in nats for x [n,D] (binarized by the
-     * caller): out[n]. Memory must not grow with S or T_eval. */
-    int (*eval)(const aw_estimator_cfg_t *cfg, const struct aw_model *model, const float *x,
+     * caller): out[n]. cfg is the estimator's validated config struct. Memory
+     * must not grow with the number of samples or temperatures. */
+    int (*eval)(const void *cfg, const aw_eval_ctx_t *ctx, const struct aw_model *model, const float *x,
                 int n, aw_rng_t *rng, double *out, aw_error_t *err);
 } aw_estimator_ops_t;
 
@@ -83,8 +86,18 @@ typedef struct aw_estimator_ops {
 const aw_method_ops_t *aw_method_find(const char *name);
 const aw_estimator_ops_t *aw_estimator_find(const char *name);
 
-/* NULL-terminated name lists, for error messages and --help. */
+/* The i-th row of each table (table order), NULL past the end. */
+const aw_method_ops_t *aw_method_at(int i);
+const aw_estimator_ops_t *aw_estimator_at(int i);
+
+/* Row of ops in its table (the order of methods in the paper tables), or -1. */
+int aw_method_index(const aw_method_ops_t *ops);
+
+/* NULL-terminated names in table order: the words method.name and evaluate[].estimator accept. */
 const char *const *aw_method_names(void);
 const char *const *aw_estimator_names(void);
+
+/* The first estimator whose results go to table (e.g. "nll"), or NULL. */
+const aw_estimator_ops_t *aw_estimator_for_table(const char *table);
 
 #endif

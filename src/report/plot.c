@@ -4,6 +4,8 @@
 
 #include "report/plot.h"
 
+#include "methods/plugin.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,9 +246,11 @@ static void marker(cairo_t *cr, double x, double y, int shape)
     cairo_fill(cr);
 }
 
+/* Marker of an evaluation: a circle for the estimators of the NLL table, a square for the others. */
 static int eval_shape(const char *estimator)
 {
-    return strcmp(estimator, "ais_nll") == 0;
+    const aw_estimator_ops_t *e = aw_estimator_find(estimator);
+    return e != NULL && strcmp(e->table, "nll") == 0;
 }
 
 /* ---- curves ---- */

@@ -453,36 +453,20 @@ int aw_report_find_run(const aw_report_snap_t *s, const char *query, size_t *ind
 
 void aw_report_method_label(const aw_spec_t *spec, char *buf, size_t n)
 {
-    const char *m = spec->method.name;
-    const aw_method_cfg_t *c = &spec->method.cfg;
-    if (strcmp(m, "vae") == 0)
-        snprintf(buf, n, c->samples == 1 ? "VAE" : "VAE K=%d", c->samples);
-    else if (strcmp(m, "iwae") == 0)
-        snprintf(buf, n, "IWAE K=%d", c->samples);
-    else if (strcmp(m, "aiwae") == 0)
-        snprintf(buf, n, "AIWAE K=%d T=%d L=%d", c->samples, c->temperatures, c->leapfrog);
-    else {
-        size_t k = 0;
-        for (; m[k] && k + 1 < n && k < 31; k++)
-            buf[k] = (char)toupper((unsigned char)m[k]);
-        snprintf(buf + k, n - k, " K=%d", c->samples);
-    }
+    spec->method.ops->label(spec->method.cfg.bytes, buf, n);
 }
 
-double aw_report_reference(const char *method, int samples)
+double aw_report_reference(const aw_spec_t *spec)
 {
-    /* SPEC section 7: IWAE paper (Burda et al. 2015) Table 1, one stochastic layer of 50, MNIST. */
-    if (strcmp(method, "vae") == 0 && samples == 1)
-        return 86.76;
-    if (strcmp(method, "iwae") == 0) {
-        if (samples == 1)
-            return 86.76;
-        if (samples == 5)
-            return 85.54;
-        if (samples == 50)
-            return 84.78;
-    }
-    return NAN;
+    const aw_method_ops_t *m = spec->method.ops;
+    return m->reference != NULL ? m->reference(spec->method.cfg.bytes) : NAN;
+}
+
+/* The method's integer setting key (samples, temperatures, leapfrog), or -1 when it has none. */
+static int method_int(const aw_spec_t *spec, const char *key)
+{
+    int v;
+    return aw_settings_int(&spec->method.ops->settings, spec->method.cfg.bytes, key, &v) ? v : -1;
 }
 
 static const char *dataset_title(const char *name)
@@ -735,10 +719,6 @@ static char *strip_size(const char *settings)
     return s;
 }
 
-static int method_rank(const char *m)
-{
-    return strcmp(m, "vae") == 0 ? 0 : strcmp(m, "iwae") == 0 ? 1 : strcmp(m, "aiwae") == 0 ? 2 : 3;
-}
 
 /* strcmp, except that runs of digits compare as numbers ("epochs=3" < "epochs=10"). */
 static int natcmp(const char *a, const char *b)
@@ -776,15 +756,12 @@ static int cmp_rows(const void *a, const void *b)
 {
     const trow_t *x = a, *y = b;
     const aw_spec_t *p = &x->first->spec, *q = &y->first->spec;
-    int c = method_rank(p->method.name) - method_rank(q->method.name);
-    if (c == 0)
-        c = strcmp(p->method.name, q->method.name);
-    if (c == 0)
-        c = p->method.cfg.samples - q->method.cfg.samples;
-    if (c == 0)
-        c = p->method.cfg.temperatures - q->method.cfg.temperatures;
-    if (c == 0)
-        c = p->method.cfg.leapfrog - q->method.cfg.leapfrog;
+    /* Methods in plugin-table order, then by their integer settings in table order. */
+    int c = aw_method_index(p->method.ops) - aw_method_index(q->method.ops);
+    const aw_key_t *keys = p->method.ops->settings.keys;
+    for (int i = 0; c == 0 && keys[i].key != NULL; i++)
+        if (keys[i].type == AW_KEY_INT)
+            c = method_int(p, keys[i].key) - method_int(q, keys[i].key);
     if (c == 0)
         c = natcmp(x->rowcfg, y->rowcfg);
     if (c == 0)
@@ -1281,7 +1258,7 @@ static void fill_grid(const table_t *t, grid_t *g, const char **keys, const char
         }
         if (t->q->reference) {
             const aw_spec_t *sp = &t->rows[r].first->spec;
-            cell_num(g, &row[g->ncol - 1], aw_report_reference(sp->method.name, sp->method.cfg.samples), "%.2f");
+            cell_num(g, &row[g->ncol - 1], aw_report_reference(sp), "%.2f");
         }
     }
 }
@@ -1313,14 +1290,15 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
                 return;
             }
             split_skey(sk, &split, &epoch);
-            int aiwae = strcmp(sp->method.name, "aiwae") == 0;
-            double ref = t->q->reference ? aw_report_reference(sp->method.name, sp->method.cfg.samples) : NAN;
+            const int samples = method_int(sp, "samples"), temps = method_int(sp, "temperatures"),
+                      leapfrog = method_int(sp, "leapfrog"), annealed = temps >= 0 && leapfrog >= 0;
+            double ref = t->q->reference ? aw_report_reference(sp) : NAN;
             if (fmt == AW_FMT_CSV) {
                 aw_sbuf_printf(b, "%s,%s,", table, sp->method.name);
                 csv_field(b, t->rows[r].label);
-                aw_sbuf_printf(b, ",%d,", sp->method.cfg.samples);
-                if (aiwae)
-                    aw_sbuf_printf(b, "%d,%d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
+                aw_sbuf_printf(b, ",%d,", samples);
+                if (annealed)
+                    aw_sbuf_printf(b, "%d,%d", temps, leapfrog);
                 else
                     aw_sbuf_puts(b, ",");
                 aw_sbuf_printf(b, ",%s,", t->cols[c]);
@@ -1337,9 +1315,9 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
                 json_str(b, sp->method.name);
                 aw_sbuf_puts(b, ", \"label\": ");
                 json_str(b, t->rows[r].label);
-                aw_sbuf_printf(b, ", \"samples\": %d, \"temperatures\": ", sp->method.cfg.samples);
-                if (aiwae)
-                    aw_sbuf_printf(b, "%d, \"leapfrog\": %d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
+                aw_sbuf_printf(b, ", \"samples\": %d, \"temperatures\": ", samples);
+                if (annealed)
+                    aw_sbuf_printf(b, "%d, \"leapfrog\": %d", temps, leapfrog);
                 else
                     aw_sbuf_puts(b, "null, \"leapfrog\": null");
                 aw_sbuf_puts(b, ", \"dataset\": ");
@@ -1389,7 +1367,7 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
     }
     if (q->n_where > AW_REPORT_MAX_FILTERS || q->n_datasets > AW_REPORT_MAX_FILTERS)
         return aw_error_set(err, AW_EARG, "at most %d --where and --dataset filters", AW_REPORT_MAX_FILTERS);
-    table_t t = {.s = s, .q = q, .estimator = q->table == AW_TABLE_NLL ? "ais_nll" : "iwae_bound",
+    table_t t = {.s = s, .q = q, .estimator = aw_estimator_for_table(q->table == AW_TABLE_NLL ? "nll" : "elbo")->name,
                  .split = q->split ? q->split : "test"};
     int rc = select_items(&t, err);
     if (rc == AW_OK)

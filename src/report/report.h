@@ -86,8 +86,9 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
  * -1 if the key is absent; AW_ESPEC / AW_ENOMEM (< -1) when yaml does not parse. */
 int aw_report_spec_match(const char *yaml, const char *key_path, const char *value, aw_error_t *err);
 
-/* The published number (SPEC 7: IWAE paper Table 1, MNIST) for a method and its K, or NaN. */
-double aw_report_reference(const char *method, int samples);
+/* The published MNIST test NLL for the run's method and settings (its plugin's reference: the IWAE paper,
+ * Table 1), or NaN. */
+double aw_report_reference(const aw_spec_t *spec);
 
 /* ---- listings ---- */
 

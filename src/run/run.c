@@ -359,36 +359,6 @@ static int commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metr
 
 /* ---- evaluation ---- */
 
-/* Shortest decimal text that reads back to the same float. */
-static void fmt_float(float v, char *buf, size_t n)
-{
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(buf, n, "%.*g", digits, (double)v);
-        if (strtof(buf, NULL) == v)
-            return;
-    }
-}
-
-/* Canonical text of an estimator's settings: the key under which its results are stored. */
-static void eval_settings(const aw_eval_spec_t *e, long n_points, char *out, size_t len)
-{
-    const aw_estimator_cfg_t *k = &e->cfg;
-    if (strcmp(e->estimator, "ais_nll") == 0) {
-        char si[32], smin[32], smax[32], sacc[32];
-        fmt_float(k->step_init, si, sizeof si);
-        fmt_float(k->step_min, smin, sizeof smin);
-        fmt_float(k->step_max, smax, sizeof smax);
-        fmt_float(k->target_accept, sacc, sizeof sacc);
-        snprintf(out, len,
-                 "{chains: %d, temperatures: %d, leapfrog: %d, schedule: %s, step_size: {init: %s, min: %s, "
-                 "max: %s, target_accept: %s}, size: %ld, batch: %d}",
-                 k->chains, k->temperatures, k->leapfrog, k->sigmoid ? "sigmoid" : "linear", si, smin, smax, sacc,
-                 n_points, k->batch);
-    }
-    else
-        snprintf(out, len, "{samples: %d, size: %ld, batch: %d}", k->samples, n_points, k->batch);
-}
-
 static uint64_t mix64(uint64_t a, uint64_t b)
 {
     uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
@@ -400,29 +370,28 @@ static uint64_t mix64(uint64_t a, uint64_t b)
 static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const aw_dataset_t *ds,
                     aw_error_t *err)
 {
-    const aw_estimator_ops_t *est = aw_estimator_find(e->estimator);
-    if (est == NULL)
-        return aw_error_set(err, AW_ESPEC, "unknown estimator %s", e->estimator);
-    aw_estimator_cfg_t cfg = e->cfg;
-    int rc = est->validate(&cfg, err);
-    if (rc < 0)
-        return rc;
-    cfg.stop = c->opts->stop; /* a signal stops a long chunk; its points are simply redone */
+    const aw_estimator_ops_t *est = e->ops;
+    /* A signal stops a long chunk; its points are simply redone. */
+    const aw_eval_ctx_t ectx = {.batch = e->batch, .stop = c->opts->stop};
     long n_points = e->size > 0 && (size_t)e->size < ds->n ? e->size : (long)ds->n;
-    char settings[512];
-    aw_eval_spec_t resolved = *e;
-    resolved.cfg = cfg;
-    eval_settings(&resolved, n_points, settings, sizeof settings);
+    char *settings = aw_spec_eval_settings(e, n_points);
+    if (settings == NULL)
+        return aw_error_set(err, AW_ENOMEM, "out of memory for evaluation %s", e->estimator);
+    int rc;
     aw_store_eval_key_t key = {.identity = c->spec->identity, .estimator = e->estimator, .settings = settings,
                                .split = e->split, .epoch = c->ps.epoch};
     aw_store_eval_t st;
-    if ((rc = aw_store_eval_begin(c->store, &key, n_points, &st, err)) < 0)
+    if ((rc = aw_store_eval_begin(c->store, &key, n_points, &st, err)) < 0) {
+        free(settings);
         return rc;
+    }
     int finished = st.finished;
     aw_store_eval_fini(&st);
-    if (finished)
+    if (finished) {
+        free(settings);
         return AW_OK;
-    int chunk = cfg.batch > 0 ? cfg.batch : 32;
+    }
+    int chunk = e->batch;
     size_t D = ds->dim;
     uint8_t *done = calloc((size_t)n_points, 1);
     double *all = malloc(sizeof(double) * (size_t)n_points);
@@ -462,7 +431,7 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const
             rc = aw_error_set(err, rc, "%s: cannot binarize evaluation points", ds->source);
             goto out;
         }
-        if ((rc = est->eval(&cfg, &c->model, x, m, &g, vals, err)) < 0)
+        if ((rc = est->eval(e->cfg.bytes, &ectx, &c->model, x, m, &g, vals, err)) < 0)
             goto out;
         double t1 = now_s();
         if ((rc = aw_store_eval_put_points(c->store, &key, first, vals, (size_t)m, t1 - t0, err)) < 0)
@@ -499,6 +468,7 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const
     notify(c, &p);
     rc = AW_OK;
 out:
+    free(settings);
     free(done);
     free(all);
     free(x);
@@ -737,11 +707,12 @@ static int ctx_init(run_ctx_t *c, aw_error_t *err)
     aw_rng_seed(&c->rng, spec->seed, 0x52554eULL + (uint64_t)spec->repeat);
     if ((rc = aw_model_init(&c->model, &shape, &c->rng, err)) < 0)
         return rc;
-    if ((rc = c->ops->create(&spec->method.cfg, &c->model, spec->train.batch_size, &c->method, err)) < 0) {
+    if ((rc = c->ops->create(spec->method.cfg.bytes, &spec->train.adam, &c->model, spec->train.batch_size,
+                             &c->method, err)) < 0) {
         c->method = NULL;
         return rc;
     }
-    c->ps.n_temps = strcmp(spec->method.name, "aiwae") == 0 ? spec->method.cfg.temperatures - 1 : 0;
+    c->ps.n_temps = c->ops->n_temps != NULL ? c->ops->n_temps(spec->method.cfg.bytes) : 0;
     c->ps.sum_accept = calloc((size_t)(c->ps.n_temps > 0 ? c->ps.n_temps : 1), sizeof(double));
     c->order = malloc(sizeof(size_t) * (c->train.n ? c->train.n : 1));
     c->xbatch = malloc(sizeof(float) * (size_t)spec->train.batch_size * c->train.dim);

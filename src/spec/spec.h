@@ -9,9 +9,12 @@
  * KEY.PATH names sequence items as evaluate[1].samples. Bad YAML reads
  * "WHERE: bad YAML: <libyaml's problem> (<context> at L:C)".
  *
- * Rules of the format (see the key table at the top of spec.c):
+ * Rules of the format (the keys, their defaults and what they accept are the
+ * tables of src/spec/schema.c and of each plugin; `aiwae-run --describe`
+ * prints them, docs/keys.md is generated from it):
  * - Every key may be left out or set to ~ (null): it then takes its default.
  *   Keys whose default is "none" (dataset.dir, *_size, evaluate[].size/every) print as ~.
+ * - An empty document is an error ("empty spec"); {} means all defaults.
  * - --set KEY.PATH=VALUE (repeatable, applied in order before validation):
  *   VALUE is parsed as YAML and replaces the node at KEY.PATH; missing mappings
  *   on the way are created. KEY.PATH segments are keys or sequence indexes,
@@ -40,16 +43,18 @@
 #include <stdint.h>
 
 #include "util/error.h"
+#include "core/model.h"
 #include "methods/plugin.h"
 
 #define AW_MAX_EVAL 8        /* entries in a spec's evaluate list */
-#define AW_MAX_HIDDEN 4      /* deterministic layers in each network */
 #define AW_SPEC_MAX_RUNS 1000 /* runs one sweep may expand to */
 #define AW_SPEC_NAME_MAX 255 /* bytes of a run name, sweep suffix included */
 
 typedef struct aw_eval_spec {
-    char estimator[32];        /* iwae_bound | ais_nll */
-    aw_estimator_cfg_t cfg;    /* samples / chains / temperatures / leapfrog / sigmoid / step_* / batch; 0 = n/a */
+    char estimator[32];        /* the estimator's name (a row of the plugin table) */
+    const aw_estimator_ops_t *ops; /* that row */
+    aw_cfg_t cfg;              /* its settings: the estimator's own config struct */
+    int batch;                 /* points processed together (memory / speed knob) */
     char split[8];             /* train | test */
     long size;                 /* points evaluated; 0 = the whole split */
     int every;                 /* also every N epochs; 0 = only after the last epoch */
@@ -75,17 +80,19 @@ typedef struct aw_spec {
         int hidden[AW_MAX_HIDDEN]; /* their widths, as listed in model.hidden */
     } model;                   /* network shape */
     struct {
-        char name[32];         /* vae | iwae | aiwae */
-        aw_method_cfg_t cfg;   /* K, T, L, step_* (0 unless aiwae); beta1/beta2/eps copied from train.adam */
+        char name[32];         /* the method's name (a row of the plugin table) */
+        const aw_method_ops_t *ops; /* that row */
+        aw_cfg_t cfg;          /* its settings: the method's own config struct */
     } method;                  /* training method */
     struct {
         int epochs;            /* epochs to train */
         int batch_size;        /* B, points per minibatch */
         float learning_rate;   /* base learning rate */
         char schedule[16];     /* burda | constant */
+        aw_adam_cfg_t adam;    /* Adam's beta1, beta2, eps */
         int checkpoint_every;  /* checkpoint every N epochs */
         int threads;           /* OpenMP threads (presentation only: not in the identity) */
-    } train;                   /* optimizer and schedule (Adam settings live in method.cfg) */
+    } train;                   /* optimizer and schedule */
     int n_eval;                /* entries used in eval, 0..AW_MAX_EVAL */
     aw_eval_spec_t eval[AW_MAX_EVAL]; /* evaluations, in spec order */
     char *canonical;           /* canonical resolved YAML, owned */
@@ -123,5 +130,13 @@ void aw_spec_fini(aw_spec_t *s);
 
 /* Deep copy of src into dst (dst's previous contents are not freed). */
 int aw_spec_copy(aw_spec_t *dst, const aw_spec_t *src, aw_error_t *err);
+
+/* The settings string of evaluation e over n_points points: the text under which its results are stored,
+ * "{<the estimator's settings in flow YAML>, size: N, batch: B}" (docs/schema.md). */
+char *aw_spec_eval_settings(const aw_eval_spec_t *e, long n_points);
+
+/* Every spec key with its type, default, accepted values and doc, as markdown tables (aiwae-run
+ * --describe; docs/keys.md is this text). NULL when out of memory. */
+char *aw_spec_describe(void);
 
 #endif
