@@ -229,7 +229,7 @@ START_TEST(test_idx_errors)
 END_TEST
 
 /* Truncated at every length, plain and gzip, the loader fails cleanly; random byte flips never read
- * outside the buffer (ASan) and either parse or fail with a message. */
+ * outside the buffer (ASan) and either parse, and then convert as their type says, or fail with a message. */
 START_TEST(test_idx_fuzz)
 {
     uint8_t px[2 * 5 * 4];
@@ -267,7 +267,17 @@ START_TEST(test_idx_fuzz)
             if (rc == 0) {
                 float *x = malloc((idx.count ? idx.count : 1) * sizeof *x);
                 ck_assert_ptr_nonnull(x);
-                aw_idx_to_float(&idx, 0, idx.dims[0], x, &err);
+                /* What parses converts as its type says: bytes to byte/255, other integers refused. */
+                int conv = aw_idx_to_float(&idx, 0, idx.dims[0], x, &err);
+                if (idx.type == AW_IDX_U8) {
+                    ck_assert_int_eq(conv, 0);
+                    for (size_t k = 0; k < idx.count; k++)
+                        ck_assert_float_eq_tol(x[k], idx.data[k] / 255.0f, 1e-6f);
+                } else if (idx.type == AW_IDX_F32 || idx.type == AW_IDX_F64) {
+                    ck_assert_int_eq(conv, 0);
+                } else {
+                    ck_assert_int_eq(conv, AW_EFORMAT);
+                }
                 free(x);
                 ok++;
             } else {
