@@ -11,6 +11,11 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAILED: $*"; }
+# A test that cannot run says why (tests/summary.sh lists it) and exits 77, automake's SKIP.
+skip() {
+  echo "aiwae-skip: $(basename "$0" .sh): $*"
+  exit 77
+}
 finish() {
   echo "$(basename "$0" .sh): $pass passed, $fail failed"
   [ "$fail" -eq 0 ]

@@ -3,6 +3,7 @@
 # moments must give byte-identical parameters, metrics and evaluation values
 # to an uninterrupted run (at a fixed thread count).
 . "$(dirname "$0")/cli_common.sh"
+command -v sqlite3 >/dev/null || skip "the sqlite3 command is not installed (apt-get install sqlite3); it reads the stored values"
 make_data || { echo "cannot make data"; exit 1; }
 cat > "$TMP/spec.yaml" <<YAML
 name: resume
@@ -61,7 +62,6 @@ echo "kill-and-resume: $kills kill -9 and $terms SIGTERM over $rounds starts in 
 min_kills=${AIWAE_MIN_KILLS:-10}
 [ "$kills" -ge "$min_kills" ] && ok "survived $kills kill -9 (at least $min_kills)" || bad "only $kills kill -9 happened (at least $min_kills expected): the run is too short for this test"
 
-command -v sqlite3 >/dev/null || { echo "sqlite3 command not found (apt-get install sqlite3)"; exit 1; }
 for db in kill term; do
   "$REPORT" --db "$TMP/ref.db" --export resume -o "$TMP/ref.safetensors" || bad "export failed"
   "$REPORT" --db "$TMP/$db.db" --export resume -o "$TMP/$db.safetensors" || bad "export failed"

@@ -1,5 +1,6 @@
-/* fixtures.c: builders of IDX and MAT v5 fixture files for the data-layer tests (see fixtures.h).
- * Written from the format descriptions, independently of the readers they test. */
+/* fixtures.c: builders of IDX and MAT v5 fixture files for the data-layer tests, scratch directories and
+ * the real data's location (see fixtures.h). The builders are written from the format descriptions,
+ * independently of the readers they test. */
 #include "fixtures.h"
 
 #include <dirent.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "data/data.h"
 #include "data/idx.h"
 #include "data/mat.h"
 
@@ -288,4 +290,30 @@ void aw_fx_rmtree(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+const char *aw_fx_data_dir(char *buf, size_t n)
+{
+    const char *env = getenv("AIWAE_DATA_DIR");
+    const char *src = getenv("AIWAE_SRCDIR");
+    if ((env == NULL || env[0] == '\0') && src != NULL && src[0] != '\0')
+        snprintf(buf, n, "%s/data", src);
+    else
+        aw_data_base_dir(NULL, buf, n);
+    return buf;
+}
+
+int aw_fx_data_file(const char *sub, const char *name, char *path, size_t n)
+{
+    char base[4096], cand[2][4400];
+    aw_fx_data_dir(base, sizeof base);
+    snprintf(cand[0], sizeof cand[0], "%s/%s/%s", base, sub, name);
+    snprintf(cand[1], sizeof cand[1], "%s/%s", base, name);
+    for (int i = 0; i < 2; i++)
+        if (access(cand[i], R_OK) == 0) {
+            snprintf(path, n, "%s", cand[i]);
+            return 0;
+        }
+    snprintf(path, n, "tried %s, %s", cand[0], cand[1]);
+    return -1;
 }

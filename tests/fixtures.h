@@ -1,5 +1,6 @@
 /* fixtures.h: writers of small data files for the data-layer tests: IDX (plain or gzip) and MATLAB v5
- * MAT files (compressed or not, either byte order, small-element tags, narrow storage types). */
+ * MAT files (compressed or not, either byte order, small-element tags, narrow storage types); scratch
+ * directories; and where the real data files are. */
 #ifndef AW_TEST_FIXTURES_H
 #define AW_TEST_FIXTURES_H
 
@@ -59,5 +60,15 @@ int aw_fx_mkdir(const char *dir, const char *sub);
 
 /* Removes dir and everything below it. */
 void aw_fx_rmtree(const char *dir);
+
+/* The base directory of the real data files, chosen as the programs choose it without a spec: $AIWAE_DATA_DIR
+ * when set (aw_data_base_dir), else the source tree's data/ ($AIWAE_SRCDIR/data, where data/fetch puts the
+ * files), else ./data. Writes it into buf[n] and returns buf. */
+const char *aw_fx_data_dir(char *buf, size_t n);
+
+/* Finds the real data file `name` of dataset `sub` (e.g. "binarized_mnist") as aw_data_load does: under the
+ * base directory of aw_fx_data_dir, first in sub/, then in the base itself. Returns 0 with the path in
+ * path[n], or -1 with "tried A, B" (every path looked at) in path[n]. */
+int aw_fx_data_file(const char *sub, const char *name, char *path, size_t n);
 
 #endif

@@ -10,22 +10,21 @@
 #include <unistd.h>
 
 #include "core/model.h"
-#include "util/rng.h"
 #include "data/safetensors.h"
+#include "fixtures.h"
+#include "skip.h"
+#include "util/rng.h"
 
 static char dir[256]; /* scratch directory of one test */
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/aw_st_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
 }
 
 static void teardown(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    aw_fx_rmtree(dir);
 }
 
 static uint64_t le64(const uint8_t *p)
@@ -257,11 +256,8 @@ END_TEST
 /* PyTorch loads the file into the original module structure and computes log p(x,h). */
 START_TEST(test_torch_log_joint)
 {
-    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-        fprintf(stderr, "SKIP: test_torch_log_joint: /usr/bin/python3 cannot import torch (apt-get install "
-                        "python3-torch to run the PyTorch check)\n");
-        return;
-    }
+    if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+        AW_SKIP("/usr/bin/python3 cannot import torch (apt-get install python3-torch to run the PyTorch check)");
     enum { B = 4, K = 3, D = 784, H = 50 };
     aw_model_t m;
     paper_model(&m, 11);

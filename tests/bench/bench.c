@@ -18,8 +18,8 @@ typedef struct row {
     double sec;           /* median seconds per call */
     double best;          /* fastest repetition's seconds per call */
     double points;        /* data points per call (0 for GEMMs) */
-    double flop;          /* GEMM flops per call (SPEC section 8) */
-    double target;        /* points/s to reach (1.5x / 2x torch tuned, RESULTS.md), 0 if none */
+    double flop;          /* GEMM flops per call, "as implemented" (encoder once per data point) */
+    double target;        /* points/s to reach (1.5x / 2x the tuned PyTorch peer on the reference host), 0 if none */
 } row_t;
 
 /* Wall time, or with --cputime the process's CPU time (meaningful with --threads 1 on a busy machine). */

@@ -1,5 +1,6 @@
-/* bench_ais.c: throughput of the AIWAE training step and of AIS evaluation at the sizes of
- * ../shared/bench/RESULTS.md, peak memory of an AIWAE step at T = 5 vs T = 50, printed as a markdown table.
+/* bench_ais.c: throughput of the AIWAE training step and of AIS evaluation at the sizes the PyTorch peer
+ * (tests/bench/peer_torch.py) measures, peak memory of an AIWAE step at T = 5 vs T = 50, printed as a
+ * markdown table.
  * Usage: bench_ais [threads (2)] [repetitions (7)] [all|aiwae|ais|mem]. Build without sanitizers at -O2. */
 #include <math.h>
 #include <omp.h>
@@ -15,7 +16,9 @@
 #include "core/ais.h"
 #include "core/model.h"
 
-/* "As implemented" GEMM flop counts of RESULTS.md. */
+/* GEMM flops "as implemented" (encoder once per data point, L decoder gradients per HMC transition):
+ * AIWAE step B=128, K=5, T=5, L=5, N=KB=640: q 128*433,600 + HMC 640*827,200*(1+4*5) + decoder loss
+ * 640*1,220,800 + encoder loss 128*1,814,400; AIS per temperature: 256*16*10*827,200. */
 #define AIWAE_MFLOP 12186.6
 #define AIS_TEMP_MFLOP 33882.1
 
