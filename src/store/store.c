@@ -1069,63 +1069,63 @@ int aw_store_load_checkpoint(aw_store_t *s, const char *identity, int64_t epoch,
     return rc;
 }
 
-int aw_store_load_good_checkpoint(aw_store_t *s, const char *identity, aw_ckpt_t *c, int64_t *epoch,
-                                  int64_t *position, int *n_bad, aw_error_t *warn, aw_error_t *err)
+/* Offers checkpoint ref of the run to t->take; on a rejection logs and reports it. Returns 0 taken,
+ * AW_ENOTFOUND rejected (why in *why), another error to end the search. */
+static int offer_ckpt(aw_store_t *s, const char *identity, const aw_store_ckpt_ref_t *ref,
+                      const aw_store_ckpt_taker_t *t, aw_error_t *why, aw_error_t *err)
 {
-    aw_ckpt_init(c);
-    if (n_bad != NULL)
-        *n_bad = 0;
+    uint8_t *blob = NULL;
+    size_t nb = 0;
+    int rc = aw_store_load_checkpoint(s, identity, ref->epoch, ref->position, &blob, &nb, err);
+    if (rc != 0)
+        return rc;
+    aw_error_clear(why);
+    rc = t->take(t->ctx, blob, nb, why);
+    free(blob);
+    if (rc == 0)
+        return 0;
+    if (rc == AW_ENOMEM)
+        return aw_error_set(err, rc, "%s", why->msg);
+    char msg[AW_ERROR_MSG_MAX + 128];
+    snprintf(msg, sizeof msg, "checkpoint at epoch %lld step %lld is unusable (%s); trying the previous one",
+             (long long)ref->epoch, (long long)ref->position, why->msg);
+    if (t->rejected != NULL)
+        t->rejected(t->ctx, msg);
+    if (!s->read_only && (rc = aw_store_log_event(s, identity, "checkpoint_bad", msg, err)) != 0)
+        return rc;
+    return AW_ENOTFOUND;
+}
+
+int aw_store_take_checkpoint(aw_store_t *s, const char *identity, int64_t epoch, const aw_store_ckpt_taker_t *t,
+                             aw_store_ckpt_ref_t *taken, aw_error_t *err)
+{
     aw_store_ckpt_ref_t *refs;
     size_t n;
     int rc = aw_store_checkpoints_list(s, identity, &refs, &n, err);
     if (rc != 0)
         return rc;
     int bad = 0;
+    aw_error_t why;
+    aw_error_clear(&why);
     rc = AW_ENOTFOUND;
     for (size_t i = 0; i < n && rc == AW_ENOTFOUND; i++) {
-        uint8_t *blob;
-        size_t nb;
-        int e = aw_store_load_checkpoint(s, identity, refs[i].epoch, refs[i].position, &blob, &nb, err);
-        if (e != 0) {
-            rc = e;
-            break;
-        }
-        aw_error_t why;
-        aw_error_clear(&why);
-        e = aw_ckpt_decode(blob, nb, c, &why);
-        free(blob);
-        if (e == 0) {
-            *epoch = refs[i].epoch;
-            *position = refs[i].position;
-            rc = 0;
-            break;
-        }
-        if (e == AW_ENOMEM) {
-            rc = aw_error_set(err, e, "%s", why.msg);
-            break;
-        }
-        bad++;
-        char msg[AW_ERROR_MSG_MAX + 128];
-        snprintf(msg, sizeof msg, "checkpoint (epoch %lld, position %lld) is unusable: %s",
-                 (long long)refs[i].epoch, (long long)refs[i].position, why.msg);
-        aw_error_set(warn, AW_EFORMAT, "%s: run %.12s: %s", s->path, identity, msg);
-        if (!s->read_only) {
-            e = aw_store_log_event(s, identity, "checkpoint_bad", msg, err);
-            if (e != 0) {
-                rc = e;
-                break;
-            }
-        }
+        if (epoch >= 0 && (refs[i].epoch != epoch || refs[i].position != 0))
+            continue;
+        rc = offer_ckpt(s, identity, &refs[i], t, &why, err);
+        if (rc == 0 && taken != NULL)
+            *taken = refs[i];
+        bad += rc == AW_ENOTFOUND;
     }
-    if (rc == AW_ENOTFOUND)
-        aw_error_set(err, rc, "%s: run %s has no usable checkpoint (%d failed their checks)", s->path, identity,
-                     bad);
-    if (rc != 0)
-        aw_ckpt_fini(c);
-    if (n_bad != NULL)
-        *n_bad = bad;
     free(refs);
-    return rc;
+    if (rc != AW_ENOTFOUND)
+        return rc;
+    char which[64] = "checkpoint";
+    if (epoch >= 0)
+        snprintf(which, sizeof which, "checkpoint kept at epoch %lld", (long long)epoch);
+    if (bad == 0)
+        return aw_error_set(err, rc, "%s: run %.12s has no %s", s->path, identity, which);
+    return aw_error_set(err, rc, "%s: run %.12s has no usable %s (%d failed their checks, the oldest: %s)", s->path,
+                        identity, which, bad, why.msg);
 }
 
 int aw_store_rollback(aw_store_t *s, const char *identity, int64_t epoch, int64_t position, aw_error_t *err)
