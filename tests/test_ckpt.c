@@ -6,7 +6,27 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "run/ckpt_layout.h"
 #include "store/ckpt.h"
+#include "util/bytes.h"
+
+/* Section tag holding v as 8 little-endian bytes. */
+static void put_u64_section(aw_ckpt_t *c, const char *tag, uint64_t v)
+{
+    uint8_t b[8];
+    aw_error_t err;
+    aw_le_put_u64(b, v);
+    ck_assert_int_eq(aw_ckpt_put(c, tag, b, sizeof b, &err), 0);
+}
+
+/* The u64 in section tag, which must have exactly 8 bytes. */
+static uint64_t get_u64_section(const aw_ckpt_t *c, const char *tag)
+{
+    aw_error_t err;
+    const uint8_t *p = aw_ckpt_need(c, tag, 8, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    return aw_le_get_u64(p);
+}
 
 /* A checkpoint with a few sections of different kinds, encoded. */
 static void sample_blob(uint8_t **blob, size_t *n)
@@ -20,9 +40,11 @@ static void sample_blob(uint8_t **blob, size_t *n)
     for (int i = 0; i < 32; i++)
         rng[i] = (uint8_t)(i * 37 + 1);
     ck_assert_int_eq(aw_ckpt_put_f32(&c, "PARM", w, 7, &err), 0);
-    ck_assert_int_eq(aw_ckpt_put_f64(&c, "STEP", st, 3, &err), 0);
+    uint8_t stb[sizeof st];
+    aw_le_put_f64s(stb, st, 3);
+    ck_assert_int_eq(aw_ckpt_put(&c, "STEP", stb, sizeof stb, &err), 0);
     ck_assert_int_eq(aw_ckpt_put(&c, "RNGS", rng, sizeof rng, &err), 0);
-    ck_assert_int_eq(aw_ckpt_put_u64(&c, "EPOC", 12345678901ULL, &err), 0);
+    put_u64_section(&c, "EPOC", 12345678901ULL);
     ck_assert_int_eq(aw_ckpt_put(&c, "NONE", NULL, 0, &err), 0);
     ck_assert_int_eq(aw_ckpt_encode(&c, blob, n, &err), 0);
     aw_ckpt_fini(&c);
@@ -102,11 +124,11 @@ START_TEST(test_roundtrip)
     ck_assert_int_eq(aw_ckpt_get_f32(&c, "PARM", w, 7, &err), 0);
     ck_assert_int_eq(memcmp(w, want_w, sizeof w), 0);
     double st[3];
-    ck_assert_int_eq(aw_ckpt_get_f64(&c, "STEP", st, 3, &err), 0);
+    const uint8_t *stb = aw_ckpt_need(&c, "STEP", sizeof st, &err);
+    ck_assert_ptr_nonnull(stb);
+    aw_le_get_f64s(stb, st, 3);
     ck_assert(st[0] == 0.01 && st[1] == 0.125 && st[2] == -1e300);
-    uint64_t ep = 0;
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "EPOC", &ep, &err), 0);
-    ck_assert_uint_eq(ep, 12345678901ULL);
+    ck_assert_uint_eq(get_u64_section(&c, "EPOC"), 12345678901ULL);
     size_t k = 99;
     const uint8_t *r = aw_ckpt_get(&c, "RNGS", &k);
     ck_assert_ptr_nonnull(r);
@@ -121,7 +143,7 @@ START_TEST(test_roundtrip)
     ck_assert_int_eq(err.code, AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "PARM has 28 bytes, expected 27"));
     ck_assert_int_eq(aw_ckpt_get_f32(&c, "PARM", w, 6, &err), AW_EFORMAT);
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "MISS", &ep, &err), AW_EFORMAT);
+    ck_assert_int_eq(aw_ckpt_get_f32(&c, "MISS", w, 7, &err), AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "no section MISS"));
     /* Re-encoding the decoded checkpoint gives the same bytes. */
     uint8_t *b2;
@@ -152,15 +174,12 @@ START_TEST(test_empty_and_replace)
     /* put replaces a section of the same tag; more than the initial capacity of sections works. */
     for (int i = 0; i < 20; i++) {
         char tag[5] = {'T', '0', (char)('0' + i / 10), (char)('0' + i % 10), '\0'};
-        ck_assert_int_eq(aw_ckpt_put_u64(&c, tag, (uint64_t)i, &err), 0);
+        put_u64_section(&c, tag, (uint64_t)i);
     }
-    ck_assert_int_eq(aw_ckpt_put_u64(&c, "T007", 700, &err), 0);
+    put_u64_section(&c, "T007", 700);
     ck_assert_uint_eq(c.n, 20);
-    uint64_t v;
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "T007", &v, &err), 0);
-    ck_assert_uint_eq(v, 700);
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "T019", &v, &err), 0);
-    ck_assert_uint_eq(v, 19);
+    ck_assert_uint_eq(get_u64_section(&c, "T007"), 700);
+    ck_assert_uint_eq(get_u64_section(&c, "T019"), 19);
     aw_ckpt_fini(&c);
 }
 END_TEST
@@ -332,6 +351,207 @@ START_TEST(test_random_garbage)
 }
 END_TEST
 
+/* ---- the run checkpoint's layout (run/ckpt_layout.h) ---- */
+
+/* A run checkpoint written by the runner before the layout had its own codec (SHAP and PARM then
+ * went out in host byte order): model D=3, H=1, one hidden layer of 2 (27 parameters, parameter i
+ * = 0.25 i - 1.5), method state "meth\1", generator seeded (42, 7) and drawn from by the model's
+ * initialization, epoch 7 step 3, 24 points, sums 123.5 and 120.25, 1.75 s, accept {3.5, -0.125}. */
+static const uint8_t old_blob[333] = {
+    0x41, 0x57, 0x43, 0x4b, 0x01, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x53, 0x48, 0x41, 0x50,
+    0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x50, 0x41, 0x52, 0x4d, 0x6c, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xbf, 0x00, 0x00, 0xa0, 0xbf, 0x00, 0x00, 0x80, 0xbf,
+    0x00, 0x00, 0x40, 0xbf, 0x00, 0x00, 0x00, 0xbf, 0x00, 0x00, 0x80, 0xbe, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x80, 0x3e, 0x00, 0x00, 0x00, 0x3f, 0x00, 0x00, 0x40, 0x3f, 0x00, 0x00, 0x80, 0x3f,
+    0x00, 0x00, 0xa0, 0x3f, 0x00, 0x00, 0xc0, 0x3f, 0x00, 0x00, 0xe0, 0x3f, 0x00, 0x00, 0x00, 0x40,
+    0x00, 0x00, 0x10, 0x40, 0x00, 0x00, 0x20, 0x40, 0x00, 0x00, 0x30, 0x40, 0x00, 0x00, 0x40, 0x40,
+    0x00, 0x00, 0x50, 0x40, 0x00, 0x00, 0x60, 0x40, 0x00, 0x00, 0x70, 0x40, 0x00, 0x00, 0x80, 0x40,
+    0x00, 0x00, 0x88, 0x40, 0x00, 0x00, 0x90, 0x40, 0x00, 0x00, 0x98, 0x40, 0x00, 0x00, 0xa0, 0x40,
+    0x4d, 0x45, 0x54, 0x48, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x6d, 0x65, 0x74, 0x68,
+    0x01, 0x52, 0x4e, 0x47, 0x53, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5f, 0x30, 0x38,
+    0x56, 0x4f, 0xe6, 0xa7, 0xfe, 0xc4, 0x64, 0x92, 0xa2, 0xab, 0x61, 0x64, 0xa6, 0x1a, 0x8e, 0xdd,
+    0xcd, 0x76, 0x8d, 0x16, 0x7f, 0xf3, 0xba, 0xe5, 0x07, 0xba, 0x4a, 0x68, 0x1a, 0x50, 0x52, 0x4f,
+    0x47, 0x50, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x5e,
+    0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x5e, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfc,
+    0x3f, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c,
+    0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xbf, 0x84, 0x74, 0x4a, 0x91
+};
+
+START_TEST(test_layout_reads_old_blob)
+{
+    aw_run_ckpt_t ck;
+    aw_error_t err;
+    ck_assert_msg(aw_run_ckpt_decode(old_blob, sizeof old_blob, &ck, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ck.shape.D, 3);
+    ck_assert_int_eq(ck.shape.H, 1);
+    ck_assert_int_eq(ck.shape.n_hidden, 1);
+    ck_assert_int_eq(ck.shape.hidden[0], 2);
+    ck_assert_uint_eq(aw_shape_n_params(&ck.shape), 27);
+    for (int i = 0; i < 27; i++)
+        ck_assert(ck.params[i] == (float)i * 0.25f - 1.5f);
+    ck_assert_uint_eq(ck.meth_bytes, 5);
+    ck_assert_int_eq(memcmp(ck.meth, "meth\1", 5), 0);
+    ck_assert_int_eq(ck.prog.epoch, 7);
+    ck_assert_int_eq(ck.prog.position, 3);
+    ck_assert_int_eq(ck.prog.points, 24);
+    ck_assert(ck.prog.sum_loss == 123.5 && ck.prog.sum_bound == 120.25 && ck.prog.seconds == 1.75);
+    ck_assert_int_eq(ck.prog.n_temps, 2);
+    ck_assert(ck.prog.sum_accept[0] == 3.5 && ck.prog.sum_accept[1] == -0.125);
+    /* Encoding what was decoded writes the same bytes. */
+    uint8_t *b;
+    size_t n;
+    ck_assert_int_eq(aw_run_ckpt_encode(&ck, &b, &n, &err), 0);
+    ck_assert_uint_eq(n, sizeof old_blob);
+    ck_assert_int_eq(memcmp(b, old_blob, n), 0);
+    free(b);
+    /* The generator continues where the writer's did: it is the one seeded (42, 7), drawn from for the
+     * model's initialization. */
+    aw_rng_t g;
+    aw_rng_seed(&g, 42, 7);
+    aw_model_t m;
+    ck_assert_int_eq(aw_model_init(&m, &ck.shape, &g, &err), 0);
+    aw_model_fini(&m);
+    ck_assert(aw_rng_next(&g) == aw_rng_next(&ck.rng));
+    aw_run_ckpt_fini(&ck);
+    ck_assert_ptr_null(ck.params);
+}
+END_TEST
+
+/* A checkpoint of a two-layer model with n_temps temperatures, encoded. */
+static void layout_blob(int n_temps, uint8_t **b, size_t *n)
+{
+    aw_run_ckpt_t ck = {.shape = {.D = 5, .H = 2, .n_hidden = 2, .hidden = {4, 3}}};
+    size_t np = aw_shape_n_params(&ck.shape);
+    float *p = malloc(np * sizeof *p);
+    double acc[4] = {0.5, 0.25, 0.125, 1e-300};
+    uint8_t meth[300];
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < np; i++)
+        p[i] = (float)(i % 7) * -1.25e-3f + (float)i;
+    for (int i = 0; i < 300; i++)
+        meth[i] = (uint8_t)(i * 7 + 3);
+    ck.params = p;
+    ck.meth = meth;
+    ck.meth_bytes = sizeof meth;
+    aw_rng_seed(&ck.rng, 9, 1);
+    ck.prog = (aw_run_progress_t){.epoch = 12, .position = 0, .points = 0, .sum_loss = -0.0, .sum_bound = 1e10,
+                                  .seconds = 0, .n_temps = n_temps, .sum_accept = acc};
+    aw_error_t err;
+    ck_assert_msg(aw_run_ckpt_encode(&ck, b, n, &err) == 0, "%s", err.msg);
+    free(p);
+}
+
+START_TEST(test_layout_roundtrip)
+{
+    for (int nt = 0; nt <= 4; nt += 4) {
+        uint8_t *b;
+        size_t n;
+        layout_blob(nt, &b, &n);
+        aw_run_ckpt_t ck;
+        aw_error_t err;
+        ck_assert_msg(aw_run_ckpt_decode(b, n, &ck, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(ck.shape.hidden[1], 3);
+        size_t np = aw_shape_n_params(&ck.shape);
+        for (size_t i = 0; i < np; i++)
+            ck_assert(ck.params[i] == (float)(i % 7) * -1.25e-3f + (float)i);
+        ck_assert_uint_eq(ck.meth_bytes, 300);
+        ck_assert_uint_eq(ck.meth[299], (uint8_t)(299 * 7 + 3));
+        aw_rng_t g;
+        aw_rng_seed(&g, 9, 1);
+        ck_assert(aw_rng_next(&g) == aw_rng_next(&ck.rng));
+        ck_assert_int_eq(ck.prog.epoch, 12);
+        ck_assert(ck.prog.sum_bound == 1e10);
+        ck_assert_int_eq(ck.prog.n_temps, nt);
+        if (nt > 0)
+            ck_assert(ck.prog.sum_accept[3] == 1e-300);
+        aw_run_ckpt_fini(&ck);
+        /* Any cut short is refused. */
+        for (size_t k = 0; k < n; k += 7)
+            ck_assert_int_eq(aw_run_ckpt_decode(b, k, &ck, &err), AW_EFORMAT);
+        free(b);
+    }
+}
+END_TEST
+
+/* Re-encodes the layout blob with section tag replaced by data [n] (or removed when data is NULL)
+ * and decodes it: the container is sound, so what fails is the layout's own check. */
+static int decode_altered(const char *tag, const void *data, size_t n, aw_error_t *err)
+{
+    uint8_t *b;
+    size_t nb;
+    layout_blob(2, &b, &nb);
+    aw_ckpt_t c;
+    ck_assert_int_eq(aw_ckpt_decode(b, nb, &c, err), 0);
+    free(b);
+    if (data != NULL) {
+        ck_assert_int_eq(aw_ckpt_put(&c, tag, data, n, err), 0);
+    } else {
+        aw_ckpt_t d;
+        aw_ckpt_init(&d);
+        for (size_t i = 0; i < c.n; i++)
+            if (strcmp(c.sec[i].tag, tag) != 0)
+                ck_assert_int_eq(aw_ckpt_put(&d, c.sec[i].tag, c.sec[i].data, c.sec[i].n, err), 0);
+        aw_ckpt_fini(&c);
+        c = d;
+    }
+    ck_assert_int_eq(aw_ckpt_encode(&c, &b, &nb, err), 0);
+    aw_ckpt_fini(&c);
+    aw_run_ckpt_t ck;
+    int rc = aw_run_ckpt_decode(b, nb, &ck, err);
+    if (rc != 0)
+        ck_assert_ptr_null(ck.params);
+    aw_run_ckpt_fini(&ck);
+    free(b);
+    return rc;
+}
+
+START_TEST(test_layout_refuses_bad_sections)
+{
+    aw_error_t err;
+    const char *need[] = {"SHAP", "PARM", "METH", "RNGS", "PROG"};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(decode_altered(need[i], NULL, 0, &err), AW_EFORMAT);
+        ck_assert_msg(strstr(err.msg, i == 0 ? "no section SHAP" : i == 1 ? "no section PARM" : "checkpoint") != NULL,
+                      "%s", err.msg);
+    }
+    uint8_t shap[4 * (4 + AW_MAX_HIDDEN)];
+    const int32_t bad_shapes[][4 + AW_MAX_HIDDEN] = {
+        {5, 2, AW_MAX_HIDDEN + 1, 0, 4, 3, 1, 1}, /* too many layers */
+        {5, 2, 2, 0, 4, 0, 0, 0},                 /* a zero width */
+        {5, 2, 2, 1, 4, 3, 0, 0},                 /* the reserved word set */
+        {5, 2, 2, 0, 4, 3, 9, 0},                 /* an unused width set */
+        {5, 2, 1, 0, 4, 0, 0, 0},                 /* valid, but PARM has the parameters of another shape */
+    };
+    for (size_t k = 0; k < sizeof bad_shapes / sizeof bad_shapes[0]; k++) {
+        for (int i = 0; i < 4 + AW_MAX_HIDDEN; i++)
+            aw_le_put_u32(shap + 4 * i, (uint32_t)bad_shapes[k][i]);
+        ck_assert_int_eq(decode_altered("SHAP", shap, sizeof shap, &err), AW_EFORMAT);
+    }
+    ck_assert_int_eq(decode_altered("SHAP", shap, sizeof shap - 4, &err), AW_EFORMAT);
+    uint8_t zero[AW_RNG_STATE_BYTES] = {0};
+    ck_assert_int_eq(decode_altered("RNGS", zero, sizeof zero, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "generator"));
+    uint8_t prog[64 + 16] = {0};
+    aw_le_put_u64(prog, 2);
+    aw_le_put_u64(prog + 56, 2);
+    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "version 2"));
+    aw_le_put_u64(prog, 1);
+    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), 0);
+    aw_le_put_u64(prog + 56, 3); /* claims one temperature more than it holds */
+    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
+    aw_le_put_u64(prog + 56, UINT64_MAX / 4);
+    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
+    aw_le_put_u64(prog + 56, 2);
+    aw_le_put_u64(prog + 8, UINT64_MAX); /* a negative epoch */
+    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
+}
+END_TEST
+
 static Suite *ckpt_suite(void)
 {
     Suite *s = suite_create("ckpt");
@@ -348,6 +568,11 @@ static Suite *ckpt_suite(void)
     tcase_add_test(bad, test_crafted_structure);
     tcase_add_test(bad, test_random_garbage);
     suite_add_tcase(s, bad);
+    TCase *lay = tcase_create("layout");
+    tcase_add_test(lay, test_layout_reads_old_blob);
+    tcase_add_test(lay, test_layout_roundtrip);
+    tcase_add_test(lay, test_layout_refuses_bad_sections);
+    suite_add_tcase(s, lay);
     return s;
 }
 

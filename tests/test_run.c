@@ -233,6 +233,56 @@ START_TEST(test_bad_checkpoint_falls_back)
 }
 END_TEST
 
+/* aw_run_load_model, as aiwae-report calls it on a read-only store: the newest checkpoint, the one kept
+ * at an epoch, and the fallback past a damaged one without writing to the store. */
+START_TEST(test_load_model)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 5);
+    const aw_spec_t *spec = &list.runs[0];
+    aw_error_t err = {0};
+    int fb;
+    aw_store_t *s = open_store("load.db");
+    aw_run_opts_t o = {.threads = 1};
+    ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0); /* kept: epochs 2, 4 and 5 */
+    char p[512];
+    snprintf(p, sizeof p, "%s/load.db", dir);
+    aw_store_t *ro = NULL;
+    ck_assert_int_eq(aw_store_open(&ro, p, 1, &err), 0);
+    aw_model_t m4, m;
+    int64_t ep = -1;
+    ck_assert_msg(aw_run_load_model(ro, spec->identity, -1, &m, &ep, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ep, 5);
+    ck_assert_int_eq(m.shape.D, 36);
+    ck_assert_int_eq(m.shape.hidden[0], 5);
+    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 4, &m4, &ep, &err), 0);
+    ck_assert_int_eq(ep, 4);
+    ck_assert_uint_eq(m.n_params, m4.n_params);
+    ck_assert_int_ne(memcmp(m.params, m4.params, m.n_params * sizeof(float)), 0);
+    aw_model_fini(&m);
+    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 3, &m, &ep, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "no checkpoint kept at epoch 3") != NULL, "%s", err.msg);
+    /* Damage the newest: the newest usable one is then epoch 4's, and nothing is logged. */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
+             "WHERE identity = '%s' AND epoch = 5", spec->identity);
+    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    ck_assert_msg(aw_run_load_model(ro, spec->identity, -1, &m, &ep, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ep, 4);
+    ck_assert_int_eq(memcmp(m.params, m4.params, m.n_params * sizeof(float)), 0);
+    aw_model_fini(&m);
+    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 5, &m, &ep, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "1 failed their checks") != NULL, "%s", err.msg);
+    ck_assert_int_eq(count_events(s, spec->identity, "checkpoint_bad"), 0);
+    aw_model_fini(&m4);
+    aw_store_close(ro);
+    aw_store_close(s);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
 /* A run claimed by a live process is left alone; one claimed by a dead
  * process is taken over. */
 START_TEST(test_claims)
@@ -278,6 +328,7 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_nan_rolls_back_and_recovers);
     tcase_add_test(tc, test_nan_gives_up);
     tcase_add_test(tc, test_bad_checkpoint_falls_back);
+    tcase_add_test(tc, test_load_model);
     tcase_add_test(tc, test_claims);
     suite_add_tcase(su, tc);
     return su;

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/ckpt.h"
 #include "store/store.h"
+#include "util/bytes.h"
 
 /* ---- fixtures ---- */
 
@@ -105,8 +107,11 @@ static uint8_t *make_blob(int64_t epoch, int64_t position, size_t pad, size_t *n
     aw_ckpt_t c;
     aw_error_t err;
     aw_ckpt_init(&c);
-    ck_assert_int_eq(aw_ckpt_put_u64(&c, "EPOC", (uint64_t)epoch, &err), 0);
-    ck_assert_int_eq(aw_ckpt_put_u64(&c, "POSN", (uint64_t)position, &err), 0);
+    uint8_t key[16];
+    aw_le_put_u64(key, (uint64_t)epoch);
+    aw_le_put_u64(key + 8, (uint64_t)position);
+    ck_assert_int_eq(aw_ckpt_put(&c, "EPOC", key, 8, &err), 0);
+    ck_assert_int_eq(aw_ckpt_put(&c, "POSN", key + 8, 8, &err), 0);
     uint8_t *p = calloc(pad > 0 ? pad : 1, 1);
     ck_assert_ptr_nonnull(p);
     for (size_t i = 0; i < pad; i++)
@@ -140,15 +145,50 @@ static int64_t q_int(aw_store_t *s, const char *sql)
     return v;
 }
 
+/* The EPOC section of a decoded make_blob checkpoint. */
+static int64_t ckpt_epoch(const aw_ckpt_t *c)
+{
+    aw_error_t err;
+    const uint8_t *p = aw_ckpt_need(c, "EPOC", 8, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    return (int64_t)aw_le_get_u64(p);
+}
+
 static int64_t blob_epoch(const uint8_t *b, size_t n)
 {
     aw_ckpt_t c;
     aw_error_t err;
     ck_assert_int_eq(aw_ckpt_decode(b, n, &c, &err), 0);
-    uint64_t e = 0;
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "EPOC", &e, &err), 0);
+    int64_t e = ckpt_epoch(&c);
     aw_ckpt_fini(&c);
-    return (int64_t)e;
+    return e;
+}
+
+/* aw_store_take_checkpoint's taker for these tests: decodes the container into the aw_ckpt_t at ctx. */
+static int take_decoded(void *ctx, const uint8_t *blob, size_t n, aw_error_t *err)
+{
+    return aw_ckpt_decode(blob, n, ctx, err);
+}
+
+static int n_rejected;
+static char last_rejected[AW_ERROR_MSG_MAX + 256];
+
+static void count_rejected(void *ctx, const char *message)
+{
+    (void)ctx;
+    n_rejected++;
+    snprintf(last_rejected, sizeof last_rejected, "%s", message);
+}
+
+/* The newest checkpoint of run id that decodes (at `epoch` when >= 0) into c, its key into *ref. */
+static int newest_ckpt(aw_store_t *s, const char *id, int64_t epoch, aw_ckpt_t *c, aw_store_ckpt_ref_t *ref,
+                       aw_error_t *err)
+{
+    n_rejected = 0;
+    last_rejected[0] = '\0';
+    aw_ckpt_init(c);
+    aw_store_ckpt_taker_t t = {.take = take_decoded, .rejected = count_rejected, .ctx = c};
+    return aw_store_take_checkpoint(s, id, epoch, &t, ref, err);
 }
 
 /* Runs sql on a plain SQLite connection (not through the store). */
@@ -513,7 +553,7 @@ START_TEST(test_corrupt_checkpoint_fallback)
     char id[65];
     ident(id, 6);
     add_run(s, id, "fallback", 10);
-    aw_error_t err, warn;
+    aw_error_t err;
     for (int e = 1; e <= 4; e++)
         ck_assert_int_eq(commit(s, id, e, e % 2 == 0, 64, &err), 0);
     /* Checkpoints 4 (newest, kept) and 2 (kept); flip one byte inside the newest blob. */
@@ -524,18 +564,15 @@ START_TEST(test_corrupt_checkpoint_fallback)
     ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
     aw_ckpt_t c;
-    int64_t epoch = -1, pos = -1;
-    int bad = -1;
-    aw_error_clear(&warn);
-    ck_assert_msg(aw_store_load_good_checkpoint(s, id, &c, &epoch, &pos, &bad, &warn, &err) == 0, "%s", err.msg);
+    aw_store_ckpt_ref_t ref = {-1, -1, -1, 0};
+    ck_assert_msg(newest_ckpt(s, id, -1, &c, &ref, &err) == 0, "%s", err.msg);
+    int64_t epoch = ref.epoch, pos = ref.position;
     ck_assert_int_eq(epoch, 2);
     ck_assert_int_eq(pos, 0);
-    ck_assert_int_eq(bad, 1);
-    ck_assert_ptr_nonnull(strstr(warn.msg, "epoch 4"));
-    ck_assert_ptr_nonnull(strstr(warn.msg, "checksum"));
-    uint64_t ep;
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "EPOC", &ep, &err), 0);
-    ck_assert_uint_eq(ep, 2);
+    ck_assert_int_eq(n_rejected, 1);
+    ck_assert_ptr_nonnull(strstr(last_rejected, "epoch 4 step 0"));
+    ck_assert_ptr_nonnull(strstr(last_rejected, "checksum"));
+    ck_assert_int_eq(ckpt_epoch(&c), 2);
     aw_ckpt_fini(&c);
     aw_store_event_t *ev;
     size_t nev;
@@ -557,11 +594,90 @@ START_TEST(test_corrupt_checkpoint_fallback)
     ck_assert_int_eq(sqlite3_exec(aw_store_handle(s),
                                   "UPDATE checkpoints SET blob = substr(blob, 1, 4) || X'02000000' || substr(blob, 9)",
                                   NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(aw_store_load_good_checkpoint(s, id, &c, &epoch, &pos, &bad, &warn, &err), AW_ENOTFOUND);
-    ck_assert_int_eq(bad, 2);
-    ck_assert_ptr_nonnull(strstr(warn.msg, "format version 2"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "no usable checkpoint"));
+    ck_assert_int_eq(newest_ckpt(s, id, -1, &c, &ref, &err), AW_ENOTFOUND);
+    ck_assert_int_eq(n_rejected, 2);
+    ck_assert_ptr_nonnull(strstr(last_rejected, "format version 2"));
+    ck_assert_msg(strstr(err.msg, "no usable checkpoint (2 failed their checks") != NULL, "%s", err.msg);
     ck_assert_uint_eq(c.n, 0);
+    aw_store_close(s);
+}
+END_TEST
+
+/* A taker that refuses every blob with the code at ctx. */
+static int take_nothing(void *ctx, const uint8_t *blob, size_t n, aw_error_t *err)
+{
+    (void)blob;
+    (void)n;
+    return aw_error_set(err, *(const int *)ctx, "refused");
+}
+
+static int count_kind(aw_store_t *s, const char *id, const char *kind)
+{
+    aw_store_event_t *ev;
+    size_t nev;
+    aw_error_t err;
+    ck_assert_int_eq(aw_store_events_list(s, id, &ev, &nev, &err), 0);
+    int k = 0;
+    for (size_t i = 0; i < nev; i++)
+        k += strcmp(ev[i].kind, kind) == 0;
+    aw_store_events_free(ev, nev);
+    return k;
+}
+
+/* Which checkpoints aw_store_take_checkpoint offers, what ends its search, and that a read-only store
+ * reports a damaged checkpoint without logging it. */
+START_TEST(test_take_checkpoint)
+{
+    aw_store_t *s = open_ok(db, 0);
+    char id[65];
+    ident(id, 7);
+    add_run(s, id, "take", 10);
+    aw_error_t err;
+    for (int e = 1; e <= 4; e++)
+        ck_assert_int_eq(commit(s, id, e, e % 2 == 0, 32, &err), 0);
+    size_t n;
+    uint8_t *b = make_blob(4, 3, 32, &n);
+    ck_assert_int_eq(aw_store_save_checkpoint(s, id, 4, 3, b, n, &err), 0);
+    free(b);
+    /* Stored now: (4, 3), (4, 0) and (2, 0). */
+    aw_ckpt_t c;
+    aw_store_ckpt_ref_t ref;
+    const int64_t want[3][2] = {{-1, 4}, {4, 4}, {2, 2}}; /* epoch asked for, epoch taken */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(newest_ckpt(s, id, want[i][0], &c, &ref, &err), 0);
+        ck_assert_int_eq(ref.epoch, want[i][1]);
+        ck_assert_int_eq(ref.position, want[i][0] < 0 ? 3 : 0);
+        ck_assert_int_eq(ckpt_epoch(&c), want[i][1]);
+        aw_ckpt_fini(&c);
+    }
+    ck_assert_int_eq(newest_ckpt(s, id, 3, &c, &ref, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "no checkpoint kept at epoch 3") != NULL, "%s", err.msg);
+    ck_assert_int_eq(n_rejected, 0);
+    /* Out of memory ends the search at once; any other refusal moves on to the older one. */
+    int code = AW_ENOMEM;
+    aw_store_ckpt_taker_t t = {.take = take_nothing, .rejected = count_rejected, .ctx = &code};
+    n_rejected = 0;
+    ck_assert_int_eq(aw_store_take_checkpoint(s, id, -1, &t, NULL, &err), AW_ENOMEM);
+    ck_assert_int_eq(n_rejected, 0);
+    ck_assert_int_eq(count_kind(s, id, "checkpoint_bad"), 0);
+    code = AW_EARG;
+    ck_assert_int_eq(aw_store_take_checkpoint(s, id, -1, &t, NULL, &err), AW_ENOTFOUND);
+    ck_assert_int_eq(n_rejected, 3);
+    ck_assert_int_eq(count_kind(s, id, "checkpoint_bad"), 3);
+    /* Damage (4, 3): a reader falls back to (4, 0), tells of it and logs nothing. */
+    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s),
+                                  "UPDATE checkpoints SET blob = substr(blob, 1, 30) || X'FF' || substr(blob, 32)"
+                                  " WHERE epoch = 4 AND position = 3", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    aw_store_t *ro = open_ok(db, 1);
+    ck_assert_int_eq(newest_ckpt(ro, id, -1, &c, &ref, &err), 0);
+    ck_assert_int_eq(ref.epoch, 4);
+    ck_assert_int_eq(ref.position, 0);
+    ck_assert_int_eq(n_rejected, 1);
+    ck_assert_ptr_nonnull(strstr(last_rejected, "epoch 4 step 3"));
+    aw_ckpt_fini(&c);
+    aw_store_close(ro);
+    ck_assert_int_eq(count_kind(s, id, "checkpoint_bad"), 3);
     aw_store_close(s);
 }
 END_TEST
@@ -817,14 +933,11 @@ START_TEST(test_kill9)
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), last);
     ck_assert_int_eq(q_int(s, "SELECT max(epoch) FROM metrics"), last);
     aw_ckpt_t c;
-    int64_t ce, cp;
-    int bad;
-    ck_assert_int_eq(aw_store_load_good_checkpoint(s, id, &c, &ce, &cp, &bad, NULL, &err), 0);
-    ck_assert_int_eq(bad, 0);
-    ck_assert_int_eq(ce, last);
-    uint64_t ep;
-    ck_assert_int_eq(aw_ckpt_get_u64(&c, "EPOC", &ep, &err), 0);
-    ck_assert_int_eq((int64_t)ep, last);
+    aw_store_ckpt_ref_t ref;
+    ck_assert_int_eq(newest_ckpt(s, id, -1, &c, &ref, &err), 0);
+    ck_assert_int_eq(n_rejected, 0);
+    ck_assert_int_eq(ref.epoch, last);
+    ck_assert_int_eq(ckpt_epoch(&c), last);
     aw_ckpt_fini(&c);
     ck_assert_int_eq(commit(s, id, last + 1, 0, 100, &err), 0); /* resumable */
     aw_store_close(s);
@@ -867,9 +980,9 @@ START_TEST(test_disk_full)
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), 3);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM eval_points"), 0);
     aw_ckpt_t c;
-    int64_t ce, cp;
-    ck_assert_int_eq(aw_store_load_good_checkpoint(s, id, &c, &ce, &cp, NULL, NULL, &err), 0);
-    ck_assert_int_eq(ce, 3);
+    aw_store_ckpt_ref_t ref;
+    ck_assert_int_eq(newest_ckpt(s, id, -1, &c, &ref, &err), 0);
+    ck_assert_int_eq(ref.epoch, 3);
     aw_ckpt_fini(&c);
     ck_assert_int_eq(commit(s, id, 4, 0, 1 << 18, &err), 0); /* room again: the same commit succeeds */
     aw_store_close(s);
@@ -991,6 +1104,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_commit_atomic);
     tcase_add_test(tc, test_mid_epoch_checkpoints);
     tcase_add_test(tc, test_corrupt_checkpoint_fallback);
+    tcase_add_test(tc, test_take_checkpoint);
     tcase_add_test(tc, test_eval_resume);
     suite_add_tcase(s, tc);
     tc = tcase_create("durability");

@@ -11,6 +11,7 @@
 #include "util/error.h"
 #include "core/model.h"
 #include "methods/plugin.h"
+#include "run/ckpt_layout.h" /* aw_run_load_model, which aiwae-report also calls */
 #include "spec/spec.h"
 #include "store/store.h"
 
@@ -67,13 +68,6 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts,
  * run is not yet in the store, recomputing its identity and naming it
  * NAME-repeat=R. */
 int aw_run_next_replicate(aw_store_t *store, aw_spec_t *spec, aw_error_t *err);
-
-/* Loads the parameters of a run from the store into model (initialized here;
- * the caller calls aw_model_fini): from the newest usable checkpoint when
- * epoch < 0, else from the end-of-epoch checkpoint kept at that epoch.
- * *epoch_out (if non-NULL) receives the checkpoint's epoch. */
-int aw_run_load_model(aw_store_t *store, const char *identity, int64_t epoch, aw_model_t *model,
-                      int64_t *epoch_out, aw_error_t *err);
 
 /* Fills data options from the spec's dataset section (pointers borrow from spec). */
 void aw_run_data_opts(const aw_spec_t *spec, aw_data_opts_t *o);

@@ -95,13 +95,6 @@ int aw_ckpt_put(aw_ckpt_t *c, const char *tag, const void *data, size_t n, aw_er
     return 0;
 }
 
-int aw_ckpt_put_u64(aw_ckpt_t *c, const char *tag, uint64_t v, aw_error_t *err)
-{
-    uint8_t b[8];
-    aw_le_put_u64(b, v);
-    return aw_ckpt_put(c, tag, b, sizeof b, err);
-}
-
 int aw_ckpt_put_f32(aw_ckpt_t *c, const char *tag, const float *x, size_t n, aw_error_t *err)
 {
     if (n > SIZE_MAX / 4)
@@ -111,19 +104,6 @@ int aw_ckpt_put_f32(aw_ckpt_t *c, const char *tag, const float *x, size_t n, aw_
         return aw_error_set(err, AW_ENOMEM, "checkpoint section %s: out of memory for %zu floats", tag, n);
     aw_le_put_f32s(b, x, n);
     int rc = aw_ckpt_put(c, tag, b, 4 * n, err);
-    free(b);
-    return rc;
-}
-
-int aw_ckpt_put_f64(aw_ckpt_t *c, const char *tag, const double *x, size_t n, aw_error_t *err)
-{
-    if (n > SIZE_MAX / 8)
-        return aw_error_set(err, AW_EARG, "checkpoint section %s: %zu doubles is too many", tag, n);
-    uint8_t *b = malloc(n > 0 ? 8 * n : 1);
-    if (b == NULL)
-        return aw_error_set(err, AW_ENOMEM, "checkpoint section %s: out of memory for %zu doubles", tag, n);
-    aw_le_put_f64s(b, x, n);
-    int rc = aw_ckpt_put(c, tag, b, 8 * n, err);
     free(b);
     return rc;
 }
@@ -155,15 +135,6 @@ const void *aw_ckpt_need(const aw_ckpt_t *c, const char *tag, size_t n, aw_error
     return p;
 }
 
-int aw_ckpt_get_u64(const aw_ckpt_t *c, const char *tag, uint64_t *v, aw_error_t *err)
-{
-    const uint8_t *p = aw_ckpt_need(c, tag, 8, err);
-    if (p == NULL)
-        return AW_EFORMAT;
-    *v = aw_le_get_u64(p);
-    return 0;
-}
-
 int aw_ckpt_get_f32(const aw_ckpt_t *c, const char *tag, float *x, size_t n, aw_error_t *err)
 {
     if (n > SIZE_MAX / 4)
@@ -172,17 +143,6 @@ int aw_ckpt_get_f32(const aw_ckpt_t *c, const char *tag, float *x, size_t n, aw_
     if (p == NULL)
         return AW_EFORMAT;
     aw_le_get_f32s(p, x, n);
-    return 0;
-}
-
-int aw_ckpt_get_f64(const aw_ckpt_t *c, const char *tag, double *x, size_t n, aw_error_t *err)
-{
-    if (n > SIZE_MAX / 8)
-        return aw_error_set(err, AW_EARG, "checkpoint section %s: %zu doubles is too many", tag, n);
-    const uint8_t *p = aw_ckpt_need(c, tag, 8 * n, err);
-    if (p == NULL)
-        return AW_EFORMAT;
-    aw_le_get_f64s(p, x, n);
     return 0;
 }
 

@@ -44,11 +44,8 @@ void aw_ckpt_fini(aw_ckpt_t *c);
  * Returns 0, AW_EARG for a bad tag, or AW_ENOMEM. */
 int aw_ckpt_put(aw_ckpt_t *c, const char *tag, const void *data, size_t n, aw_error_t *err);
 
-/* Section helpers that store numbers little-endian whatever the host:
- * one u64, or n floats / doubles (IEEE-754 binary32 / binary64). */
-int aw_ckpt_put_u64(aw_ckpt_t *c, const char *tag, uint64_t v, aw_error_t *err);
+/* Stores x [n] (IEEE-754 binary32) as section tag, little-endian whatever the host. */
 int aw_ckpt_put_f32(aw_ckpt_t *c, const char *tag, const float *x, size_t n, aw_error_t *err);
-int aw_ckpt_put_f64(aw_ckpt_t *c, const char *tag, const double *x, size_t n, aw_error_t *err);
 
 /* Returns a borrowed pointer to section tag's bytes and its length in *n (if n
  * is non-NULL), or NULL when there is no such section. */
@@ -58,11 +55,9 @@ const void *aw_ckpt_get(const aw_ckpt_t *c, const char *tag, size_t *n);
  * NULL with AW_EFORMAT in err ("section PARM has 12 bytes, expected 16"). */
 const void *aw_ckpt_need(const aw_ckpt_t *c, const char *tag, size_t n, aw_error_t *err);
 
-/* Read back what the put helpers wrote; the section must have exactly the size
- * of one u64 / n floats / n doubles, else AW_EFORMAT (nothing written to out). */
-int aw_ckpt_get_u64(const aw_ckpt_t *c, const char *tag, uint64_t *v, aw_error_t *err);
+/* Reads back what aw_ckpt_put_f32 wrote into x [n]; the section must hold exactly n floats, else
+ * AW_EFORMAT (nothing written to x). */
 int aw_ckpt_get_f32(const aw_ckpt_t *c, const char *tag, float *x, size_t n, aw_error_t *err);
-int aw_ckpt_get_f64(const aw_ckpt_t *c, const char *tag, double *x, size_t n, aw_error_t *err);
 
 /* Serializes c into a new malloc'd buffer *blob of *n bytes (caller frees).
  * Returns 0 or AW_ENOMEM (then *blob is NULL). */

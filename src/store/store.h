@@ -30,7 +30,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/ckpt.h"
 #include "util/error.h"
 
 #define AW_STORE_DEFAULT_PATH "results/aiwae.db"
@@ -220,14 +219,22 @@ int aw_store_checkpoints_list(aw_store_t *s, const char *identity, aw_store_ckpt
 int aw_store_load_checkpoint(aw_store_t *s, const char *identity, int64_t epoch, int64_t position,
                              uint8_t **blob, size_t *n, aw_error_t *err);
 
-/* Loads the newest checkpoint that decodes (magic, version, checksum) into c
- * (initialized here; caller finis it) and its key into *epoch / *position.
- * Each one that fails is logged as event "checkpoint_bad" (unless the store is
- * read-only), counted in *n_bad (may be NULL) and its message is left in warn
- * (may be NULL) for the caller to report. AW_ENOTFOUND if none decodes. The
- * caller then calls aw_store_rollback to drop the newer, bad state. */
-int aw_store_load_good_checkpoint(aw_store_t *s, const char *identity, aw_ckpt_t *c, int64_t *epoch,
-                                  int64_t *position, int *n_bad, aw_error_t *warn, aw_error_t *err);
+/* Decides whether a stored checkpoint blob is usable (decoding it into ctx): 0 takes it; AW_ENOMEM ends
+ * the search with that error; any other error rejects the blob as damaged (err says why). */
+typedef struct aw_store_ckpt_taker {
+    int (*take)(void *ctx, const uint8_t *blob, size_t n, aw_error_t *err);
+    void (*rejected)(void *ctx, const char *message); /* told of each rejection (may be NULL) */
+    void *ctx;
+} aw_store_ckpt_taker_t;
+
+/* Offers the run's checkpoints to t->take, newest first, until it takes one, and puts that one's key in
+ * *taken (may be NULL). epoch < 0 offers every checkpoint, epoch >= 0 only the end-of-epoch one kept at
+ * that epoch. Each rejected one is logged as event "checkpoint_bad" (unless the store is read-only) with
+ * the message t->rejected gets ("checkpoint at epoch E step P is unusable (why); trying the previous
+ * one"). AW_ENOTFOUND if none is taken (err says how many were rejected and why the oldest was). A
+ * caller resuming from the one taken then calls aw_store_rollback to drop the newer, bad state. */
+int aw_store_take_checkpoint(aw_store_t *s, const char *identity, int64_t epoch, const aw_store_ckpt_taker_t *t,
+                             aw_store_ckpt_ref_t *taken, aw_error_t *err);
 
 /* Rolls the run back to checkpoint (epoch, position) in one transaction:
  * deletes metrics rows with epoch > `epoch`, checkpoints newer than the key,

@@ -1,0 +1,170 @@
+/* evaluate.c: the evaluations of one run, resumable per chunk of points: each chunk has its own
+ * generator and is committed on its own, so an interrupted evaluation redoes at most one chunk and
+ * its values do not depend on where it was interrupted. */
+#include "run/run_ctx.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix64(uint64_t a, uint64_t b)
+{
+    uint64_t z = a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Buffers of one evaluation: which points are done and their values, and one chunk's points. */
+typedef struct eval_bufs {
+    uint8_t *done;  /* [n_points] */
+    double *all;    /* [n_points] */
+    float *x;       /* [chunk, D] */
+    double *vals;   /* [chunk] */
+    size_t *idx;    /* [chunk] */
+} eval_bufs_t;
+
+static void bufs_fini(eval_bufs_t *b)
+{
+    free(b->done);
+    free(b->all);
+    free(b->x);
+    free(b->vals);
+    free(b->idx);
+}
+
+/* Evaluates every chunk not yet stored, storing each as it is done. */
+static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const aw_dataset_t *ds,
+                       const aw_run_eval_setup_t *es, const aw_store_eval_key_t *key, int chunk, eval_bufs_t *b,
+                       aw_error_t *err)
+{
+    const long n_points = es->n_points;
+    int rc;
+    double t0 = aw_run_now_s();
+    int64_t n_done = 0;
+    for (long first = 0; first < n_points; first += chunk) {
+        int m = (int)(n_points - first < chunk ? n_points - first : chunk);
+        int todo = 0;
+        for (int j = 0; j < m; j++)
+            todo |= !b->done[first + j];
+        if (!todo)
+            continue;
+        if (c->opts->stop != NULL && *c->opts->stop)
+            return aw_error_set(err, AW_EINTR, "interrupted during evaluation %s", e->estimator);
+        /* Each chunk has its own generator: the values do not depend on
+         * which chunks ran before an interruption. */
+        aw_rng_t g;
+        uint64_t stream = mix64(mix64(mix64((uint64_t)c->spec->repeat, (uint64_t)c->ps.epoch),
+                                      (uint64_t)eval_index), (uint64_t)first);
+        aw_rng_seed(&g, c->spec->seed ^ 0x4556414cULL, stream);
+        for (int j = 0; j < m; j++)
+            b->idx[j] = (size_t)(first + j);
+        if ((rc = aw_data_batch(ds, b->idx, m, &c->bin, &g, b->x)) < 0)
+            return aw_error_set(err, rc, "%s: cannot binarize evaluation points", ds->source);
+        if ((rc = es->est->eval(es->cfg, &es->ctx, &c->model, b->x, m, &g, b->vals, err)) < 0)
+            return rc;
+        double t1 = aw_run_now_s();
+        if ((rc = aw_store_eval_put_points(c->store, key, first, b->vals, (size_t)m, t1 - t0, err)) < 0)
+            return rc;
+        t0 = t1;
+        for (int j = 0; j < m; j++) {
+            b->done[first + j] = 1;
+            b->all[first + j] = b->vals[j];
+        }
+        n_done = 0;
+        for (long i = 0; i < n_points; i++)
+            n_done += b->done[i] != 0;
+        aw_progress_t p = {.kind = AW_PROGRESS_EVAL, .epoch = c->ps.epoch, .estimator = e->estimator,
+                           .done = n_done, .total = n_points, .eta_s = -1};
+        aw_run_notify(c, &p);
+    }
+    return AW_OK;
+}
+
+/* Mean and standard error over the points, summed in index order, stored as the evaluation's result. */
+static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_store_eval_key_t *key, const double *all,
+                       long n_points, aw_error_t *err)
+{
+    double mean = 0, var = 0;
+    for (long i = 0; i < n_points; i++)
+        mean += all[i];
+    mean /= (double)n_points;
+    for (long i = 0; i < n_points; i++)
+        var += (all[i] - mean) * (all[i] - mean);
+    double se = n_points > 1 ? sqrt(var / (double)(n_points - 1) / (double)n_points) : 0.0;
+    aw_store_eval_t fin;
+    int rc = aw_store_eval_begin(c->store, key, n_points, &fin, err);
+    if (rc < 0)
+        return rc;
+    double seconds = fin.seconds;
+    aw_store_eval_fini(&fin);
+    if ((rc = aw_store_eval_finish(c->store, key, mean, se, n_points, seconds, err)) < 0)
+        return rc;
+    aw_progress_t p = {.kind = AW_PROGRESS_EVAL_DONE, .epoch = c->ps.epoch, .estimator = e->estimator,
+                       .done = n_points, .total = n_points, .value = mean, .stderr_ = se, .eta_s = -1};
+    aw_run_notify(c, &p);
+    return AW_OK;
+}
+
+static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const aw_dataset_t *ds,
+                    aw_error_t *err)
+{
+    aw_run_eval_setup_t es;
+    int rc = aw_run_eval_setup(c, e, ds, &es, err);
+    if (rc < 0)
+        return rc;
+    const long n_points = es.n_points;
+    aw_store_eval_key_t key = {.identity = c->spec->identity, .estimator = e->estimator, .settings = es.settings,
+                               .split = e->split, .epoch = c->ps.epoch};
+    aw_store_eval_t st;
+    if ((rc = aw_store_eval_begin(c->store, &key, n_points, &st, err)) < 0)
+        return rc;
+    int finished = st.finished;
+    aw_store_eval_fini(&st);
+    if (finished)
+        return AW_OK;
+    int chunk = es.ctx.batch;
+    size_t D = ds->dim;
+    eval_bufs_t b = {.done = calloc((size_t)n_points, 1), .all = malloc(sizeof(double) * (size_t)n_points),
+                     .x = malloc(sizeof(float) * (size_t)chunk * D), .vals = malloc(sizeof(double) * (size_t)chunk),
+                     .idx = malloc(sizeof(size_t) * (size_t)chunk)};
+    if (b.done == NULL || b.all == NULL || b.x == NULL || b.vals == NULL || b.idx == NULL)
+        rc = aw_error_set(err, AW_ENOMEM, "out of memory for evaluation");
+    else if ((rc = aw_store_eval_points(c->store, &key, n_points, b.all, b.done, err)) == AW_OK &&
+             (rc = eval_chunks(c, e, eval_index, ds, &es, &key, chunk, &b, err)) == AW_OK)
+        rc = eval_finish(c, e, &key, b.all, n_points, err);
+    bufs_fini(&b);
+    return rc;
+}
+
+/* Runs the evaluations due after epoch c->ps.epoch (every N, or the last). */
+int aw_run_evals(run_ctx_t *c, int final, aw_error_t *err)
+{
+    const aw_spec_t *spec = c->spec;
+    aw_dataset_t splits[2];
+    int loaded[2] = {0, 0};
+    int rc = AW_OK;
+    for (int j = 0; j < spec->n_eval && rc == AW_OK; j++) {
+        const aw_eval_spec_t *e = &spec->eval[j];
+        int due = final || (e->every > 0 && c->ps.epoch % e->every == 0);
+        if (!due)
+            continue;
+        int which = strcmp(e->split, "train") == 0 ? 0 : 1;
+        if (which == 0) {
+            rc = run_eval(c, e, j, &c->train, err);
+            continue;
+        }
+        if (!loaded[which]) {
+            aw_data_opts_t o;
+            aw_run_data_opts(spec, &o);
+            o.bin = &c->bin;
+            if ((rc = aw_data_load(&o, "test", &splits[which], err)) < 0)
+                break;
+            loaded[which] = 1;
+        }
+        rc = run_eval(c, e, j, &splits[which], err);
+    }
+    if (loaded[1])
+        aw_dataset_fini(&splits[1]);
+    return rc;
+}

@@ -1,0 +1,88 @@
+/* run_ctx.h: what the runner's files share (internal to src/run): the context one run holds while it
+ * trains and evaluates, and what each file provides to the others. run.c: lifecycle, claims, progress;
+ * setup.c: the context and the evaluations from the spec; train.c: the training loop and NaN rollback;
+ * evaluate.c: evaluations; checkpoint.c: the context into checkpoints and back. */
+#ifndef AW_RUN_CTX_H
+#define AW_RUN_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data/data.h"
+#include "methods/plugin.h"
+#include "run/ckpt_layout.h"
+#include "run/run.h"
+#include "spec/spec.h"
+#include "store/store.h"
+
+/* Everything one run holds while it trains. */
+typedef struct run_ctx {
+    const aw_spec_t *spec;          /* the resolved run (borrowed) */
+    aw_store_t *store;              /* results database (borrowed) */
+    const aw_run_opts_t *opts;      /* options (borrowed) */
+    const aw_method_ops_t *ops;     /* training method */
+    aw_model_t model;               /* parameters */
+    void *method;                   /* method state */
+    aw_rng_t rng;                   /* the run's generator */
+    aw_dataset_t train;             /* training split */
+    aw_binarize_t bin;              /* binarization of every batch */
+    aw_run_progress_t ps;            /* position and partial sums */
+    size_t *order;                  /* [train.n] data order of the current epoch */
+    float *xbatch;                  /* [batch_size, D] binarized batch */
+    int nan_retries;                /* rollbacks so far in this process */
+    const float *last_step;         /* step sizes reported by the last step (borrowed from the method) */
+} run_ctx_t;
+
+/* ---- run.c ---- */
+
+/* Monotonic wall time in seconds. */
+double aw_run_now_s(void);
+
+/* Passes p to the progress callback (if any), naming the run. */
+void aw_run_notify(const run_ctx_t *c, aw_progress_t *p);
+
+/* Tells the progress callback one AW_PROGRESS_NOTE line. */
+void aw_run_note(const run_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- setup.c ---- */
+
+/* Resolves the method, loads the training split, builds the model and the method state; on error the
+ * caller still calls aw_run_ctx_fini. */
+int aw_run_ctx_init(run_ctx_t *c, aw_error_t *err);
+void aw_run_ctx_fini(run_ctx_t *c);
+
+/* One evaluation resolved from its spec entry. */
+typedef struct aw_run_eval_setup {
+    const aw_estimator_ops_t *est;  /* the estimator */
+    const void *cfg;                /* its settings (the spec's config struct, borrowed) */
+    aw_eval_ctx_t ctx;              /* batch and the run's stop flag */
+    long n_points;                  /* points of the split evaluated */
+    char settings[512];             /* canonical settings text: the key its results are stored under */
+} aw_run_eval_setup_t;
+
+/* Resolves evaluation e on data set ds into *out. */
+int aw_run_eval_setup(const run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
+                      aw_run_eval_setup_t *out, aw_error_t *err);
+
+/* ---- checkpoint.c ---- */
+
+/* Restores the newest checkpoint that decodes and fits the run, dropping whatever is newer in the
+ * store; *found = 0 when there is none. */
+int aw_run_resume_latest(run_ctx_t *c, int *found, aw_error_t *err);
+
+/* Stores the current state: as the end-of-epoch checkpoint with metrics m, or mid-epoch. */
+int aw_run_commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metrics_t *m, aw_error_t *err);
+
+/* ---- train.c ---- */
+
+int64_t aw_run_steps_per_epoch(const run_ctx_t *c);
+
+/* Trains until the spec's epochs are done, running the evaluations due every N epochs. */
+int aw_run_train(run_ctx_t *c, aw_error_t *err);
+
+/* ---- evaluate.c ---- */
+
+/* Runs the evaluations due after epoch c->ps.epoch (every N, or all when final). */
+int aw_run_evals(run_ctx_t *c, int final, aw_error_t *err);
+
+#endif
