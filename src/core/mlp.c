@@ -37,12 +37,43 @@ void aw_layer_forward_tanh(const aw_layer_t *l, const aw_real *x, int M, aw_real
         bias_tanh_row(y + (size_t)m * out, l->b, out);
 }
 
+/* Columns per task: each task sums its column block over all rows, in row order. */
+#define AW_COLS_PER_TASK 64
+
+/* s [w] = beta*s + sum over M rows of a (row stride n), w <= AW_COLS_PER_TASK. */
+AW_KERNEL static void col_sum_block(const aw_real *a, int M, int n, int w, aw_real *s, aw_real beta)
+{
+    aw_real acc[AW_COLS_PER_TASK];
+    for (int j = 0; j < w; j++)
+        acc[j] = beta == 0 ? AW_R(0.0) : beta * s[j];
+    for (int m = 0; m < M; m++) {
+        const aw_real *r = a + (size_t)m * n;
+#pragma omp simd
+        for (int j = 0; j < w; j++)
+            acc[j] += r[j];
+    }
+    for (int j = 0; j < w; j++)
+        s[j] = acc[j];
+}
+
+/* s [n] = beta*s + sum_m a[m,:] over a [M,n], summed in row order (deterministic). */
+static void col_sum(const aw_real *a, int M, int n, aw_real *s, aw_real beta)
+{
+    const int nblk = (n + AW_COLS_PER_TASK - 1) / AW_COLS_PER_TASK;
+#pragma omp parallel for schedule(static) if ((size_t)M * n > AW_PAR_MIN && nblk > 1)
+    for (int blk = 0; blk < nblk; blk++) {
+        const int j0 = blk * AW_COLS_PER_TASK;
+        const int w = j0 + AW_COLS_PER_TASK < n ? AW_COLS_PER_TASK : n - j0;
+        col_sum_block(a + j0, M, n, w, s + j0, beta);
+    }
+}
+
 void aw_layer_backward_weights(const aw_layer_t *l, const aw_real *x, const aw_real *dy, int M,
                                aw_real *dW, aw_real *db, aw_real beta)
 {
     AW_GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, l->out, l->in, M, AW_R(1.0), dy, l->out, x, l->in,
             beta, dW, l->in);
-    aw_col_sum(dy, M, l->out, db, beta);
+    col_sum(dy, M, l->out, db, beta);
 }
 
 void aw_layer_backward_input(const aw_layer_t *l, const aw_real *dy, int M, aw_real *dx)
@@ -64,34 +95,4 @@ void aw_tanh_backward(const aw_real *y, aw_real *d, int M, int n)
 #pragma omp parallel for schedule(static) if ((size_t)M * n > AW_PAR_MIN)
     for (int m = 0; m < M; m++)
         tanh_back_row(y + (size_t)m * n, d + (size_t)m * n, n);
-}
-
-/* Columns per task: each task sums its column block over all rows, in row order. */
-#define AW_COLS_PER_TASK 64
-
-/* s [w] = beta*s + sum over M rows of a (row stride n), w <= AW_COLS_PER_TASK. */
-AW_KERNEL static void col_sum_block(const aw_real *a, int M, int n, int w, aw_real *s, aw_real beta)
-{
-    aw_real acc[AW_COLS_PER_TASK];
-    for (int j = 0; j < w; j++)
-        acc[j] = beta == 0 ? AW_R(0.0) : beta * s[j];
-    for (int m = 0; m < M; m++) {
-        const aw_real *r = a + (size_t)m * n;
-#pragma omp simd
-        for (int j = 0; j < w; j++)
-            acc[j] += r[j];
-    }
-    for (int j = 0; j < w; j++)
-        s[j] = acc[j];
-}
-
-void aw_col_sum(const aw_real *a, int M, int n, aw_real *s, aw_real beta)
-{
-    const int nblk = (n + AW_COLS_PER_TASK - 1) / AW_COLS_PER_TASK;
-#pragma omp parallel for schedule(static) if ((size_t)M * n > AW_PAR_MIN && nblk > 1)
-    for (int blk = 0; blk < nblk; blk++) {
-        const int j0 = blk * AW_COLS_PER_TASK;
-        const int w = j0 + AW_COLS_PER_TASK < n ? AW_COLS_PER_TASK : n - j0;
-        col_sum_block(a + j0, M, n, w, s + j0, beta);
-    }
 }

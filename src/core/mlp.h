@@ -32,9 +32,6 @@ void aw_layer_backward_input(const aw_layer_t *l, const aw_real *dy, int M, aw_r
 /* Through a tanh: d [M,n] *= 1 - y^2, with y [M,n] the tanh output. */
 void aw_tanh_backward(const aw_real *y, aw_real *d, int M, int n);
 
-/* s [n] = beta*s + sum_m a[m,:] over a [M,n], summed in row order (deterministic). */
-void aw_col_sum(const aw_real *a, int M, int n, aw_real *s, aw_real beta);
-
 /* Numerically safe scalar helpers. softplus(a) = log(1 + e^a) = max(a,0) + log1p(e^-|a|). */
 static inline aw_real aw_softplus(aw_real a)
 {
