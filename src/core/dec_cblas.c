@@ -3,8 +3,6 @@
 #include <omp.h>
 #include <stddef.h>
 
-#include <cblas.h>
-
 #include "core/decoder.h"
 
 /* Decoder forward on h [N,H]: fills dec_act and logits (without the last layer's bias, which
@@ -18,8 +16,7 @@ static void dec_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h
         in = ws->dec_act[l];
     }
     const aw_layer_t *y = &m->dec[L];
-    AW_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, y->out, y->in, AW_R(1.0), in, y->in, y->W, y->in,
-            AW_R(0.0), ws->logits, y->out);
+    aw_gemm(0, 1, N, y->out, y->in, in, y->in, y->W, y->in, AW_R(0.0), ws->logits, y->out);
 }
 
 /* Decoder backward from the logit gradient in logits [N,D] (filled by the caller) through the activations
@@ -38,8 +35,7 @@ static void dec_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *
             aw_layer_backward_weights(y, in, dy, N, grad_dec + (y->W - p0), grad_dec + (y->b - p0), AW_R(0.0));
         if (l == 0) {
             if (grad_h)
-                AW_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, y->in, y->out, AW_R(1.0), dy, y->out,
-                        y->W, y->in, beta_h, grad_h, y->in);
+                aw_gemm(0, 0, N, y->in, y->out, dy, y->out, y->W, y->in, beta_h, grad_h, y->in);
             break;
         }
         aw_real *dx = ws->dec_d[l & 1];
@@ -94,31 +90,27 @@ static void loglik_rows(const aw_model_t *m, aw_model_ws_t *v, const aw_real *x,
         dec_backward(m, v, h, n, NULL, grad_h, AW_R(1.0));
 }
 
-/* Rows per thread below which splitting the rows over threads does not pay. */
-#define AW_ROWS_PER_THREAD_MIN 64
-
 static int ref_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
-                        int N, aw_real *out, int flags, aw_real *grad_h)
+                      int N, aw_real *out, int flags, aw_real *grad_h)
 {
     const int H = m->shape.H;
     const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (nt < 2 || N < nt * AW_ROWS_PER_THREAD_MIN) {
+    if (nt < 2) {
         loglik_rows(m, ws, x, K, 0, N, h, out, flags, grad_h);
         return 0;
     }
-    /* Data parallel: each thread runs the whole decoder on its own block of rows with single-threaded
-     * GEMMs (OpenBLAS runs one thread inside a parallel region), so no barrier separates the GEMMs from
-     * the element-wise passes and each block stays in its core's cache. */
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-        const int r0 = (int)((long)N * t / T), r1 = (int)((long)N * (t + 1) / T);
-        if (r1 > r0) {
-            aw_model_ws_t v;
-            ws_rows(ws, r0, &v);
-            loglik_rows(m, &v, x, K, r0, r1 - r0, h + (size_t)r0 * H, out + r0, flags,
-                        grad_h != NULL ? grad_h + (size_t)r0 * H : NULL);
-        }
+    /* Data parallel over chunks of AW_GEMM_ROWS rows: each thread runs the whole decoder on its chunks with
+     * single-threaded GEMMs, so no barrier separates the GEMMs from the element-wise passes and a chunk
+     * stays in its core's cache. The chunks are aw_gemm's, so every row sees the GEMM shapes it would see
+     * in one call over all rows. */
+    const int nc = (N + AW_GEMM_ROWS - 1) / AW_GEMM_ROWS;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int c = 0; c < nc; c++) {
+        const int r0 = c * AW_GEMM_ROWS, n = N - r0 < AW_GEMM_ROWS ? N - r0 : AW_GEMM_ROWS;
+        aw_model_ws_t v;
+        ws_rows(ws, r0, &v);
+        loglik_rows(m, &v, x, K, r0, n, h + (size_t)r0 * H, out + r0, flags,
+                    grad_h != NULL ? grad_h + (size_t)r0 * H : NULL);
     }
     return 0;
 }
@@ -169,6 +161,7 @@ const aw_dec_kernel_t aw_dec_cblas = {
     .name = "cblas",
     .usable = ref_usable,
     .train_min_rows = 1,
+    .row_independent = 0,
     .loglik = ref_loglik,
     .train_forward = ref_train_forward,
     .train_backward = ref_train_backward,

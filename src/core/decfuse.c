@@ -17,7 +17,6 @@
 
 #ifdef AW_DEC_AVX512
 
-#include <cblas.h>
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
@@ -535,18 +534,25 @@ static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, cons
     bufs_t bf;
     carve(&m->shape, (float *)scratch + lo.region, Np, &bf);
     const float *p0 = m->params + m->dec_off;
-    /* Each thread takes a fixed share of every layer's output features: scales those rows of the deltas by
-     * c (row n's gradient is c[n] times its own), sums them for db, and multiplies them by the layer input
-     * for its rows of dW = dY X^T, a single-threaded GEMM (as OpenBLAS runs inside a parallel region). No
-     * barrier between layers; an element's arithmetic does not depend on the split. */
+    /* Tasks: every layer's output features in aw_gemm's chunks of AW_GEMM_ROWS (layer l's tasks are
+     * [first[l], first[l + 1])). A task scales its rows of the deltas by c (row n's gradient is c[n] times
+     * its own), sums them for db, and multiplies them by the layer input for its rows of dW = dY X^T: one
+     * single-threaded GEMM of the chunk's shape, whatever the thread count. No barrier between layers. */
+    int first[AW_MAX_HIDDEN + 2];
+    first[0] = 0;
+    for (int l = 0; l <= L; l++)
+        first[l + 1] = first[l] + (m->dec[l].out + AW_GEMM_ROWS - 1) / AW_GEMM_ROWS;
+    const int ntask = grad_dec != NULL ? first[L + 1] : 0;
 #pragma omp parallel num_threads(nt)
     {
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-        for (int l = L; grad_dec != NULL && l >= 0; l--) {
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int t = 0; t < ntask; t++) {
+            int l = 0;
+            while (t >= first[l + 1])
+                l++;
             const aw_layer_t *y = &m->dec[l];
-            const int f0 = (int)((long)y->out * t / T), f1 = (int)((long)y->out * (t + 1) / T);
-            if (f1 <= f0)
-                continue;
+            const int f0 = (t - first[l]) * AW_GEMM_ROWS;
+            const int f1 = y->out - f0 < AW_GEMM_ROWS ? y->out : f0 + AW_GEMM_ROWS;
             float *dY = (l == L ? bf.sT : bf.dT[l]) + (size_t)f0 * Np;
             const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
             float *dW = grad_dec + (y->W - p0) + (size_t)f0 * y->in, *db = grad_dec + (y->b - p0);
@@ -559,8 +565,7 @@ static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, cons
                     r[n] *= c[n];
                 db[f] = sum_fixed(r, N);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f1 - f0, y->in, N, 1.0f, dY, Np, X, Np, 0.0f,
-                        dW, y->in);
+            aw_gemm(0, 1, f1 - f0, y->in, N, dY, Np, X, Np, 0.0f, dW, y->in);
         }
         if (gh != NULL)
 #pragma omp for schedule(static) nowait
@@ -610,6 +615,7 @@ const aw_dec_kernel_t aw_dec_avx512 = {
     .name = "avx512",
     .usable = fuse_usable,
     .train_min_rows = 128, /* fewer rows: a few groups would leave threads idle */
+    .row_independent = 1,
     .loglik = avx512_loglik,
     .train_forward = avx512_train_forward,
     .train_backward = avx512_train_backward,

@@ -22,6 +22,10 @@ typedef struct aw_dec_kernel {
     /* Training passes with fewer rows than this run on the reference kernel (for the fused kernel a few
      * row groups would leave threads idle); 1 for kernels without such a bound. */
     int train_min_rows;
+    /* 1 if a row's results also do not depend on which other rows share its call (the fused pass computes
+     * each row alike wherever it sits in its group); 0 where they may (the reference kernel's GEMM shapes
+     * follow the row count and a row's place among the rows). */
+    int row_independent;
     /* out [N] = log p(x|h) (+ log p(h) with AW_LOGLIK_PRIOR; += with AW_LOGLIK_ADD); if grad_h != NULL
      * also grad_h [N,H] = d out / dh (overwritten). N >= 1. Returns 0, or AW_ENOMEM having done nothing. */
     int (*loglik)(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h, int N,

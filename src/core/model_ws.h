@@ -29,7 +29,7 @@ struct aw_model_ws {
     void *block;                       /* the single allocation all of the above point into */
     const struct aw_dec_kernel *dec;   /* the decoder kernel (decoder.h), picked by aw_model_ws_new */
     const struct aw_dec_kernel *dec_train; /* the kernel that ran the last training forward, or NULL */
-    void *kscratch;                    /* scratch of the decoder kernel, grown on demand (aw_model_ws_scratch) */
+    void *kscratch;                    /* the decoder kernel's scratch, grown by aw_model_ws_scratch */
     size_t kscratch_bytes;             /* its size */
     const aw_real *train_h;            /* the reference kernel's last training forward: its h [train_N,H] */
     int train_N;                       /* and its row count */

@@ -26,6 +26,7 @@ typedef double aw_real;
 #define AW_FABS fabs
 /* Every external symbol of mlp.c, model.c, decoder.c, dec_cblas.c and objective.c gets its double-precision
  * name. */
+#define aw_gemm awd_gemm
 #define aw_layer_forward awd_layer_forward
 #define aw_layer_forward_tanh awd_layer_forward_tanh
 #define aw_layer_backward_weights awd_layer_backward_weights
