@@ -46,12 +46,6 @@ void aw_layer_backward_input(const aw_layer_t *l, const aw_real *dy, int M, aw_r
 /* Through a tanh: d [M,n] *= 1 - y^2, with y [M,n] the tanh output. */
 void aw_tanh_backward(const aw_real *y, aw_real *d, int M, int n);
 
-/* Numerically safe scalar helpers. softplus(a) = log(1 + e^a) = max(a,0) + log1p(e^-|a|). */
-static inline aw_real aw_softplus(aw_real a)
-{
-    return (a > 0 ? a : AW_R(0.0)) + AW_LOG1P(AW_EXP(-AW_FABS(a)));
-}
-
 /* sigmoid(a) = 1 / (1 + e^-a), without overflow for large |a|. */
 static inline aw_real aw_sigmoid(aw_real a)
 {
