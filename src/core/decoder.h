@@ -4,8 +4,9 @@
  * A kernel computes, for N rows h [N,H] and images x [ceil(N/K), D] (row n uses image n / K),
  * log p(x_{n/K} | h_n) and the gradients the losses need. Each workspace picks its kernel once, in
  * aw_model_ws_new: the first row of aw_dec_kernels that is usable for its shape and row capacity on this CPU
- * (aw_model_ws_set_kernel overrides it, for tests). Adding a kernel is one file defining its row plus one
- * line in the table of decoder.c.
+ * (aw_model_ws_set_kernel overrides it, for tests). Adding a kernel is one file defining its row, the
+ * row's declaration below and one line in the table of decoder.c; test_decfuse then tests it like the
+ * others.
  *
  * aw_model_dec_loglik (model_ws.h) and the training pass below run ws's kernel. Every kernel computes
  * each row's values with arithmetic that depends neither on the thread count nor on how the rows are
