@@ -4,6 +4,8 @@
 
 #include "../src/core/mlp.c"
 #include "../src/core/model.c"
+#include "../src/core/decoder.c"
+#include "../src/core/dec_cblas.c"
 #include "../src/core/objective.c"
 
 #include "core_f64.h"

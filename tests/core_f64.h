@@ -1,5 +1,6 @@
-/* core_f64.h: a double-precision build of the numeric core (src/mlp.c, model.c, objective.c compiled again
- * with AW_REAL_DOUBLE) behind a bridge with plain types, for gradient checks and float/double agreement. */
+/* core_f64.h: a double-precision build of the numeric core (src/core/mlp.c, model.c, decoder.c, dec_cblas.c,
+ * objective.c compiled again with AW_REAL_DOUBLE) behind a bridge with plain types, for gradient checks
+ * and float/double agreement. */
 #ifndef AW_CORE_F64_H
 #define AW_CORE_F64_H
 

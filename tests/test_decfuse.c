@@ -1,7 +1,8 @@
-/* test_decfuse.c: the fused AVX-512 decoder pass (decfuse.h) against the double-precision build and the
- * reference CBLAS path, on the paper's shape and on odd shapes that exercise every padding and tail; its
- * independence of thread count and of a row's place in its group; the reuse of packed weights; and that
- * one bad row stays in its lane. Skipped, saying so, on CPUs without AVX-512. */
+/* test_decfuse.c: every decoder kernel of the table (decoder.h: the fused AVX-512 pass, the CBLAS
+ * reference) against the double-precision build, on the paper's shape and on odd shapes that exercise every
+ * padding and tail; its independence of thread count and of a row's place in its group; the reuse of its
+ * kept scratch (the fused pass's packed weights); and that one bad row stays in its row. A kernel this CPU
+ * cannot run is skipped, saying so (tests/skip.h); the reference runs everywhere. */
 #include <check.h>
 #include <math.h>
 #include <omp.h>
@@ -10,17 +11,23 @@
 #include <string.h>
 
 #include "core_f64.h"
-#include "core/decfuse.h"
+#include "core/decoder.h"
 #include "core/model.h"
-#include "core/model_ws.h"
 #include "core/objective.h"
+#include "skip.h"
 
-static int skip_without_avx512(void)
+/* Kernels in the table (set by main; every loop test runs once per kernel, or per case and kernel). */
+static int n_kernels;
+
+/* A workspace for sh, B points and N rows on kernel k, or NULL if this CPU cannot run k. */
+static aw_model_ws_t *ws_on(const aw_dec_kernel_t *k, const aw_shape_t *sh, int B, int N)
 {
-    if (aw_decfuse_usable())
-        return 0;
-    fprintf(stderr, "test_decfuse: SKIPPED: this CPU lacks AVX-512F/DQ/VL, the fused path cannot run\n");
-    return 1;
+    aw_model_ws_t *ws = aw_model_ws_new(sh, B, N);
+    ck_assert_ptr_nonnull(ws);
+    if (aw_model_ws_set_kernel(ws, k) == 0)
+        return ws;
+    aw_model_ws_free(ws);
+    return NULL;
 }
 
 /* A model of shape sh with weights ~ U(-s, s) * scale / sqrt(in): larger than the initialization, so that
@@ -79,22 +86,25 @@ static const struct {
     {{.D = 129, .H = 16, .n_hidden = 2, .hidden = {64, 64}}, 3, 1000, 0, 2.0f},
 };
 
-/* log p(x,h) and d/dh, fused and reference (float) against the double build: same bound for both. */
-START_TEST(test_fused_vs_double)
+/* log p(x,h) and d/dh of each kernel (float) against the double build: the same bound for every kernel. */
+START_TEST(test_kernel_vs_double)
 {
-    const aw_shape_t *sh = &cases[_i].sh;
-    if (skip_without_avx512())
-        return;
-    const int B = cases[_i].B, K = cases[_i].K, N = B * K, D = sh->D, H = sh->H;
+    const int c = _i / n_kernels;
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i % n_kernels];
+    const aw_shape_t *sh = &cases[c].sh;
+    const int B = cases[c].B, K = cases[c].K, N = B * K, D = sh->D, H = sh->H;
+    aw_model_ws_t *ws = ws_on(kern, sh, B, N);
+    if (ws == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
     aw_model_t m;
-    model_new(&m, sh, 10 + _i, cases[_i].scale);
+    model_new(&m, sh, 10 + c, cases[c].scale);
     float *x = malloc((size_t)B * D * sizeof *x), *h = malloc((size_t)N * H * sizeof *h);
-    float *lp[2], *gh[2];
+    float *lp = malloc((size_t)N * sizeof *lp), *gh = malloc((size_t)N * H * sizeof *gh);
     double *dx = malloc((size_t)B * D * sizeof *dx), *dh = malloc((size_t)N * H * sizeof *dh);
     double *dlp = malloc((size_t)N * sizeof *dlp), *dgh = malloc((size_t)N * H * sizeof *dgh);
     double *p = malloc(m.n_params * sizeof *p);
-    ck_assert(x && h && dx && dh && dlp && dgh && p);
-    inputs(B, N, sh, cases[_i].gray, 20 + _i, x, h);
+    ck_assert(x && h && lp && gh && dx && dh && dlp && dgh && p);
+    inputs(B, N, sh, cases[c].gray, 20 + c, x, h);
     for (int i = 0; i < B * D; i++)
         dx[i] = x[i];
     for (int i = 0; i < N * H; i++)
@@ -102,47 +112,33 @@ START_TEST(test_fused_vs_double)
     for (size_t i = 0; i < m.n_params; i++)
         p[i] = m.params[i];
     ck_assert_int_eq(awd_eval(AWD_LOGJOINT, sh, p, dx, B, K, dh, NULL, NULL, dlp, dgh), 0);
-    double worst[2][2];
-    for (int fused = 0; fused < 2; fused++) {
-        aw_model_ws_t *ws = aw_model_ws_new(sh, B, N);
-        ck_assert_ptr_nonnull(ws);
-        aw_model_ws_set_fused(ws, fused);
-        lp[fused] = malloc((size_t)N * sizeof *lp[0]);
-        gh[fused] = malloc((size_t)N * H * sizeof *gh[0]);
-        ck_assert(lp[fused] && gh[fused]);
-        ck_assert_int_eq(aw_model_log_joint(&m, ws, x, B, K, h, lp[fused], gh[fused]), 0);
-        worst[fused][0] = rel_err(lp[fused], dlp, N);
-        worst[fused][1] = rel_err(gh[fused], dgh, N * H);
-        aw_model_ws_free(ws);
-    }
+    ck_assert_int_eq(aw_model_log_joint(&m, ws, x, B, K, h, lp, gh), 0);
+    const double worst_lp = rel_err(lp, dlp, N), worst_gh = rel_err(gh, dgh, N * H);
     /* Float rounding of sums over up to 784 terms of size ~10: 1e-6 relative of the largest value. */
     const double tol = 2e-6;
-    if (worst[1][0] > tol || worst[1][1] > tol || worst[0][0] > tol || worst[0][1] > tol)
-        ck_abort_msg("case %d: relative error against double: fused %.2e (log p) %.2e (grad), reference "
-                     "%.2e %.2e, bound %.0e", _i, worst[1][0], worst[1][1], worst[0][0], worst[0][1], tol);
-    for (int f = 0; f < 2; f++) {
-        free(lp[f]);
-        free(gh[f]);
-    }
-    free(x), free(h), free(dx), free(dh), free(dlp), free(dgh), free(p);
+    if (worst_lp > tol || worst_gh > tol)
+        ck_abort_msg("case %d, kernel %s: relative error against double %.2e (log p) %.2e (grad), bound %.0e",
+                     c, kern->name, worst_lp, worst_gh, tol);
+    aw_model_ws_free(ws);
+    free(x), free(h), free(lp), free(gh), free(dx), free(dh), free(dlp), free(dgh), free(p);
     aw_model_fini(&m);
 }
 END_TEST
 
 /* Flags: AW_LOGLIK_ADD adds to out, no prior without AW_LOGLIK_PRIOR, and without a gradient the values are
  * those of the gradient call. */
-START_TEST(test_fused_flags)
+START_TEST(test_kernel_flags)
 {
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i];
     const aw_shape_t sh = {.D = 50, .H = 4, .n_hidden = 2, .hidden = {24, 17}};
-    if (skip_without_avx512())
-        return;
     enum { B = 6, K = 11, N = B * K, D = 50, H = 4 };
+    aw_model_ws_t *ws = ws_on(kern, &sh, B, N);
+    if (ws == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
     aw_model_t m;
     model_new(&m, &sh, 3, 2.0f);
     float x[B * D], h[N * H], with[N], plain[N], added[N], gh[N * H];
     inputs(B, N, &sh, 0, 4, x, h);
-    aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
-    ck_assert_ptr_nonnull(ws);
     aw_model_dec_loglik(&m, ws, x, K, h, N, with, AW_LOGLIK_PRIOR, gh);
     aw_model_dec_loglik(&m, ws, x, K, h, N, plain, 0, NULL);
     for (int n = 0; n < N; n++)
@@ -157,25 +153,29 @@ START_TEST(test_fused_flags)
 }
 END_TEST
 
-/* Bit-identical results for 1, 2 and 3 threads, and for a row at any place in its 32-row group. */
-START_TEST(test_fused_invariance)
+/* Bit-identical results for 1, 2 and 3 threads, and, for a row-independent kernel, for a row at any place
+ * in its call (in the fused pass: in its 32-row group). */
+START_TEST(test_kernel_invariance)
 {
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i];
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
-    if (skip_without_avx512())
-        return;
     enum { N = 301, D = 784, H = 50 };
+    aw_model_ws_t *probe = ws_on(kern, &sh, N, N);
+    if (probe == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
+    aw_model_ws_free(probe);
     aw_model_t m;
     model_new(&m, &sh, 5, 2.0f);
     float *x = malloc((size_t)N * D * sizeof *x), *h = malloc((size_t)N * H * sizeof *h);
     float *lp[4], *gh[4];
     ck_assert(x && h);
     inputs(N, N, &sh, 0, 6, x, h);
-    const int saved = omp_get_max_threads();
-    for (int t = 0; t < 4; t++) {
+    const int saved = omp_get_max_threads(), runs = kern->row_independent ? 4 : 3;
+    for (int t = 0; t < runs; t++) {
         lp[t] = malloc(N * sizeof *lp[t]);
         gh[t] = malloc((size_t)N * H * sizeof *gh[t]);
         ck_assert(lp[t] && gh[t]);
-        aw_model_ws_t *ws = aw_model_ws_new(&sh, N, N);
+        aw_model_ws_t *ws = ws_on(kern, &sh, N, N);
         ck_assert_ptr_nonnull(ws);
         if (t < 3) { /* all rows, K = 1, on 1, 2, 3 threads */
             omp_set_num_threads(t + 1);
@@ -189,13 +189,16 @@ START_TEST(test_fused_invariance)
     }
     omp_set_num_threads(saved);
     for (int t = 1; t < 3; t++) {
-        ck_assert_msg(memcmp(lp[t], lp[0], N * sizeof *lp[0]) == 0, "log p differs on %d threads", t + 1);
-        ck_assert_msg(memcmp(gh[t], gh[0], (size_t)N * H * sizeof *gh[0]) == 0, "grad differs on %d threads",
-                      t + 1);
+        ck_assert_msg(memcmp(lp[t], lp[0], N * sizeof *lp[0]) == 0, "%s: log p differs on %d threads",
+                      kern->name, t + 1);
+        ck_assert_msg(memcmp(gh[t], gh[0], (size_t)N * H * sizeof *gh[0]) == 0, "%s: grad differs on %d threads",
+                      kern->name, t + 1);
     }
-    ck_assert(memcmp(lp[3] + 5, lp[0] + 5, (N - 5) * sizeof *lp[0]) == 0);
-    ck_assert(memcmp(gh[3] + 5 * H, gh[0] + 5 * H, (size_t)(N - 5) * H * sizeof *gh[0]) == 0);
-    for (int t = 0; t < 4; t++) {
+    if (runs == 4) {
+        ck_assert(memcmp(lp[3] + 5, lp[0] + 5, (N - 5) * sizeof *lp[0]) == 0);
+        ck_assert(memcmp(gh[3] + 5 * H, gh[0] + 5 * H, (size_t)(N - 5) * H * sizeof *gh[0]) == 0);
+    }
+    for (int t = 0; t < runs; t++) {
         free(lp[t]);
         free(gh[t]);
     }
@@ -205,21 +208,21 @@ START_TEST(test_fused_invariance)
 }
 END_TEST
 
-/* The packed weights kept in the workspace are remade when any decoder weight changes (first layer,
- * last bias), and a gradient call after a value-only call packs the backward weights: every call equals
- * one on a fresh workspace. */
-START_TEST(test_fused_pack_reuse)
+/* What a kernel keeps in the workspace between calls (the fused pass's packed weights) is remade when any
+ * decoder weight changes (first layer, last bias), and a gradient call after a value-only call packs the
+ * backward weights: every call equals one on a fresh workspace. */
+START_TEST(test_kernel_scratch_reuse)
 {
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i];
     const aw_shape_t sh = {.D = 60, .H = 5, .n_hidden = 2, .hidden = {30, 20}};
-    if (skip_without_avx512())
-        return;
     enum { B = 3, K = 20, N = B * K, D = 60, H = 5 };
+    aw_model_ws_t *ws = ws_on(kern, &sh, B, N);
+    if (ws == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
     aw_model_t m;
     model_new(&m, &sh, 7, 2.0f);
     float x[B * D], h[N * H], a[N], b[N], ga[N * H], gb[N * H];
     inputs(B, N, &sh, 0, 8, x, h);
-    aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
-    ck_assert_ptr_nonnull(ws);
     for (int step = 0; step < 4; step++) {
         if (step == 1)
             m.dec[0].W[3] += 0.25f;
@@ -227,7 +230,7 @@ START_TEST(test_fused_pack_reuse)
             m.dec[sh.n_hidden].b[D - 1] -= 0.5f;
         const int grad = step >= 2;
         aw_model_dec_loglik(&m, ws, x, K, h, N, a, AW_LOGLIK_PRIOR, grad ? ga : NULL);
-        aw_model_ws_t *fresh = aw_model_ws_new(&sh, B, N);
+        aw_model_ws_t *fresh = ws_on(kern, &sh, B, N);
         ck_assert_ptr_nonnull(fresh);
         aw_model_dec_loglik(&m, fresh, x, K, h, N, b, AW_LOGLIK_PRIOR, grad ? gb : NULL);
         aw_model_ws_free(fresh);
@@ -241,13 +244,15 @@ START_TEST(test_fused_pack_reuse)
 END_TEST
 
 /* Saturated logits (|logit| up to ~80 and beyond) stay finite; a NaN in one row's h makes that row NaN and
- * leaves the other rows of its 16-lane vector exactly as without it. */
-START_TEST(test_fused_extremes)
+ * leaves the other rows (those of its 16-lane vector in the fused pass) exactly as without it. */
+START_TEST(test_kernel_extremes)
 {
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i];
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
-    if (skip_without_avx512())
-        return;
     enum { B = 2, K = 24, N = B * K, D = 784, H = 50 };
+    aw_model_ws_t *ws = ws_on(kern, &sh, B, N);
+    if (ws == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
     aw_model_t m;
     model_new(&m, &sh, 9, 1.0f);
     const aw_layer_t *y = &m.dec[sh.n_hidden];
@@ -255,8 +260,6 @@ START_TEST(test_fused_extremes)
         y->W[i] *= 40.0f; /* logits of a few hundred */
     float x[B * D], h[N * H], lp[N], gh[N * H], lp2[N], gh2[N * H];
     inputs(B, N, &sh, 0, 10, x, h);
-    aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
-    ck_assert_ptr_nonnull(ws);
     aw_model_dec_loglik(&m, ws, x, K, h, N, lp, AW_LOGLIK_PRIOR, gh);
     for (int n = 0; n < N; n++)
         ck_assert_msg(isfinite(lp[n]) && lp[n] < 0, "row %d: log p = %g", n, lp[n]);
@@ -277,8 +280,8 @@ START_TEST(test_fused_extremes)
 }
 END_TEST
 
-/* Training gradients through the fused pass (VAE both blocks, VAE encoder only, IWAE, the AIWAE decoder
- * loss) against the double build and the float reference path, on enough rows that the fused pass runs. */
+/* Training gradients through each kernel (VAE both blocks, VAE encoder only, IWAE, the AIWAE decoder loss)
+ * against the double build, on enough rows that every kernel's training pass runs (train_min_rows). */
 static const struct {
     aw_shape_t sh;
     int kind, B, K;
@@ -313,24 +316,27 @@ static double train_eval(int c, const aw_model_t *m, aw_model_ws_t *ws, const fl
     return loss;
 }
 
-START_TEST(test_fused_training_vs_double)
+START_TEST(test_kernel_training_vs_double)
 {
-    const aw_shape_t *sh = &train_cases[_i].sh;
-    if (skip_without_avx512())
-        return;
-    const int kind = train_cases[_i].kind, B = train_cases[_i].B, K = train_cases[_i].K, N = B * K;
+    const int c = _i / n_kernels;
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i % n_kernels];
+    const aw_shape_t *sh = &train_cases[c].sh;
+    const int kind = train_cases[c].kind, B = train_cases[c].B, K = train_cases[c].K, N = B * K;
     const int D = sh->D, H = sh->H;
+    aw_model_ws_t *ws = ws_on(kern, sh, B, N);
+    if (ws == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
     aw_model_t m;
-    model_new(&m, sh, 30 + _i, 2.0f);
+    model_new(&m, sh, 30 + c, 2.0f);
     const size_t np = m.n_params;
     float *x = malloc((size_t)B * D * sizeof *x), *in = malloc((size_t)N * H * sizeof *in);
-    float *w = malloc((size_t)N * sizeof *w), *g[2];
+    float *w = malloc((size_t)N * sizeof *w), *g = calloc(np, sizeof *g);
     double *dx = malloc((size_t)B * D * sizeof *dx), *din = malloc((size_t)N * H * sizeof *din);
     double *dw = malloc((size_t)N * sizeof *dw), *dg = calloc(np, sizeof *dg), *p = malloc(np * sizeof *p);
-    ck_assert(x && in && w && dx && din && dw && dg && p);
-    inputs(B, N, sh, 0, 40 + _i, x, in); /* in: eps for the losses, h for the decoder loss */
+    ck_assert(x && in && w && g && dx && din && dw && dg && p);
+    inputs(B, N, sh, 0, 40 + c, x, in); /* in: eps for the losses, h for the decoder loss */
     aw_rng_t rng;
-    aw_rng_seed(&rng, 50 + _i, 0);
+    aw_rng_seed(&rng, 50 + c, 0);
     for (int i = 0; i < B; i++) { /* AIS-like weights: each point's K weights sum to 1 */
         double s = 0;
         for (int k = 0; k < K; k++)
@@ -351,47 +357,34 @@ START_TEST(test_fused_training_vs_double)
                      0);
     /* Blocks the loss has a gradient for: the VAE encoder-only and decoder losses leave the other alone. */
     const size_t lo = kind == AWD_DEC ? m.dec_off : 0, hi = kind == AWD_VAE_ENC ? m.enc_n : np;
-    double lerr[2], gerr[2];
-    for (int fused = 0; fused < 2; fused++) {
-        aw_model_ws_t *ws = aw_model_ws_new(sh, B, N);
-        ck_assert_ptr_nonnull(ws);
-        aw_model_ws_set_fused(ws, fused);
-        g[fused] = calloc(np, sizeof *g[0]);
-        ck_assert_ptr_nonnull(g[fused]);
-        const double fl = train_eval(_i, &m, ws, x, in, w, g[fused]);
-        double num = 0, den = 0;
-        for (size_t i = lo; i < hi; i++) {
-            num += (g[fused][i] - dg[i]) * (g[fused][i] - dg[i]);
-            den += dg[i] * dg[i];
-        }
-        lerr[fused] = fabs(fl - dl) / fabs(dl);
-        gerr[fused] = sqrt(num / den);
-        if (fused) { /* the fused pass did run here */
-            float *lp = malloc((size_t)N * sizeof *lp);
-            ck_assert_ptr_nonnull(lp);
-            ck_assert_int_eq(aw_model_dec_train_begin(&m, ws, x, K, in, N, lp, 0, 0), 1);
-            free(lp);
-        }
-        aw_model_ws_free(ws);
+    const double fl = train_eval(c, &m, ws, x, in, w, g);
+    ck_assert_msg(ws->dec_train == kern, "kernel %s: the training pass ran on %s", kern->name,
+                  ws->dec_train->name);
+    double num = 0, den = 0;
+    for (size_t i = lo; i < hi; i++) {
+        num += (g[i] - dg[i]) * (g[i] - dg[i]);
+        den += dg[i] * dg[i];
     }
-    if (lerr[1] > 1e-6 || gerr[1] > 1e-5 || lerr[0] > 1e-6 || gerr[0] > 1e-5)
-        ck_abort_msg("training case %d: relative error against double: fused loss %.2e grad %.2e, reference "
-                     "%.2e %.2e", _i, lerr[1], gerr[1], lerr[0], gerr[0]);
-    for (int f = 0; f < 2; f++)
-        free(g[f]);
-    free(x), free(in), free(w), free(dx), free(din), free(dw), free(dg), free(p);
+    const double lerr = fabs(fl - dl) / fabs(dl), gerr = sqrt(num / den);
+    if (lerr > 1e-6 || gerr > 1e-5)
+        ck_abort_msg("training case %d, kernel %s: relative error against double: loss %.2e grad %.2e", c,
+                     kern->name, lerr, gerr);
+    aw_model_ws_free(ws);
+    free(g), free(x), free(in), free(w), free(dx), free(din), free(dw), free(dg), free(p);
     aw_model_fini(&m);
 }
 END_TEST
 
-/* The fused training pass (values, decoder gradient, d/dh) is bit-identical on 1, 2 and 3 threads. (The
- * encoder's CBLAS GEMMs at D = 784 are not: OpenBLAS's results there depend on its thread count.) */
-START_TEST(test_fused_training_threads)
+/* Each kernel's training pass (values, decoder gradient, d/dh) is bit-identical on 1, 2 and 3 threads. */
+START_TEST(test_kernel_training_threads)
 {
+    const aw_dec_kernel_t *kern = aw_dec_kernels[_i];
     const aw_shape_t sh = {.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}};
-    if (skip_without_avx512())
-        return;
     enum { B = 37, K = 5, N = B * K, D = 784, H = 50 };
+    aw_model_ws_t *probe = ws_on(kern, &sh, B, N);
+    if (probe == NULL)
+        AW_SKIP("kernel %s cannot run on this CPU", kern->name);
+    aw_model_ws_free(probe);
     aw_model_t m;
     model_new(&m, &sh, 60, 1.0f);
     float *x = malloc((size_t)B * D * sizeof *x), *h = malloc((size_t)N * H * sizeof *h), c[N];
@@ -403,22 +396,25 @@ START_TEST(test_fused_training_threads)
     const int saved = omp_get_max_threads();
     for (int t = 0; t < 3; t++) {
         omp_set_num_threads(t + 1);
-        aw_model_ws_t *ws = aw_model_ws_new(&sh, B, N);
+        aw_model_ws_t *ws = ws_on(kern, &sh, B, N);
         ck_assert_ptr_nonnull(ws);
         lp[t] = malloc(N * sizeof *lp[t]);
         g[t] = malloc(m.dec_n * sizeof *g[t]);
         gh[t] = malloc((size_t)N * H * sizeof *gh[t]);
         ck_assert(lp[t] && g[t] && gh[t]);
-        ck_assert_int_eq(aw_model_dec_train_begin(&m, ws, x, K, h, N, lp[t], AW_LOGLIK_PRIOR, 1), 1);
-        aw_model_dec_train_grad(&m, ws, c, g[t], gh[t]);
+        aw_model_dec_train_forward(&m, ws, x, K, h, N, lp[t], AW_LOGLIK_PRIOR, 1);
+        ck_assert_ptr_eq(ws->dec_train, kern);
+        aw_model_dec_train_backward(&m, ws, c, g[t], gh[t]);
         aw_model_ws_free(ws);
     }
     omp_set_num_threads(saved);
     for (int t = 1; t < 3; t++) {
-        ck_assert_msg(memcmp(lp[t], lp[0], N * sizeof *lp[0]) == 0, "values differ on %d threads", t + 1);
-        ck_assert_msg(memcmp(g[t], g[0], m.dec_n * sizeof *g[0]) == 0, "gradient differs on %d threads", t + 1);
-        ck_assert_msg(memcmp(gh[t], gh[0], (size_t)N * H * sizeof *gh[0]) == 0, "d/dh differs on %d threads",
-                      t + 1);
+        ck_assert_msg(memcmp(lp[t], lp[0], N * sizeof *lp[0]) == 0, "%s: values differ on %d threads",
+                      kern->name, t + 1);
+        ck_assert_msg(memcmp(g[t], g[0], m.dec_n * sizeof *g[0]) == 0, "%s: gradient differs on %d threads",
+                      kern->name, t + 1);
+        ck_assert_msg(memcmp(gh[t], gh[0], (size_t)N * H * sizeof *gh[0]) == 0, "%s: d/dh differs on %d threads",
+                      kern->name, t + 1);
     }
     for (int t = 0; t < 3; t++) {
         free(lp[t]);
@@ -436,14 +432,17 @@ int main(void)
     Suite *s = suite_create("decfuse");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_fused_vs_double, 0, (int)(sizeof cases / sizeof cases[0]));
-    tcase_add_loop_test(tc, test_fused_training_vs_double, 0,
-                        (int)(sizeof train_cases / sizeof train_cases[0]));
-    tcase_add_test(tc, test_fused_training_threads);
-    tcase_add_test(tc, test_fused_flags);
-    tcase_add_test(tc, test_fused_invariance);
-    tcase_add_test(tc, test_fused_pack_reuse);
-    tcase_add_test(tc, test_fused_extremes);
+    while (aw_dec_kernels[n_kernels] != NULL)
+        n_kernels++;
+    const int nk = n_kernels;
+    tcase_add_loop_test(tc, test_kernel_vs_double, 0, (int)(sizeof cases / sizeof cases[0]) * nk);
+    tcase_add_loop_test(tc, test_kernel_training_vs_double, 0,
+                        (int)(sizeof train_cases / sizeof train_cases[0]) * nk);
+    tcase_add_loop_test(tc, test_kernel_training_threads, 0, nk);
+    tcase_add_loop_test(tc, test_kernel_flags, 0, nk);
+    tcase_add_loop_test(tc, test_kernel_invariance, 0, nk);
+    tcase_add_loop_test(tc, test_kernel_scratch_reuse, 0, nk);
+    tcase_add_loop_test(tc, test_kernel_extremes, 0, nk);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,14 +1,26 @@
-/* decfuse.c: the decoder log-likelihood (and d/dh) fused into one AVX-512 pass per group of 32 rows; see
- * decfuse.h for why. Letters as in model.h; a "T" suffix marks feature-major (transposed) group buffers
- * [features, RG], so that one zmm holds one feature of 16 rows. */
-#include "core/decfuse.h"
+/* decfuse.c: the decoder kernel "avx512" (decoder.h): the decoder's log-likelihood and its gradient to h as
+ * one fused AVX-512 pass per group of 32 rows, for the float library on CPUs that have AVX-512 F, DQ and VL.
+ *
+ * Why: on the evaluation and HMC paths only per-row scalars (log p(x|h)) and d/dh leave the decoder, so the
+ * logits never need to reach memory. Rows are processed 32 at a time with activations kept feature-major
+ * (transposed) in cache, the weights packed once and kept while they do not change, and bias, tanh,
+ * softplus, sigmoid and x - sigmoid applied to each register tile before it is stored. For training, the
+ * same pass keeps every row's activations and deltas feature-major so the weight gradients are single
+ * GEMMs over all rows.
+ *
+ * Each row's arithmetic does not depend on how rows are grouped or split over threads, so results are the
+ * same for any thread count. They differ from the reference (CBLAS) kernel by float rounding only.
+ *
+ * Letters as in model.h; a "T" suffix marks feature-major (transposed) group buffers [features, RG], so
+ * that one zmm holds one feature of 16 rows. */
+#include "core/decoder.h"
 
-#include <cblas.h>
+#ifdef AW_DEC_AVX512
+
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-
-#include "core/model_ws.h"
 
 /* Tile shape, measured on Zen 4 against 3x8, 2x12 and 4x6: as fast as any at 4096 and 8000 rows, and 640
  * rows (an AIWAE batch) split into whole groups. */
@@ -69,7 +81,7 @@ static void carve(const aw_shape_t *s, float *p, int ld, bufs_t *bf)
  * of the last training pass. */
 typedef struct fuse_state {
     int packed;   /* 0: none; 1: forward packs; 2: forward and backward packs, of the weights in wcopy */
-    int train_N;  /* rows of the last aw_decfuse_train_forward */
+    int train_N;  /* rows of the last fuse_train_forward */
 } fuse_state_t;
 
 /* Layout of the scratch block (offsets in floats; everything before `region` is independent of N and nt,
@@ -109,18 +121,18 @@ static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
     lo->total = off;
 }
 
-size_t aw_decfuse_bytes(const aw_shape_t *shape, int N, int nt, int train)
+/* Bytes of scratch for N rows on nt threads: for fuse_loglik (train = 0) or a training pass (train = 1,
+ * which keeps its buffers for all N rows). */
+static size_t fuse_bytes(const aw_shape_t *shape, int N, int nt, int train)
 {
     layout_t lo;
     plan(shape, N, nt, train, &lo);
     return lo.total * sizeof(float);
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#include <immintrin.h>
-
-int aw_decfuse_usable(void)
+static int fuse_usable(const aw_shape_t *shape, int max_rows)
 {
+    (void)shape, (void)max_rows; /* every valid shape and row count */
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
            __builtin_cpu_supports("avx512vl");
@@ -450,8 +462,13 @@ static bufs_t at_column(const aw_shape_t *s, const bufs_t *bf, int c)
     return v;
 }
 
-void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
-                       int N, float *out, int flags, float *grad_h)
+/* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR; += with AW_LOGLIK_ADD) for h [N,H];
+ * if grad_h != NULL also grad_h [N,H] = d out / dh (overwritten). scratch: 64-byte aligned,
+ * fuse_bytes(shape, N, nt, 0) bytes, zeroed when first allocated; it keeps the packed weights between
+ * calls (remade when the decoder weights change), so regrow it only by a zeroed block. Runs nt OpenMP
+ * threads (1 inside a parallel region). */
+static void fuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
+                        int N, float *out, int flags, float *grad_h)
 {
     job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
                 .grad = grad_h != NULL, .want_gh = grad_h != NULL, .grad_h = grad_h};
@@ -468,8 +485,11 @@ void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *
     }
 }
 
-void aw_decfuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
-                              const float *h, int N, float *out, int flags, int want_gh)
+/* The first half of a training gradient: out [N] as fuse_loglik, and in the scratch (which must have
+ * fuse_bytes(shape, N, nt, 1) bytes) every row's activations and its backward pass from
+ * d log p(x|h)/d logits down to the first layer's pre-activation, and to h if want_gh. */
+static void fuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
+                               const float *h, int N, float *out, int flags, int want_gh)
 {
     job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
                 .grad = 1, .want_gh = want_gh};
@@ -501,8 +521,12 @@ static float sum_fixed(const float *a, int n)
     return t;
 }
 
-void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
-                               float *gh)
+/* The second half, for the loss sum_n c[n] log p(x_n | h_n) over the rows of the last fuse_train_forward
+ * on this scratch: grad_dec [dec_n] (the decoder block, overwritten) if not NULL; gh [N,H] =
+ * c[n] d log p(x_n|h_n) / dh_n if not NULL (needs want_gh). Rescales the kept buffers, so call it once per
+ * forward. */
+static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
+                                float *gh)
 {
     const int N = ((fuse_state_t *)scratch)->train_N, Np = padded(N), L = m->shape.n_hidden, H = m->shape.H;
     layout_t lo;
@@ -510,18 +534,25 @@ void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const
     bufs_t bf;
     carve(&m->shape, (float *)scratch + lo.region, Np, &bf);
     const float *p0 = m->params + m->dec_off;
-    /* Each thread takes a fixed share of every layer's output features: scales those rows of the deltas by
-     * c (row n's gradient is c[n] times its own), sums them for db, and multiplies them by the layer input
-     * for its rows of dW = dY X^T, a single-threaded GEMM (as OpenBLAS runs inside a parallel region). No
-     * barrier between layers; an element's arithmetic does not depend on the split. */
+    /* Tasks: every layer's output features in aw_gemm's chunks of AW_GEMM_ROWS (layer l's tasks are
+     * [first[l], first[l + 1])). A task scales its rows of the deltas by c (row n's gradient is c[n] times
+     * its own), sums them for db, and multiplies them by the layer input for its rows of dW = dY X^T: one
+     * single-threaded GEMM of the chunk's shape, whatever the thread count. No barrier between layers. */
+    int first[AW_MAX_HIDDEN + 2];
+    first[0] = 0;
+    for (int l = 0; l <= L; l++)
+        first[l + 1] = first[l] + (m->dec[l].out + AW_GEMM_ROWS - 1) / AW_GEMM_ROWS;
+    const int ntask = grad_dec != NULL ? first[L + 1] : 0;
 #pragma omp parallel num_threads(nt)
     {
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-        for (int l = L; grad_dec != NULL && l >= 0; l--) {
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int t = 0; t < ntask; t++) {
+            int l = 0;
+            while (t >= first[l + 1])
+                l++;
             const aw_layer_t *y = &m->dec[l];
-            const int f0 = (int)((long)y->out * t / T), f1 = (int)((long)y->out * (t + 1) / T);
-            if (f1 <= f0)
-                continue;
+            const int f0 = (t - first[l]) * AW_GEMM_ROWS;
+            const int f1 = y->out - f0 < AW_GEMM_ROWS ? y->out : f0 + AW_GEMM_ROWS;
             float *dY = (l == L ? bf.sT : bf.dT[l]) + (size_t)f0 * Np;
             const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
             float *dW = grad_dec + (y->W - p0) + (size_t)f0 * y->in, *db = grad_dec + (y->b - p0);
@@ -534,8 +565,7 @@ void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const
                     r[n] *= c[n];
                 db[f] = sum_fixed(r, N);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, f1 - f0, y->in, N, 1.0f, dY, Np, X, Np, 0.0f,
-                        dW, y->in);
+            aw_gemm(0, 1, f1 - f0, y->in, N, dY, Np, X, Np, 0.0f, dW, y->in);
         }
         if (gh != NULL)
 #pragma omp for schedule(static) nowait
@@ -547,30 +577,48 @@ void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const
 
 #pragma GCC pop_options
 
-#else /* no GCC x86-64: the reference path in model.c always runs, these are never called */
-
-int aw_decfuse_usable(void)
+/* Threads of a call: the OpenMP team it would start, or 1 inside a parallel region. */
+static int fuse_threads(void)
 {
+    return omp_in_parallel() ? 1 : omp_get_max_threads();
+}
+
+static int avx512_loglik(const aw_model_t *m, aw_model_ws_t *ws, const float *x, int K, const float *h, int N,
+                         float *out, int flags, float *grad_h)
+{
+    const int nt = fuse_threads();
+    void *scratch = aw_model_ws_scratch(ws, fuse_bytes(&m->shape, N, nt, 0));
+    if (scratch == NULL)
+        return AW_ENOMEM;
+    fuse_loglik(m, scratch, nt, x, K, h, N, out, flags, grad_h);
     return 0;
 }
 
-void aw_decfuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
-                       int N, float *out, int flags, float *grad_h)
+static int avx512_train_forward(const aw_model_t *m, aw_model_ws_t *ws, const float *x, int K, const float *h,
+                                int N, float *out, int flags, int want_gh)
 {
-    (void)m, (void)scratch, (void)nt, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags,
-        (void)grad_h;
+    const int nt = fuse_threads();
+    void *scratch = aw_model_ws_scratch(ws, fuse_bytes(&m->shape, N, nt, 1));
+    if (scratch == NULL)
+        return AW_ENOMEM;
+    fuse_train_forward(m, scratch, nt, x, K, h, N, out, flags, want_gh);
+    return 0;
 }
 
-void aw_decfuse_train_forward(const aw_model_t *m, void *scratch, int nt, const float *x, int K,
-                              const float *h, int N, float *out, int flags, int want_gh)
+static void avx512_train_backward(const aw_model_t *m, aw_model_ws_t *ws, const float *c, float *grad_dec,
+                                  float *gh)
 {
-    (void)m, (void)scratch, (void)nt, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags,
-        (void)want_gh;
+    fuse_train_backward(m, ws->kscratch, fuse_threads(), c, grad_dec, gh);
 }
 
-void aw_decfuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
-                               float *gh)
-{
-    (void)m, (void)scratch, (void)nt, (void)c, (void)grad_dec, (void)gh;
-}
+const aw_dec_kernel_t aw_dec_avx512 = {
+    .name = "avx512",
+    .usable = fuse_usable,
+    .train_min_rows = 128, /* fewer rows: a few groups would leave threads idle */
+    .row_independent = 1,
+    .loglik = avx512_loglik,
+    .train_forward = avx512_train_forward,
+    .train_backward = avx512_train_backward,
+};
+
 #endif

@@ -1,18 +1,15 @@
-/* model.c: parameter layout and initialization, the workspace, and the encoder / decoder passes: one GEMM
- * per layer and direction over all rows, element-wise work fused into one parallel pass per layer. */
+/* model.c: parameter layout and initialization, the workspace, the encoder passes (one GEMM per layer and
+ * direction over all rows, element-wise work fused into one parallel pass per layer), the per-row kernels
+ * the decoder kernels share, and the model-level calls on top of the decoder (decoder.h). */
 #include "core/model.h"
 
 #include <stdint.h>
 #include <stdlib.h>
-#include <omp.h>
 #include <string.h>
 
 #include <cblas.h>
 
-#include "core/model_ws.h"
-#ifndef AW_REAL_DOUBLE
-#include "core/decfuse.h"
-#endif
+#include "core/decoder.h"
 
 static int shape_valid(const aw_shape_t *s)
 {
@@ -186,6 +183,7 @@ aw_model_ws_t *aw_model_ws_new(const aw_shape_t *shape, int max_points, int max_
     AW_TAKE(ws->row_b);
     ws->pt = (double *)(void *)p;
 #undef AW_TAKE
+    ws->dec = aw_dec_kernel_pick(shape, max_rows);
     return ws;
 }
 
@@ -193,14 +191,19 @@ void aw_model_ws_free(aw_model_ws_t *ws)
 {
     if (!ws)
         return;
-    free(ws->fuse);
+    free(ws->kscratch);
     free(ws->block);
     free(ws);
 }
 
-aw_real *aw_model_ws_eps(aw_model_ws_t *ws)
+void *aw_model_ws_scratch(aw_model_ws_t *ws, size_t need)
 {
-    return ws->eps;
+    if (need > ws->kscratch_bytes) {
+        free(ws->kscratch);
+        ws->kscratch = alloc64(need, 1);
+        ws->kscratch_bytes = ws->kscratch != NULL ? need : 0;
+    }
+    return ws->kscratch;
 }
 
 void aw_model_enc_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B)
@@ -218,10 +221,10 @@ void aw_model_enc_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
             ws->sig[(size_t)i * H + j] = AW_EXP(ws->enc_out[(size_t)i * 2 * H + H + j]);
 }
 
-/* Gradient block of layer l inside a network's gradient: W part at the same offset as in params. */
-static aw_real *grad_at(const aw_model_t *m, aw_real *grad_block, size_t block_off, const aw_real *p)
+/* Where the gradient of the encoder parameters at p sits in grad_enc: at their offset in params. */
+static aw_real *grad_at(const aw_model_t *m, aw_real *grad_enc, const aw_real *p)
 {
-    return grad_block + (size_t)(p - m->params) - block_off;
+    return grad_enc + (p - m->params);
 }
 
 void aw_model_enc_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B,
@@ -232,7 +235,7 @@ void aw_model_enc_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real
     for (int l = L; l >= 0; l--) {
         const aw_layer_t *y = &m->enc[l];
         const aw_real *in = l == 0 ? x : ws->enc_act[l - 1];
-        aw_layer_backward_weights(y, in, dy, B, grad_at(m, grad_enc, 0, y->W), grad_at(m, grad_enc, 0, y->b),
+        aw_layer_backward_weights(y, in, dy, B, grad_at(m, grad_enc, y->W), grad_at(m, grad_enc, y->b),
                                   AW_R(0.0));
         if (l == 0)
             break;
@@ -241,19 +244,6 @@ void aw_model_enc_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real
         aw_tanh_backward(ws->enc_act[l - 1], dx, B, y->in);
         dy = dx;
     }
-}
-
-void aw_model_dec_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h, int N)
-{
-    const int L = m->shape.n_hidden;
-    const aw_real *in = h;
-    for (int l = 0; l < L; l++) {
-        aw_layer_forward_tanh(&m->dec[l], in, N, ws->dec_act[l]);
-        in = ws->dec_act[l];
-    }
-    const aw_layer_t *y = &m->dec[L];
-    AW_GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, N, y->out, y->in, AW_R(1.0), in, y->in, y->W, y->in,
-            AW_R(0.0), ws->logits, y->out);
 }
 
 /* Lanes of the Bernoulli kernel and chunks of lanes between two flushes of the log-products (each factor
@@ -341,30 +331,6 @@ AW_KERNEL aw_real aw_model_sample_row(const aw_real *mu, const aw_real *sig, con
     return AW_R(0.5) * s;
 }
 
-void aw_model_dec_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h, int N,
-                           aw_real *grad_dec, aw_real *grad_h, aw_real beta_h)
-{
-    const int L = m->shape.n_hidden;
-    const aw_real *dy = ws->logits;
-    for (int l = L; l >= 0; l--) {
-        const aw_layer_t *y = &m->dec[l];
-        const aw_real *in = l == 0 ? h : ws->dec_act[l - 1];
-        if (grad_dec)
-            aw_layer_backward_weights(y, in, dy, N, grad_at(m, grad_dec, m->dec_off, y->W),
-                                      grad_at(m, grad_dec, m->dec_off, y->b), AW_R(0.0));
-        if (l == 0) {
-            if (grad_h)
-                AW_GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, y->in, y->out, AW_R(1.0), dy, y->out,
-                        y->W, y->in, beta_h, grad_h, y->in);
-            break;
-        }
-        aw_real *dx = ws->dec_d[l & 1];
-        aw_layer_backward_input(y, dy, N, dx);
-        aw_tanh_backward(ws->dec_act[l - 1], dx, N, y->in);
-        dy = dx;
-    }
-}
-
 int aw_model_encode(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, aw_real *mu,
                     aw_real *logsig)
 {
@@ -385,138 +351,6 @@ static int rows_ok(const aw_model_ws_t *ws, int B, int K)
     return B >= 1 && K >= 1 && (int64_t)B * K <= ws->max_rows;
 }
 
-void aw_model_ws_rows(const aw_model_ws_t *ws, int r0, aw_model_ws_t *v)
-{
-    *v = *ws;
-    const int L = ws->shape.n_hidden, H = ws->shape.H, D = ws->shape.D;
-    int widest = 2 * H;
-    for (int l = 0; l < L; l++)
-        widest = ws->shape.hidden[l] > widest ? ws->shape.hidden[l] : widest;
-    const size_t r = (size_t)r0;
-    for (int l = 0; l < L; l++)
-        v->dec_act[l] = ws->dec_act[l] + r * (size_t)ws->shape.hidden[L - 1 - l];
-    v->logits = ws->logits + r * (size_t)D;
-    v->dec_d[0] = ws->dec_d[0] + r * (size_t)widest;
-    v->dec_d[1] = ws->dec_d[1] + r * (size_t)widest;
-    v->h = ws->h + r * (size_t)H;
-    v->eps = ws->eps + r * (size_t)H;
-    v->gh = ws->gh + r * (size_t)H;
-    v->row_a = ws->row_a + r;
-    v->row_b = ws->row_b + r;
-    v->max_rows = ws->max_rows - r0;
-}
-
-/* Rows [r0, r0+n) of aw_model_dec_loglik, on the workspace view for those rows. */
-static void dec_loglik_rows(const aw_model_t *m, aw_model_ws_t *v, const aw_real *x, int K, int r0, int n,
-                            const aw_real *h, aw_real *out, int flags, aw_real *grad_h)
-{
-    const int D = m->shape.D, H = m->shape.H;
-    const aw_real *b = m->dec[m->shape.n_hidden].b;
-    const int grad = grad_h != NULL;
-    aw_model_dec_forward(m, v, h, n);
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < n; i++) {
-        const aw_real *hi = h + (size_t)i * H, *xi = x + (size_t)((r0 + i) / K) * D;
-        aw_real lp = aw_model_bern_row(xi, v->logits + (size_t)i * D, b, D, grad, AW_R(1.0));
-        if (flags & AW_LOGLIK_PRIOR)
-            lp += aw_model_log_prior(hi, H);
-        out[i] = (flags & AW_LOGLIK_ADD) ? out[i] + lp : lp;
-        if (grad)
-            for (int j = 0; j < H; j++)
-                grad_h[(size_t)i * H + j] = (flags & AW_LOGLIK_PRIOR) ? -hi[j] : AW_R(0.0);
-    }
-    if (grad)
-        aw_model_dec_backward(m, v, h, n, NULL, grad_h, AW_R(1.0));
-}
-
-/* Rows per thread below which splitting the rows over threads does not pay. */
-#define AW_ROWS_PER_THREAD_MIN 64
-
-void aw_model_ws_set_fused(aw_model_ws_t *ws, int on)
-{
-    ws->no_fuse = !on;
-}
-
-#ifndef AW_REAL_DOUBLE
-/* ws's fused-decoder scratch with at least `need` bytes, or NULL (out of memory: callers fall back to the
- * reference path). A regrown block is zeroed, which marks its packed weights invalid. */
-static void *fuse_scratch(aw_model_ws_t *ws, size_t need)
-{
-    if (need > ws->fuse_bytes) {
-        free(ws->fuse);
-        ws->fuse = alloc64(need, 1);
-        ws->fuse_bytes = ws->fuse != NULL ? need : 0;
-    }
-    return ws->fuse;
-}
-#endif
-
-/* Rows below which a training pass stays on the reference path: a few groups would leave threads idle. */
-#define AW_FUSE_TRAIN_MIN_ROWS 128
-
-int aw_model_dec_train_begin(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K,
-                             const aw_real *h, int N, aw_real *out, int flags, int want_gh)
-{
-#ifndef AW_REAL_DOUBLE
-    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (ws->no_fuse || N < AW_FUSE_TRAIN_MIN_ROWS || !aw_decfuse_usable())
-        return 0;
-    void *scratch = fuse_scratch(ws, aw_decfuse_bytes(&m->shape, N, nt, 1));
-    if (scratch == NULL)
-        return 0;
-    aw_decfuse_train_forward(m, scratch, nt, x, K, h, N, out, flags, want_gh);
-    return 1;
-#else
-    (void)m, (void)ws, (void)x, (void)K, (void)h, (void)N, (void)out, (void)flags, (void)want_gh;
-    return 0;
-#endif
-}
-
-void aw_model_dec_train_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *c, aw_real *grad_dec,
-                             aw_real *gh)
-{
-#ifndef AW_REAL_DOUBLE
-    aw_decfuse_train_backward(m, ws->fuse, omp_in_parallel() ? 1 : omp_get_max_threads(), c, grad_dec, gh);
-#else
-    (void)m, (void)ws, (void)c, (void)grad_dec, (void)gh;
-#endif
-}
-
-void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
-                         int N, aw_real *out, int flags, aw_real *grad_h)
-{
-    const int H = m->shape.H;
-    const int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-#ifndef AW_REAL_DOUBLE
-    if (!ws->no_fuse && N > 0 && aw_decfuse_usable()) {
-        void *scratch = fuse_scratch(ws, aw_decfuse_bytes(&m->shape, N, nt, 0));
-        if (scratch != NULL) {
-            aw_decfuse_loglik(m, scratch, nt, x, K, h, N, out, flags, grad_h);
-            return;
-        }
-    }
-#endif
-    if (nt < 2 || N < nt * AW_ROWS_PER_THREAD_MIN) {
-        dec_loglik_rows(m, ws, x, K, 0, N, h, out, flags, grad_h);
-        return;
-    }
-    /* Data parallel: each thread runs the whole decoder on its own block of rows with single-threaded
-     * GEMMs (OpenBLAS runs one thread inside a parallel region), so no barrier separates the GEMMs from
-     * the element-wise passes and each block stays in its core's cache. Row results do not depend on the
-     * blocking, and the split is a fixed function of N and the thread count. */
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-        const int r0 = (int)((long)N * t / T), r1 = (int)((long)N * (t + 1) / T);
-        if (r1 > r0) {
-            aw_model_ws_t v;
-            aw_model_ws_rows(ws, r0, &v);
-            dec_loglik_rows(m, &v, x, K, r0, r1 - r0, h + (size_t)r0 * H, out + r0, flags,
-                            grad_h != NULL ? grad_h + (size_t)r0 * H : NULL);
-        }
-    }
-}
-
 int aw_model_log_joint(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
                        const aw_real *h, aw_real *logp, aw_real *grad_h)
 {
@@ -531,29 +365,15 @@ int aw_model_decoder_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
 {
     if (!rows_ok(ws, B, K))
         return AW_EARG;
-    const int N = B * K, D = m->shape.D, H = m->shape.H;
-    const aw_real *b = m->dec[m->shape.n_hidden].b;
+    const int N = B * K;
     aw_real *lp = ws->row_a, *c = ws->row_b;
-    const int fused = aw_model_dec_train_begin(m, ws, x, K, h, N, lp, AW_LOGLIK_PRIOR, 0);
-    if (!fused) {
-        aw_model_dec_forward(m, ws, h, N);
-#pragma omp parallel for schedule(static)
-        for (int n = 0; n < N; n++) {
-            const aw_real *xn = x + (size_t)(n / K) * D;
-            lp[n] = aw_model_bern_row(xn, ws->logits + (size_t)n * D, b, D, 1, -w[n] / (aw_real)B) +
-                    aw_model_log_prior(h + (size_t)n * H, H);
-        }
-    }
+    aw_model_dec_train_forward(m, ws, x, K, h, N, lp, AW_LOGLIK_PRIOR, 0);
     double s = 0;
     for (int n = 0; n < N; n++)
         s += (double)w[n] * lp[n];
     *loss = -s / B;
-    if (fused) {
-        for (int n = 0; n < N; n++)
-            c[n] = -w[n] / (aw_real)B;
-        aw_model_dec_train_grad(m, ws, c, grad_dec, NULL);
-    } else {
-        aw_model_dec_backward(m, ws, h, N, grad_dec, NULL, AW_R(0.0));
-    }
+    for (int n = 0; n < N; n++)
+        c[n] = -w[n] / (aw_real)B;
+    aw_model_dec_train_backward(m, ws, c, grad_dec, NULL);
     return 0;
 }

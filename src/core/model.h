@@ -68,8 +68,4 @@ int aw_model_log_joint(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x,
 int aw_model_decoder_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
                           const aw_real *h, const aw_real *w, aw_real *grad_dec, double *loss);
 
-/* The workspace's noise buffer eps [max_rows, H], for callers that draw eps and pass it back to the
- * *_eps objective functions (it is not touched by the model functions above). */
-aw_real *aw_model_ws_eps(aw_model_ws_t *ws);
-
 #endif

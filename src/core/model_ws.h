@@ -1,5 +1,6 @@
 /* model_ws.h (private to the numeric core): the workspace layout and the layer-level passes that model.c,
- * objective.c and iwae_bound.c compose. Dimension letters as in model.h; all buffers are row-major. */
+ * objective.c, the decoder kernels (decoder.h) and iwae_bound.c compose. Dimension letters as in model.h;
+ * all buffers are row-major. */
 #ifndef AW_MODEL_WS_H
 #define AW_MODEL_WS_H
 
@@ -26,10 +27,17 @@ struct aw_model_ws {
     aw_real *row_b;                    /* [max_rows] per-row scratch (weights) */
     double *pt;                        /* [max_points] per-point values (losses, bounds) */
     void *block;                       /* the single allocation all of the above point into */
-    void *fuse;                        /* scratch of the fused decoder (decfuse.h), grown on demand */
-    size_t fuse_bytes;                 /* its size */
-    int no_fuse;                       /* 1: always take the reference (CBLAS) decoder path */
+    const struct aw_dec_kernel *dec;   /* the decoder kernel (decoder.h), picked by aw_model_ws_new */
+    const struct aw_dec_kernel *dec_train; /* the kernel that ran the last training forward, or NULL */
+    void *kscratch;                    /* the decoder kernel's scratch, grown by aw_model_ws_scratch */
+    size_t kscratch_bytes;             /* its size */
+    const aw_real *train_h;            /* the reference kernel's last training forward: its h [train_N,H] */
+    int train_N;                       /* and its row count */
 };
+
+/* ws's kernel scratch with at least `need` bytes, 64-byte aligned, or NULL (out of memory). A block grown
+ * here is zeroed; a block that is large enough keeps its contents. */
+void *aw_model_ws_scratch(aw_model_ws_t *ws, size_t need);
 
 /* Encoder forward on x [B,D]: fills enc_act, enc_out and sig. */
 void aw_model_enc_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B);
@@ -38,10 +46,6 @@ void aw_model_enc_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
  * grad_enc [enc_n] (overwritten); needs the activations of the last aw_model_enc_forward on the same x. */
 void aw_model_enc_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B,
                            aw_real *grad_enc);
-
-/* Decoder forward on h [N,H]: fills dec_act and logits (without the last layer's bias, which
- * aw_model_bern_row adds). */
-void aw_model_dec_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h, int N);
 
 /* One row of the Bernoulli log-likelihood: a = z + b; returns sum_d (x_d a_d - softplus(a_d)), and if
  * grad, overwrites z [D] with scale * d/da = scale * (x - sigmoid(a)). */
@@ -54,42 +58,16 @@ aw_real aw_model_log_prior(const aw_real *h, int H);
  * = sum_j (eps_j^2 - h_j^2) / 2 (the 2 pi terms cancel), so log w = log p(x|h) + that + sum_j log sig_j. */
 aw_real aw_model_sample_row(const aw_real *mu, const aw_real *sig, const aw_real *eps, aw_real *h, int H);
 
-/* Decoder backward from the logit gradient in logits [N,D] (filled by the caller) through the activations
- * of the last aw_model_dec_forward on h [N,H]. If grad_dec != NULL writes the decoder weight gradient
- * [dec_n] (overwrites); if grad_h != NULL writes grad_h [N,H] = beta_h * grad_h + d/dh. */
-void aw_model_dec_backward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *h, int N,
-                           aw_real *grad_dec, aw_real *grad_h, aw_real beta_h);
-
-/* v = ws restricted to decoder rows [r0, max_rows): the per-row buffers start at row r0. */
-void aw_model_ws_rows(const aw_model_ws_t *ws, int r0, aw_model_ws_t *v);
-
 enum {
     AW_LOGLIK_PRIOR = 1, /* add log N(h; 0, I) (and its gradient -h) */
     AW_LOGLIK_ADD = 2    /* out[n] += the value instead of out[n] = it */
 };
 
-/* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR) for h [N,H]; with grad_h != NULL also
- * grad_h [N,H] = its gradient with respect to h. In the float library on AVX-512 CPUs this is the fused
- * pass of decfuse.h (scratch kept in ws); otherwise, or after aw_model_ws_set_fused(ws, 0), the reference
- * path: rows split over the OpenMP threads, each running the CBLAS decoder on its block in the decoder
- * buffers of ws. Either way a row's value does not depend on the thread count. */
+/* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR, += with AW_LOGLIK_ADD) for h [N,H];
+ * with grad_h != NULL also grad_h [N,H] = its gradient with respect to h. Runs ws's decoder kernel
+ * (decoder.h; the reference where that kernel lacks memory for its scratch); a row's value does not
+ * depend on the thread count. */
 void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h,
                          int N, aw_real *out, int flags, aw_real *grad_h);
-
-/* A training pass through the decoder in two halves, when the fused path runs (float library, AVX-512, at
- * least 128 rows): aw_model_dec_train_begin computes out [N] as aw_model_dec_loglik (flags
- * likewise) and keeps in ws what the gradient needs, returning 1; aw_model_dec_train_grad then writes, for
- * the loss sum_n c[n] log p(x_{n/K} | h_n), the decoder gradient grad_dec [dec_n] (overwritten) if not NULL
- * and gh [N,H] = c[n] d log p(x|h_n)/dh_n (without the prior) if not NULL (needs want_gh). begin returns 0,
- * having done nothing, where the caller must take the reference path (aw_model_dec_forward,
- * aw_model_bern_row, aw_model_dec_backward). */
-int aw_model_dec_train_begin(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K,
-                             const aw_real *h, int N, aw_real *out, int flags, int want_gh);
-void aw_model_dec_train_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *c, aw_real *grad_dec,
-                             aw_real *gh);
-
-/* on = 0 makes aw_model_dec_loglik and aw_model_dec_train_begin take the reference path (tests compare
- * the two); on = 1 restores the default. */
-void aw_model_ws_set_fused(aw_model_ws_t *ws, int on);
 
 #endif

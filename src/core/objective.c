@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/model_ws.h"
+#include "core/decoder.h"
 
 #ifndef AW_REAL_DOUBLE
 #include "core/adam.h"
@@ -39,37 +39,27 @@ int aw_vae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *
 {
     if (B < 1 || B > ws->max_points || which < 1 || which > (AW_GRAD_ENC | AW_GRAD_DEC))
         return AW_EARG;
-    const int D = m->shape.D, H = m->shape.H;
-    const aw_real *b = m->dec[m->shape.n_hidden].b;
+    const int H = m->shape.H;
     const aw_real c = AW_R(-1.0) / (aw_real)B;
     aw_model_enc_forward(m, ws, x, B);
     sample_h(ws, eps, B, 1, H);
-    const int fused = aw_model_dec_train_begin(m, ws, x, 1, ws->h, B, ws->row_b, 0, which & AW_GRAD_ENC);
-    if (!fused)
-        aw_model_dec_forward(m, ws, ws->h, B);
+    aw_model_dec_train_forward(m, ws, x, 1, ws->h, B, ws->row_b, 0, which & AW_GRAD_ENC);
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
-        aw_real lpx = fused ? ws->row_b[i]
-                            : aw_model_bern_row(x + (size_t)i * D, ws->logits + (size_t)i * D, b, D, 1, c);
         const aw_real *mu = ws->enc_out + (size_t)i * 2 * H, *ls = mu + H, *sig = ws->sig + (size_t)i * H;
         aw_real kl = 0;
         for (int j = 0; j < H; j++)
             kl += mu[j] * mu[j] + sig[j] * sig[j] - AW_R(1.0) - AW_R(2.0) * ls[j];
-        ws->pt[i] = (double)(AW_R(0.5) * kl - lpx);
+        ws->pt[i] = (double)(AW_R(0.5) * kl - ws->row_b[i]);
     }
     double s = 0;
     for (int i = 0; i < B; i++)
         s += ws->pt[i];
     *loss = *bound = s / B;
-    if (fused) {
-        for (int i = 0; i < B; i++)
-            ws->row_a[i] = c;
-        aw_model_dec_train_grad(m, ws, ws->row_a, (which & AW_GRAD_DEC) ? grad + m->dec_off : NULL,
+    for (int i = 0; i < B; i++)
+        ws->row_a[i] = c;
+    aw_model_dec_train_backward(m, ws, ws->row_a, (which & AW_GRAD_DEC) ? grad + m->dec_off : NULL,
                                 (which & AW_GRAD_ENC) ? ws->gh : NULL);
-    } else {
-        aw_model_dec_backward(m, ws, ws->h, B, (which & AW_GRAD_DEC) ? grad + m->dec_off : NULL,
-                              (which & AW_GRAD_ENC) ? ws->gh : NULL, AW_R(0.0));
-    }
     if (!(which & AW_GRAD_ENC))
         return 0;
     /* d/dmu = dh + mu/B; d/dlogsig = dh * sigma * eps + (sigma^2 - 1)/B. */
@@ -100,30 +90,26 @@ int aw_iwae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
 {
     if (B < 1 || K < 1 || B > ws->max_points || (int64_t)B * K > ws->max_rows)
         return AW_EARG;
-    const int D = m->shape.D, H = m->shape.H, N = B * K;
-    const aw_real *b = m->dec[m->shape.n_hidden].b;
+    const int H = m->shape.H, N = B * K;
     const aw_real invB = AW_R(1.0) / (aw_real)B;
     aw_real *logw = ws->row_a, *c = ws->row_b;
     aw_model_enc_forward(m, ws, x, B);
     sample_h(ws, eps, N, K, H);
-    /* The fused pass adds log p(x|h) to logw itself. */
-    const int fused = aw_model_dec_train_begin(m, ws, x, K, ws->h, N, logw, AW_LOGLIK_ADD, 1);
-    if (!fused)
-        aw_model_dec_forward(m, ws, ws->h, N);
+    /* logw [N] holds log p(h) - log q(h|x) - sum_ls; the decoder adds log p(x|h). */
+    aw_model_dec_train_forward(m, ws, x, K, ws->h, N, logw, AW_LOGLIK_ADD, 1);
     /* Per point: log w_k = log p(x,h_k) - log q(h_k|x), with
      * log q = sum_j (-eps^2/2 - logsig_j) - H log sqrt(2 pi); loss_i = -logmeanexp_k log w_k;
-     * row k's logit gradient is scaled by c_k = -wt_k / B. */
+     * row k's part of the loss is scaled by c_k = -wt_k / B. */
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < B; i++) {
-        const aw_real *xi = x + (size_t)i * D, *ls = ws->enc_out + (size_t)i * 2 * H + H;
+        const aw_real *ls = ws->enc_out + (size_t)i * 2 * H + H;
         aw_real sum_ls = 0;
         for (int j = 0; j < H; j++)
             sum_ls += ls[j];
         aw_real mx = -INFINITY;
         for (int k = 0; k < K; k++) {
-            const int n = i * K + k; /* logw[n] holds log p(h) - log q(h|x) - sum_ls */
-            logw[n] += fused ? sum_ls
-                             : aw_model_bern_row(xi, ws->logits + (size_t)n * D, b, D, 1, AW_R(1.0)) + sum_ls;
+            const int n = i * K + k;
+            logw[n] += sum_ls;
             mx = logw[n] > mx ? logw[n] : mx;
         }
         double se = 0;
@@ -132,24 +118,14 @@ int aw_iwae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
         ws->pt[i] = -((double)mx + log(se / K));
         for (int k = 0; k < K; k++) {
             const int n = i * K + k;
-            const aw_real cn = -(aw_real)(exp((double)(logw[n] - mx)) / se) * invB;
-            c[n] = cn;
-            if (fused)
-                continue;
-            aw_real *z = ws->logits + (size_t)n * D;
-#pragma omp simd
-            for (int d = 0; d < D; d++)
-                z[d] *= cn;
+            c[n] = -(aw_real)(exp((double)(logw[n] - mx)) / se) * invB;
         }
     }
     double s = 0;
     for (int i = 0; i < B; i++)
         s += ws->pt[i];
     *loss = *bound = s / B;
-    if (fused)
-        aw_model_dec_train_grad(m, ws, c, grad + m->dec_off, ws->gh);
-    else
-        aw_model_dec_backward(m, ws, ws->h, N, grad + m->dec_off, ws->gh, AW_R(0.0));
+    aw_model_dec_train_backward(m, ws, c, grad + m->dec_off, ws->gh);
     /* dL/dh_n = gh_n - c_n h_n (prior); d/dmu = sum_k dL/dh; d/dlogsig = sum_k dL/dh * sigma * eps - 1/B. */
 #pragma omp parallel for schedule(static) if ((size_t)N * H > 4096)
     for (int i = 0; i < B; i++) {

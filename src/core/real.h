@@ -24,13 +24,14 @@ typedef double aw_real;
 #define AW_TANH tanh
 #define AW_SQRT sqrt
 #define AW_FABS fabs
-/* Every external symbol of mlp.c, model.c and objective.c gets its double-precision name. */
+/* Every external symbol of mlp.c, model.c, decoder.c, dec_cblas.c and objective.c gets its double-precision
+ * name. */
+#define aw_gemm awd_gemm
 #define aw_layer_forward awd_layer_forward
 #define aw_layer_forward_tanh awd_layer_forward_tanh
 #define aw_layer_backward_weights awd_layer_backward_weights
 #define aw_layer_backward_input awd_layer_backward_input
 #define aw_tanh_backward awd_tanh_backward
-#define aw_col_sum awd_col_sum
 #define aw_shape_n_params awd_shape_n_params
 #define aw_model_init awd_model_init
 #define aw_model_fini awd_model_fini
@@ -39,19 +40,19 @@ typedef double aw_real;
 #define aw_model_encode awd_model_encode
 #define aw_model_log_joint awd_model_log_joint
 #define aw_model_decoder_grad awd_model_decoder_grad
-#define aw_model_ws_eps awd_model_ws_eps
 #define aw_model_enc_forward awd_model_enc_forward
 #define aw_model_enc_backward awd_model_enc_backward
-#define aw_model_dec_forward awd_model_dec_forward
-#define aw_model_dec_backward awd_model_dec_backward
 #define aw_model_bern_row awd_model_bern_row
 #define aw_model_log_prior awd_model_log_prior
 #define aw_model_sample_row awd_model_sample_row
-#define aw_model_ws_rows awd_model_ws_rows
 #define aw_model_dec_loglik awd_model_dec_loglik
-#define aw_model_ws_set_fused awd_model_ws_set_fused
-#define aw_model_dec_train_begin awd_model_dec_train_begin
-#define aw_model_dec_train_grad awd_model_dec_train_grad
+#define aw_model_ws_scratch awd_model_ws_scratch
+#define aw_model_dec_train_forward awd_model_dec_train_forward
+#define aw_model_dec_train_backward awd_model_dec_train_backward
+#define aw_model_ws_set_kernel awd_model_ws_set_kernel
+#define aw_dec_kernel_pick awd_dec_kernel_pick
+#define aw_dec_kernels awd_dec_kernels
+#define aw_dec_cblas awd_dec_cblas
 #define aw_vae_loss_grad awd_vae_loss_grad
 #define aw_vae_loss_grad_eps awd_vae_loss_grad_eps
 #define aw_iwae_loss_grad awd_iwae_loss_grad
