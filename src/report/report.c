@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/json.h"
 #include "util/sbuf.h"
 #include "spec/yamltree.h"
 
@@ -31,33 +32,6 @@ static char *xstrdup(const char *s)
 }
 
 /* ---- escaping for each format ---- */
-
-static void json_str(aw_sbuf_t *b, const char *s)
-{
-    aw_sbuf_put(b, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            aw_sbuf_put(b, "\\", 1);
-            aw_sbuf_put(b, (const char *)c, 1);
-        } else if (*c == '\n') {
-            aw_sbuf_puts(b, "\\n");
-        } else if (*c < 0x20) {
-            aw_sbuf_printf(b, "\\u%04x", *c);
-        } else {
-            aw_sbuf_put(b, (const char *)c, 1);
-        }
-    }
-    aw_sbuf_put(b, "\"", 1);
-}
-
-/* A number as JSON: shortest round-trip-ish form, null when not finite. */
-static void json_num(aw_sbuf_t *b, double v)
-{
-    if (!isfinite(v))
-        aw_sbuf_puts(b, "null");
-    else
-        aw_sbuf_printf(b, "%.10g", v);
-}
 
 static void csv_field(aw_sbuf_t *b, const char *s)
 {
@@ -313,7 +287,7 @@ static void render_csv(const grid_t *g, aw_sbuf_t *b)
 static void render_json(const grid_t *g, const char *title, aw_sbuf_t *b)
 {
     aw_sbuf_puts(b, "{\n  \"title\": ");
-    json_str(b, title ? title : "");
+    aw_json_str(b, title ? title : "");
     aw_sbuf_puts(b, ",\n  \"rows\": [");
     for (size_t i = 0; i < g->nrow; i++) {
         aw_sbuf_puts(b, i ? ",\n    {" : "\n    {");
@@ -321,19 +295,19 @@ static void render_json(const grid_t *g, const char *title, aw_sbuf_t *b)
             const cell_t *c = &g->cells[i * (size_t)g->ncol + (size_t)j];
             if (j > 0)
                 aw_sbuf_puts(b, ", ");
-            json_str(b, g->keys[j]);
+            aw_json_str(b, g->keys[j]);
             aw_sbuf_puts(b, ": ");
             if (c->isnum)
-                json_num(b, c->num);
+                aw_json_num(b, c->num);
             else
-                json_str(b, c->text);
+                aw_json_str(b, c->text);
         }
         aw_sbuf_puts(b, "}");
     }
     aw_sbuf_puts(b, g->nrow ? "\n  ],\n  \"notes\": [" : "],\n  \"notes\": [");
     for (size_t i = 0; i < g->nnotes; i++) {
         aw_sbuf_puts(b, i ? ",\n    " : "\n    ");
-        json_str(b, g->notes[i]);
+        aw_json_str(b, g->notes[i]);
     }
     aw_sbuf_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
 }
@@ -1295,9 +1269,9 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
                    "settings,split,epoch,reference\n");
     } else {
         aw_sbuf_puts(b, "{\n  \"title\": ");
-        json_str(b, title);
+        aw_json_str(b, title);
         aw_sbuf_printf(b, ",\n  \"table\": \"%s\",\n  \"estimator\": \"%s\",\n  \"split\": ", table, t->estimator);
-        json_str(b, t->split);
+        aw_json_str(b, t->split);
         aw_sbuf_puts(b, ",\n  \"cells\": [");
     }
     int first = 1;
@@ -1334,23 +1308,23 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
                 aw_sbuf_puts(b, "\n");
             } else {
                 aw_sbuf_puts(b, first ? "\n    {\"method\": " : ",\n    {\"method\": ");
-                json_str(b, sp->method.name);
+                aw_json_str(b, sp->method.name);
                 aw_sbuf_puts(b, ", \"label\": ");
-                json_str(b, t->rows[r].label);
+                aw_json_str(b, t->rows[r].label);
                 aw_sbuf_printf(b, ", \"samples\": %d, \"temperatures\": ", sp->method.cfg.samples);
                 if (aiwae)
                     aw_sbuf_printf(b, "%d, \"leapfrog\": %d", sp->method.cfg.temperatures, sp->method.cfg.leapfrog);
                 else
                     aw_sbuf_puts(b, "null, \"leapfrog\": null");
                 aw_sbuf_puts(b, ", \"dataset\": ");
-                json_str(b, t->cols[c]);
+                aw_json_str(b, t->cols[c]);
                 aw_sbuf_puts(b, ", \"mean\": ");
-                json_num(b, cv->mean);
+                aw_json_num(b, cv->mean);
                 aw_sbuf_puts(b, ", \"sd\": ");
-                json_num(b, cv->sd);
+                aw_json_num(b, cv->sd);
                 aw_sbuf_printf(b, ", \"replicates\": %d, \"points\": %lld, \"settings\": ", cv->n,
                                (long long)cv->points);
-                json_str(b, sk);
+                aw_json_str(b, sk);
                 aw_sbuf_printf(b, ", \"epoch\": %s, \"runs\": [", epoch);
                 int fr = 1;
                 for (size_t i = 0; i < t->nitems; i++)
@@ -1361,7 +1335,7 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
                 aw_sbuf_puts(b, "]");
                 if (t->q->reference) {
                     aw_sbuf_puts(b, ", \"reference\": ");
-                    json_num(b, ref);
+                    aw_json_num(b, ref);
                 }
                 aw_sbuf_puts(b, "}");
             }
@@ -1372,7 +1346,7 @@ static void render_records(const table_t *t, const grid_t *g, const char *title,
         aw_sbuf_puts(b, first ? "],\n  \"notes\": [" : "\n  ],\n  \"notes\": [");
         for (size_t i = 0; i < g->nnotes; i++) {
             aw_sbuf_puts(b, i ? ",\n    " : "\n    ");
-            json_str(b, g->notes[i]);
+            aw_json_str(b, g->notes[i]);
         }
         aw_sbuf_puts(b, g->nnotes ? "\n  ]\n}\n" : "]\n}\n");
     }
