@@ -12,7 +12,11 @@
 #include <unistd.h>
 
 #include "report/plot.h"
-#include "report/report.h"
+#include "report/find.h"
+#include "report/grid.h"
+#include "report/listing.h"
+#include "report/results.h"
+#include "report/spec_paths.h"
 #include "report/report_db.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -646,7 +650,7 @@ START_TEST(test_curves_png_and_svg)
                                            .n_temps = r == 1 ? 3 : 0, .accept = acc[e], .step = step[e]};
     }
     m[0][7].bound = NAN; /* a gap in the line */
-    aw_plot_eval_t ev[] = {{"iwae_bound", "test", 10, 150, 1.5}, {"ais_nll", "test", 30, 120, 2.0}};
+    aw_plot_eval_t ev[] = {{"iwae_bound", 10, 150, 1.5}, {"ais_nll", 30, 120, 2.0}};
     aw_plot_run_t runs[] = {{"first", m[0], 30, ev, 2}, {"second (aiwae)", m[1], 30, ev + 1, 1}};
     char path[600];
     aw_error_t err = {0};
