@@ -9,6 +9,7 @@
 
 #include "util/json.h"
 #include "util/sbuf.h"
+#include "data/data.h"
 #include "report/results_table.h"
 
 double aw_report_reference(const char *method, int samples)
@@ -25,17 +26,6 @@ double aw_report_reference(const char *method, int samples)
             return 84.78;
     }
     return NAN;
-}
-
-static const char *dataset_title(const char *name)
-{
-    if (strcmp(name, "mnist") == 0)
-        return "MNIST";
-    if (strcmp(name, "omniglot") == 0)
-        return "Omniglot";
-    if (strcmp(name, "binarized_mnist") == 0)
-        return "Binarized MNIST";
-    return name;
 }
 
 static void fmt_cell(const aw_res_cell_t *c, int show_n, char *buf, size_t n)
@@ -92,7 +82,7 @@ static void add_notes(const aw_res_table_t *t, aw_grid_t *g)
             for (int m = 0; m < ns; m++)
                 aw_sbuf_printf(&pb, "%s%lld", pb.n ? (m ? "/" : "; ") : "", (long long)seen[m]);
             if (ns > 0)
-                aw_sbuf_printf(&pb, " (%s)", dataset_title(t->cols[c]));
+                aw_sbuf_printf(&pb, " (%s)", aw_dataset_title(t->cols[c]));
         }
         char letter[8] = "";
         if (t->nskeys > 1)
@@ -135,7 +125,7 @@ static void fill_grid(const aw_res_table_t *t, aw_grid_t *g, const char **keys, 
     align[0] = 'l';
     for (int c = 0; c < nc; c++) {
         keys[1 + c] = t->cols[c];
-        heads[1 + c] = dataset_title(t->cols[c]);
+        heads[1 + c] = aw_dataset_title(t->cols[c]);
         align[1 + c] = 'r';
     }
     if (t->q->reference) {

@@ -5,6 +5,7 @@
 #include "report/results_table.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,16 +284,18 @@ static int select_items(aw_res_table_t *t, aw_error_t *err)
     return rc;
 }
 
-/* Rank of a dataset column: the paper's datasets first, then the rest by name. */
+/* Rank of a dataset column: the data table's order (the paper's datasets first), then the rest. */
 static int col_rank(const char *d)
 {
-    return strcmp(d, "mnist") == 0 ? 0 : strcmp(d, "omniglot") == 0 ? 1 : 2;
+    int i = aw_dataset_index(d);
+    return i < 0 ? INT_MAX : i;
 }
 
 static int cmp_cols(const void *a, const void *b)
 {
     const char *x = *(const char *const *)a, *y = *(const char *const *)b;
-    int c = col_rank(x) - col_rank(y);
+    int rx = col_rank(x), ry = col_rank(y);
+    int c = (rx > ry) - (rx < ry);
     return c != 0 ? c : strcmp(x, y);
 }
 
