@@ -79,133 +79,165 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
     return rc;
 }
 
-int aw_report_metrics(const aw_report_snap_t *s, const aw_report_run_t *r, const aw_store_metrics_t *rows, size_t n,
-                      aw_report_format_t fmt, char **out, aw_error_t *err)
+/* The columns of a metrics table: six per epoch, then per temperature (or, beyond 16 temperatures in
+ * md / latex, their minimum and maximum). */
+typedef struct mcols {
+    int machine;         /* csv / json: seconds as a number, every temperature its own column */
+    size_t nt;           /* temperatures (the most any row has) */
+    int wide;            /* one column per temperature */
+    int ncol;            /* columns */
+    const char **keys;   /* [ncol] */
+    const char **heads;  /* [ncol] */
+    char *align;         /* [ncol + 1] */
+    char (*names)[2][32];  /* [nt] accept_t, step_t */
+    char (*hnames)[2][32]; /* [nt] acc t=, step t= */
+} mcols_t;
+
+enum { NCORE = 6 }; /* epoch, loss, bound, lr, seconds (or time), points/s */
+
+static void mcols_fini(mcols_t *c)
 {
-    size_t nt = 0;
+    free(c->keys);
+    free(c->heads);
+    free(c->align);
+    free(c->names);
+    free(c->hnames);
+}
+
+static int mcols_init(mcols_t *c, const aw_store_metrics_t *rows, size_t n, aw_report_format_t fmt, aw_error_t *err)
+{
+    memset(c, 0, sizeof *c);
     for (size_t i = 0; i < n; i++)
-        nt = rows[i].n_temps > nt ? rows[i].n_temps : nt;
+        c->nt = rows[i].n_temps > c->nt ? rows[i].n_temps : c->nt;
+    size_t nt = c->nt;
+    c->machine = fmt == AW_FMT_CSV || fmt == AW_FMT_JSON;
     /* Per-temperature columns in every format, up to 16 temperatures; beyond that md / latex summarize. */
-    int wide = nt <= 16 || fmt == AW_FMT_CSV || fmt == AW_FMT_JSON;
-    int ncol = 7 + (nt == 0 ? 0 : wide ? 2 * (int)nt : 4);
-    const char **keys = calloc((size_t)ncol, sizeof *keys);
-    const char **heads = calloc((size_t)ncol, sizeof *heads);
-    char *align = malloc((size_t)ncol + 1);
-    char (*names)[2][32] = calloc(nt + 1, sizeof *names);
-    char (*hnames)[2][32] = calloc(nt + 1, sizeof *hnames);
-    int rc = AW_OK;
-    if (keys == NULL || heads == NULL || align == NULL || names == NULL || hnames == NULL) {
-        rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-        goto out;
-    }
-    static const char *k0[] = {"epoch", "loss", "bound", "lr", "seconds", "points_per_s", "epoch_time"};
-    static const char *h0[] = {"Epoch", "Loss", "Bound", "LR", "Seconds", "Points/s", "Time"};
-    for (int j = 0; j < 7; j++) {
-        keys[j] = k0[j];
-        heads[j] = h0[j];
-        align[j] = 'r';
-    }
+    c->wide = nt <= 16 || c->machine;
+    c->ncol = NCORE + (nt == 0 ? 0 : c->wide ? 2 * (int)nt : 4);
+    c->keys = calloc((size_t)c->ncol, sizeof *c->keys);
+    c->heads = calloc((size_t)c->ncol, sizeof *c->heads);
+    c->align = malloc((size_t)c->ncol + 1);
+    c->names = calloc(nt + 1, sizeof *c->names);
+    c->hnames = calloc(nt + 1, sizeof *c->hnames);
+    if (c->keys == NULL || c->heads == NULL || c->align == NULL || c->names == NULL || c->hnames == NULL)
+        return aw_error_set(err, AW_ENOMEM, "out of memory");
     /* "Time" is the formatted epoch time; csv / json keep only seconds. */
-    int ncore = 7;
-    if (fmt == AW_FMT_CSV || fmt == AW_FMT_JSON) {
-        ncore = 6;
-        ncol--;
-    } else {
-        keys[4] = k0[6];
-        heads[4] = h0[6];
-        keys[6] = k0[4];
-        heads[6] = h0[4];
-        ncore = 6;
-        ncol--;
+    static const char *k0[] = {"epoch", "loss", "bound", "lr", "seconds", "points_per_s"};
+    static const char *h0[] = {"Epoch", "Loss", "Bound", "LR", "Seconds", "Points/s"};
+    for (int j = 0; j < NCORE; j++) {
+        c->keys[j] = k0[j];
+        c->heads[j] = h0[j];
     }
-    if (nt > 0 && wide) {
+    if (!c->machine) {
+        c->keys[4] = "epoch_time";
+        c->heads[4] = "Time";
+    }
+    if (nt > 0 && c->wide) {
         for (size_t t = 0; t < nt; t++) {
-            snprintf(names[t][0], sizeof names[t][0], "accept_%zu", t + 1);
-            snprintf(names[t][1], sizeof names[t][1], "step_%zu", t + 1);
-            snprintf(hnames[t][0], sizeof hnames[t][0], "acc t=%zu", t + 1);
-            snprintf(hnames[t][1], sizeof hnames[t][1], "step t=%zu", t + 1);
-            keys[ncore + (int)t] = names[t][0];
-            heads[ncore + (int)t] = hnames[t][0];
-            keys[ncore + (int)(nt + t)] = names[t][1];
-            heads[ncore + (int)(nt + t)] = hnames[t][1];
+            snprintf(c->names[t][0], sizeof c->names[t][0], "accept_%zu", t + 1);
+            snprintf(c->names[t][1], sizeof c->names[t][1], "step_%zu", t + 1);
+            snprintf(c->hnames[t][0], sizeof c->hnames[t][0], "acc t=%zu", t + 1);
+            snprintf(c->hnames[t][1], sizeof c->hnames[t][1], "step t=%zu", t + 1);
+            c->keys[NCORE + (int)t] = c->names[t][0];
+            c->heads[NCORE + (int)t] = c->hnames[t][0];
+            c->keys[NCORE + (int)(nt + t)] = c->names[t][1];
+            c->heads[NCORE + (int)(nt + t)] = c->hnames[t][1];
         }
     } else if (nt > 0) {
         static const char *ks[] = {"accept_min", "accept_max", "step_min", "step_max"};
         static const char *hs[] = {"acc min", "acc max", "step min", "step max"};
         for (int j = 0; j < 4; j++) {
-            keys[ncore + j] = ks[j];
-            heads[ncore + j] = hs[j];
+            c->keys[NCORE + j] = ks[j];
+            c->heads[NCORE + j] = hs[j];
         }
     }
-    for (int j = ncore; j < ncol; j++)
-        align[j] = 'r';
-    align[ncol] = '\0';
-    aw_grid_t g = {.ncol = ncol, .keys = keys, .heads = heads, .align = align};
-    for (size_t i = 0; i < n; i++) {
-        const aw_store_metrics_t *m = &rows[i];
-        aw_cell_t *row = aw_grid_row(&g);
-        if (row == NULL)
-            break;
-        aw_grid_num(&g, &row[0], (double)m->epoch, "%.0f");
-        aw_grid_num(&g, &row[1], m->loss, "%.4f");
-        aw_grid_num(&g, &row[2], m->bound, "%.4f");
-        aw_grid_num(&g, &row[3], m->lr, "%.3g");
-        if (fmt == AW_FMT_CSV || fmt == AW_FMT_JSON) {
-            aw_grid_num(&g, &row[4], m->seconds, "%.3f");
-        } else {
-            char buf[32];
-            fmt_duration(m->seconds, buf, sizeof buf);
-            aw_grid_text(&g, &row[4], buf);
-        }
-        aw_grid_num(&g, &row[5], m->points_per_s, "%.0f");
-        if (nt > 0 && wide) {
-            for (size_t t = 0; t < nt; t++) {
-                aw_grid_num(&g, &row[ncore + (int)t], t < m->n_temps ? m->accept[t] : NAN, "%.3f");
-                aw_grid_num(&g, &row[ncore + (int)(nt + t)], t < m->n_temps ? m->step[t] : NAN, "%.4f");
-            }
-        } else if (nt > 0) {
-            double amin = INFINITY, amax = -INFINITY, smin = INFINITY, smax = -INFINITY;
-            for (size_t t = 0; t < m->n_temps; t++) {
-                amin = fmin(amin, m->accept[t]);
-                amax = fmax(amax, m->accept[t]);
-                smin = fmin(smin, m->step[t]);
-                smax = fmax(smax, m->step[t]);
-            }
-            aw_grid_num(&g, &row[ncore], amin, "%.3f");
-            aw_grid_num(&g, &row[ncore + 1], amax, "%.3f");
-            aw_grid_num(&g, &row[ncore + 2], smin, "%.4f");
-            aw_grid_num(&g, &row[ncore + 3], smax, "%.4f");
-        }
+    memset(c->align, 'r', (size_t)c->ncol);
+    c->align[c->ncol] = '\0';
+    return AW_OK;
+}
+
+/* One epoch's row. */
+static void metrics_row(aw_grid_t *g, const mcols_t *c, const aw_store_metrics_t *m)
+{
+    aw_cell_t *row = aw_grid_row(g);
+    if (row == NULL)
+        return;
+    aw_grid_num(g, &row[0], (double)m->epoch, "%.0f");
+    aw_grid_num(g, &row[1], m->loss, "%.4f");
+    aw_grid_num(g, &row[2], m->bound, "%.4f");
+    aw_grid_num(g, &row[3], m->lr, "%.3g");
+    if (c->machine) {
+        aw_grid_num(g, &row[4], m->seconds, "%.3f");
+    } else {
+        char buf[32];
+        fmt_duration(m->seconds, buf, sizeof buf);
+        aw_grid_text(g, &row[4], buf);
     }
-    char title[512];
-    snprintf(title, sizeof title, "Metrics of %s (%.12s), %s, epoch %lld of %lld", r->row.name, r->row.identity,
-             aw_run_status_name(r->row.status), (long long)r->row.epoch, (long long)r->row.epochs_total);
+    aw_grid_num(g, &row[5], m->points_per_s, "%.0f");
+    size_t nt = c->nt;
+    if (nt > 0 && c->wide) {
+        for (size_t t = 0; t < nt; t++) {
+            aw_grid_num(g, &row[NCORE + (int)t], t < m->n_temps ? m->accept[t] : NAN, "%.3f");
+            aw_grid_num(g, &row[NCORE + (int)(nt + t)], t < m->n_temps ? m->step[t] : NAN, "%.4f");
+        }
+    } else if (nt > 0) {
+        double amin = INFINITY, amax = -INFINITY, smin = INFINITY, smax = -INFINITY;
+        for (size_t t = 0; t < m->n_temps; t++) {
+            amin = fmin(amin, m->accept[t]);
+            amax = fmax(amax, m->accept[t]);
+            smin = fmin(smin, m->step[t]);
+            smax = fmax(smax, m->step[t]);
+        }
+        aw_grid_num(g, &row[NCORE], amin, "%.3f");
+        aw_grid_num(g, &row[NCORE + 1], amax, "%.3f");
+        aw_grid_num(g, &row[NCORE + 2], smin, "%.4f");
+        aw_grid_num(g, &row[NCORE + 3], smax, "%.4f");
+    }
+}
+
+/* The lines under the metrics: what the temperature columns are, the run's evaluations, its message. */
+static void metrics_notes(aw_grid_t *g, const aw_report_snap_t *s, const aw_report_run_t *r, size_t n, size_t nt)
+{
     if (n == 0)
-        aw_grid_note(&g, "No epoch has finished yet.");
+        aw_grid_note(g, "No epoch has finished yet.");
     if (nt > 0)
-        aw_grid_note(&g, "acc t / step t: HMC acceptance rate over the epoch and step size at its end, at temperature "
-                  "index t = 1..%zu.", nt);
+        aw_grid_note(g, "acc t / step t: HMC acceptance rate over the epoch and step size at its end, at temperature "
+                     "index t = 1..%zu.", nt);
     for (size_t e = 0; e < s->n_evals; e++) {
         const aw_store_eval_t *ev = &s->evals[e];
         if (strcmp(ev->identity, r->row.identity) != 0)
             continue;
         if (ev->finished)
-            aw_grid_note(&g, "%s on %lld %s points at epoch %lld: %.4f \xc2\xb1 %.4f nats (standard error); %s",
-                      ev->estimator, (long long)ev->n, ev->split, (long long)ev->epoch, ev->mean, ev->se,
-                      ev->settings);
+            aw_grid_note(g, "%s on %lld %s points at epoch %lld: %.4f \xc2\xb1 %.4f nats (standard error); %s",
+                         ev->estimator, (long long)ev->n, ev->split, (long long)ev->epoch, ev->mean, ev->se,
+                         ev->settings);
         else
-            aw_grid_note(&g, "%s at epoch %lld: running, %lld of %lld %s points done; %s", ev->estimator,
-                      (long long)ev->epoch, (long long)ev->n_done, (long long)ev->n_total, ev->split, ev->settings);
+            aw_grid_note(g, "%s at epoch %lld: running, %lld of %lld %s points done; %s", ev->estimator,
+                         (long long)ev->epoch, (long long)ev->n_done, (long long)ev->n_total, ev->split,
+                         ev->settings);
     }
     if (r->row.message != NULL && r->row.message[0])
-        aw_grid_note(&g, "Status message: %s", r->row.message);
+        aw_grid_note(g, "Status message: %s", r->row.message);
+}
+
+int aw_report_metrics(const aw_report_snap_t *s, const aw_report_run_t *r, const aw_store_metrics_t *rows, size_t n,
+                      aw_report_format_t fmt, char **out, aw_error_t *err)
+{
+    mcols_t c;
+    int rc = mcols_init(&c, rows, n, fmt, err);
+    if (rc < 0) {
+        mcols_fini(&c);
+        return rc;
+    }
+    aw_grid_t g = {.ncol = c.ncol, .keys = c.keys, .heads = c.heads, .align = c.align};
+    for (size_t i = 0; i < n && !g.oom; i++)
+        metrics_row(&g, &c, &rows[i]);
+    metrics_notes(&g, s, r, n, c.nt);
+    char title[512];
+    snprintf(title, sizeof title, "Metrics of %s (%.12s), %s, epoch %lld of %lld", r->row.name, r->row.identity,
+             aw_run_status_name(r->row.status), (long long)r->row.epoch, (long long)r->row.epochs_total);
     rc = aw_grid_render(&g, title, fmt, out, err);
     aw_grid_fini(&g);
-out:
-    free(keys);
-    free(heads);
-    free(align);
-    free(names);
-    free(hnames);
+    mcols_fini(&c);
     return rc;
 }
