@@ -15,11 +15,6 @@
 #include <cairo-svg.h>
 #endif
 
-int aw_plot_available(void)
-{
-    return 1;
-}
-
 /* Drops cairo's font caches once a picture is done and none of our cairo objects is alive, so the
  * fontconfig patterns they hold are not left behind (LeakSanitizer reports them otherwise). */
 static void release_caches(void)
@@ -674,11 +669,6 @@ int aw_plot_samples(const char *path, const char *title, int rows, int cols, con
 }
 
 #else /* no cairo */
-
-int aw_plot_available(void)
-{
-    return 0;
-}
 
 int aw_plot_curves(const char *path, const char *title, const aw_plot_run_t *runs, size_t n, aw_error_t *err)
 {

@@ -27,9 +27,6 @@ typedef struct aw_plot_run {
     size_t n_evals;                    /* evaluations */
 } aw_plot_run_t;
 
-/* 1 if this build can draw (cairo was found by configure). */
-int aw_plot_available(void);
-
 /* Draws training bound and evaluations against epoch, one colour per run, with axes, labels
  * and a legend; below it, for every run whose metrics have temperatures, a row with acceptance
  * rate and step size (log scale) per temperature against epoch. The format follows path's
