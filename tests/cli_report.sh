@@ -78,6 +78,11 @@ if "$REPORT" --help | grep -q -- --curves && expect_status 0 "--curves png" "$RE
   grep -q "<svg" "$TMP/c.svg" && ok "curves SVG" || bad "curves file is not SVG"
   expect_status 0 "--samples png" "$REPORT" --db "$DB" --samples tiny_aiwae -o "$TMP/s.png"
   [ "$(magic "$TMP/s.png")" = "89504e470d0a1a0a" ] && ok "samples PNG signature" || bad "samples file is not a PNG"
+  expect_status 0 "--samples again, same seed" "$REPORT" --db "$DB" --samples tiny_aiwae -o "$TMP/s0.png"
+  cmp -s "$TMP/s.png" "$TMP/s0.png" && ok "--samples: the same seed draws the same picture" || bad "--samples is not reproducible"
+  expect_status 0 "--samples --seed 5 --epoch 1" "$REPORT" --db "$DB" --samples tiny_aiwae --seed 5 --epoch 1 -o "$TMP/s5.png"
+  expect_err "(epoch 1)" "--samples reports the epoch drawn"
+  cmp -s "$TMP/s.png" "$TMP/s5.png" && bad "--seed 5 --epoch 1 drew the default picture" || ok "--seed and --epoch change the picture"
 fi
 expect_status 2 "--curves without -o" "$REPORT" --db "$DB" --curves tiny_iwae
 expect_status 2 "--curves to a .gif" "$REPORT" --db "$DB" --curves tiny_iwae -o "$TMP/c.gif"

@@ -11,11 +11,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/data.h"
+#include "report/figures.h"
 #include "report/plot.h"
-#include "report/report.h"
+#include "report/find.h"
+#include "report/grid.h"
+#include "report/listing.h"
+#include "report/results.h"
+#include "report/spec_paths.h"
 #include "report/report_db.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "util/io.h"
+#include "util/json.h"
 
 #ifdef HAVE_CAIRO
 #include <cairo.h>
@@ -174,26 +182,20 @@ static void build_paper_db(void)
 
 /* ---- goldens ---- */
 
+/* The file's text, NUL-terminated (the caller frees it), or NULL when it cannot be read. */
 static char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    aw_buf_t b = {0};
+    aw_error_t err = {0};
+    if (aw_io_read_file(path, AW_IO_MAX_BYTES, &b, &err) < 0)
         return NULL;
-    char *buf = NULL;
-    size_t n = 0, cap = 0, got;
-    do {
-        if (n + 4096 + 1 > cap) {
-            cap = 2 * cap + 4096 + 1;
-            char *p = realloc(buf, cap);
-            ck_assert_ptr_nonnull(p);
-            buf = p;
-        }
-        got = fread(buf + n, 1, 4096, f);
-        n += got;
-    } while (got > 0);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
+    char *text = malloc(b.size + 1);
+    ck_assert_ptr_nonnull(text);
+    if (b.size > 0)
+        memcpy(text, b.data, b.size);
+    text[b.size] = '\0';
+    aw_buf_fini(&b);
+    return text;
 }
 
 /* Compares text with tests/golden/name (or rewrites it under AIWAE_UPDATE_GOLDEN=1); frees text. */
@@ -627,6 +629,13 @@ END_TEST
 
 /* ---- pictures ---- */
 
+/* 1 if this build draws (configure found cairo); the picture functions fail with AW_EARG otherwise. */
+#ifdef HAVE_CAIRO
+#define HAVE_PLOT 1
+#else
+#define HAVE_PLOT 0
+#endif
+
 /* Width and height from a PNG's IHDR chunk, or -1 if the file is not a PNG. */
 static void png_size(const char *path, long *w, long *h)
 {
@@ -658,12 +667,12 @@ START_TEST(test_curves_png_and_svg)
                                            .n_temps = r == 1 ? 3 : 0, .accept = acc[e], .step = step[e]};
     }
     m[0][7].bound = NAN; /* a gap in the line */
-    aw_plot_eval_t ev[] = {{"iwae_bound", "test", 10, 150, 1.5}, {"ais_nll", "test", 30, 120, 2.0}};
+    aw_plot_eval_t ev[] = {{"iwae_bound", 10, 150, 1.5}, {"ais_nll", 30, 120, 2.0}};
     aw_plot_run_t runs[] = {{"first", m[0], 30, ev, 2}, {"second (aiwae)", m[1], 30, ev + 1, 1}};
     char path[600];
     aw_error_t err = {0};
     snprintf(path, sizeof path, "%s/c.png", dir);
-    if (!aw_plot_available()) {
+    if (!HAVE_PLOT) {
         ck_assert_int_eq(aw_plot_curves(path, "t", runs, 2, &err), AW_EARG);
         ck_assert_ptr_nonnull(strstr(err.msg, "not built in"));
         return;
@@ -710,7 +719,7 @@ START_TEST(test_samples_grid)
     char path[600];
     aw_error_t err = {0};
     snprintf(path, sizeof path, "%s/s.png", dir);
-    if (!aw_plot_available()) {
+    if (!HAVE_PLOT) {
         ck_assert_int_eq(aw_plot_samples(path, "t", R, C, prior, NP, x, recon, NT, &err), AW_EARG);
         return;
     }
@@ -737,6 +746,94 @@ START_TEST(test_samples_grid)
     ck_assert_int_eq(aw_plot_samples(path, "samples", 0, C, prior, NP, x, recon, NT, &err), AW_EARG);
     snprintf(path, sizeof path, "%s/s.svg", dir);
     ck_assert_int_eq(aw_plot_samples(path, "samples", R, C, prior, NP, x, recon, NT, &err), AW_EARG);
+}
+END_TEST
+
+/* ---- the shared pieces: JSON text, the dataset table, pictures from the database ---- */
+
+START_TEST(test_json_text)
+{
+    aw_sbuf_t b = {0};
+    aw_json_str(&b, "a\"b\\c\nd\re\tf\x01g\xc2\xb1");
+    aw_sbuf_puts(&b, " ");
+    aw_json_num(&b, 0.1);
+    aw_sbuf_puts(&b, " ");
+    aw_json_num(&b, NAN);
+    aw_sbuf_puts(&b, " ");
+    aw_json_num(&b, -INFINITY);
+    char *text = aw_sbuf_finish(&b);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_str_eq(text, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\xc2\xb1\" 0.1 null null");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_dataset_table)
+{
+    const char *const *names = aw_dataset_names();
+    int n = 0;
+    while (names[n] != NULL)
+        n++;
+    ck_assert_int_eq(n, 4);
+    ck_assert_str_eq(names[0], "mnist");
+    ck_assert_str_eq(names[1], "omniglot");
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(aw_dataset_index(names[i]), i);
+    ck_assert_int_eq(aw_dataset_index("cifar"), -1);
+    ck_assert_int_eq(aw_dataset_index(NULL), -1);
+    ck_assert_str_eq(aw_dataset_title("binarized_mnist"), "Binarized MNIST");
+    ck_assert_str_eq(aw_dataset_title("omniglot"), "Omniglot");
+    ck_assert_str_eq(aw_dataset_title("cifar"), "cifar");
+    /* the loader names the datasets it knows when given another */
+    aw_data_opts_t o = {.name = "cifar"};
+    aw_dataset_t ds;
+    aw_error_t err = {0};
+    ck_assert_int_eq(aw_data_load(&o, "train", &ds, &err), AW_ESPEC);
+    ck_assert_msg(strstr(err.msg, "expected mnist, omniglot, binarized_mnist or idx") != NULL, "%s", err.msg);
+}
+END_TEST
+
+/* Curves and samples of runs the database has: unknown runs and runs without checkpoints fail
+ * with one clear error; curves of known runs are drawn. */
+START_TEST(test_figures_from_db)
+{
+    build_paper_db();
+    aw_report_snap_t snap;
+    load_snap(&snap);
+    aw_store_t *s = NULL;
+    aw_error_t err = {0};
+    ck_assert_msg(aw_report_open(&s, db, 1000, &err) == 0, "%s", err.msg);
+    char path[600];
+    snprintf(path, sizeof path, "%s/c.png", dir);
+    const char *bad[] = {"mnist_aiwae_k50", "nosuchrun"};
+    ck_assert_int_eq(aw_report_curves(s, &snap, bad, 2, NULL, path, &err), AW_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nosuchrun"));
+    const char *good[] = {"mnist_aiwae_k50", "mnist_vae"};
+    int rc = aw_report_curves(s, &snap, good, 1, "test", path, &err);
+    if (HAVE_PLOT) {
+        ck_assert_msg(rc == 0, "%s", err.msg);
+        long w, h;
+        png_size(path, &w, &h);
+        ck_assert_int_eq(w, 1100);
+        ck_assert_int_eq(h, 520 + 330); /* the AIWAE run has temperatures */
+    } else {
+        ck_assert_int_eq(rc, AW_EARG);
+    }
+    size_t at;
+    ck_assert_msg(aw_report_find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
+    int64_t ep = -7;
+    snprintf(path, sizeof path, "%s/s.png", dir);
+    ck_assert_int_lt(aw_report_samples(s, &snap.runs[at], -1, 0, path, &ep, &err), 0);
+    ck_assert_int_eq(ep, -7); /* untouched on failure */
+    ck_assert_ptr_null(strchr(err.msg, '\n'));
+    ck_assert_int_eq(access(path, F_OK), -1);
+    aw_report_run_t broken = snap.runs[at];
+    broken.spec_ok = 0;
+    snprintf(broken.spec_error, sizeof broken.spec_error, "run x: the stored spec does not load");
+    ck_assert_int_eq(aw_report_samples(s, &broken, -1, 0, path, &ep, &err), AW_ESPEC);
+    ck_assert_str_eq(err.msg, "run x: the stored spec does not load");
+    aw_store_close(s);
+    aw_report_snap_fini(&snap);
 }
 END_TEST
 
@@ -775,6 +872,11 @@ static Suite *report_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_curves_png_and_svg);
     tcase_add_test(t, test_samples_grid);
+    tcase_add_test(t, test_figures_from_db);
+    suite_add_tcase(s, t);
+    t = tcase_create("shared");
+    tcase_add_test(t, test_json_text);
+    tcase_add_test(t, test_dataset_table);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,5 +1,6 @@
 /* aiwae-report: tables, listings, pictures and exports from the results database that aiwae-run
- * writes. A thin main over report.h / report_db.h / plot.h; it never writes to the database. */
+ * writes. A thin main over src/report/ (options, calls, printing, exit codes); it never writes
+ * to the database. */
 #include "config.h"
 
 #include <getopt.h>
@@ -9,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "data/data.h"
 #include "util/error.h"
-#include "report/plot.h"
-#include "report/report.h"
+#include "report/figures.h"
+#include "report/find.h"
+#include "report/grid.h"
+#include "report/listing.h"
 #include "report/report_db.h"
-#include "util/rng.h"
-#include "run/run.h"
+#include "report/results.h"
 #include "store/store.h"
 
 #define PROG "aiwae-report"
@@ -88,6 +89,8 @@ typedef struct cli {
     aw_report_format_t fmt;      /* its value */
     const char *output;          /* -o */
     uint64_t seed;               /* --seed */
+    const char *const *names;    /* --curves: the runs to draw (argv[optind - 1 ..]) */
+    int n_names;                 /* their number */
 } cli_t;
 
 static int print_text(char *text)
@@ -97,132 +100,140 @@ static int print_text(char *text)
     return rc ? die(AW_EIO, "cannot write to standard output") : AW_EXIT_OK;
 }
 
-/* --curves: metrics and finished evaluations of each run. */
-static int cmd_curves(aw_store_t *store, const aw_report_snap_t *snap, const cli_t *c, char **names, int n_names)
+/* The one command's work, with the snapshot loaded; returns the exit status. */
+static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cli_t *c)
 {
     aw_error_t err = {0};
-    aw_plot_run_t *pr = calloc((size_t)n_names, sizeof *pr);
-    aw_store_metrics_t **ms = calloc((size_t)n_names, sizeof *ms);
-    size_t *nms = calloc((size_t)n_names, sizeof *nms);
-    aw_plot_eval_t *ev = calloc(snap->n_evals + 1, sizeof *ev);
-    int rc = AW_OK, status = AW_EXIT_OK;
-    if (pr == NULL || ms == NULL || nms == NULL || ev == NULL) {
-        status = die(AW_ENOMEM, "out of memory");
-        goto out;
+    char *text = NULL;
+    size_t at = 0;
+    int rc = AW_OK;
+    if (c->run != NULL && c->cmd != CMD_CURVES && (rc = aw_report_find_run(snap, c->run, &at, &err)) < 0)
+        return die(rc, err.msg);
+    const aw_report_run_t *r = c->run != NULL && c->cmd != CMD_CURVES ? &snap->runs[at] : NULL;
+    int64_t ep = -1;
+    switch (c->cmd) {
+    case CMD_TABLE:
+        rc = aw_report_results(snap, &c->q, c->fmt, &text, &err);
+        break;
+    case CMD_RUNS:
+        rc = aw_report_runs(snap, c->fmt, &text, &err);
+        break;
+    case CMD_METRICS: {
+        aw_store_metrics_t *rows = NULL;
+        size_t n = 0;
+        rc = aw_store_metrics_list(store, r->row.identity, &rows, &n, &err);
+        if (rc == AW_OK)
+            rc = aw_report_metrics(snap, r, rows, n, c->fmt, &text, &err);
+        aw_store_metrics_free(rows, n);
+        break;
     }
-    size_t nev = 0;
-    for (int i = 0; i < n_names && rc == AW_OK; i++) {
-        size_t at;
-        if ((rc = aw_report_find_run(snap, names[i], &at, &err)) < 0)
-            break;
-        const aw_report_run_t *r = &snap->runs[at];
-        if ((rc = aw_store_metrics_list(store, r->row.identity, &ms[i], &nms[i], &err)) < 0)
-            break;
-        pr[i].name = r->row.name;
-        pr[i].metrics = ms[i];
-        pr[i].n_metrics = nms[i];
-        pr[i].evals = ev + nev;
-        for (size_t e = 0; e < snap->n_evals; e++) {
-            const aw_store_eval_t *x = &snap->evals[e];
-            if (strcmp(x->identity, r->row.identity) != 0 || !x->finished ||
-                strcmp(x->split, c->q.split ? c->q.split : "test") != 0)
-                continue;
-            ev[nev++] = (aw_plot_eval_t){.estimator = x->estimator, .split = x->split, .epoch = x->epoch,
-                                         .mean = x->mean, .se = x->se};
-            pr[i].n_evals++;
-        }
+    case CMD_CURVES:
+        rc = aw_report_curves(store, snap, c->names, c->n_names, c->q.split, c->output, &err);
+        if (rc == AW_OK)
+            fprintf(stderr, "%s: wrote %s\n", PROG, c->output);
+        break;
+    case CMD_SAMPLES:
+        rc = aw_report_samples(store, r, c->q.epoch, c->seed, c->output, &ep, &err);
+        if (rc == AW_OK)
+            fprintf(stderr, "%s: wrote %s (epoch %lld)\n", PROG, c->output, (long long)ep);
+        break;
+    case CMD_EXPORT:
+        rc = aw_report_export(store, r, c->q.epoch, c->output, PACKAGE_VERSION, &ep, &err);
+        if (rc == AW_OK)
+            fprintf(stderr, "%s: wrote %s (%s, epoch %lld)\n", PROG, c->output, r->row.name, (long long)ep);
+        break;
+    case CMD_NONE:
+        break;
     }
-    if (rc == AW_OK)
-        rc = aw_plot_curves(c->output, "aiwae training curves", pr, (size_t)n_names, &err);
-    if (rc < 0)
-        status = die(rc, err.msg);
-    else
-        fprintf(stderr, "%s: wrote %s\n", PROG, c->output);
-out:
-    for (int i = 0; ms != NULL && i < n_names; i++)
-        aw_store_metrics_free(ms[i], nms[i]);
-    free(pr);
-    free(ms);
-    free(nms);
-    free(ev);
-    return status;
-}
-
-/* --samples: 64 prior samples and 32 test images with their reconstructions. */
-static int cmd_samples(aw_store_t *store, const aw_report_run_t *r, const cli_t *c)
-{
-    enum { N_PRIOR = 64, N_TEST = 32 };
-    aw_error_t err = {0};
-    if (!r->spec_ok)
-        return die(AW_ESPEC, r->spec_error);
-    aw_model_t m;
-    memset(&m, 0, sizeof m);
-    int64_t epoch = -1;
-    int rc = aw_run_load_model(store, r->row.identity, c->q.epoch, &m, &epoch, &err);
     if (rc < 0)
         return die(rc, err.msg);
-    aw_binarize_t bin;
-    aw_data_opts_t opts;
-    aw_dataset_t ds;
-    memset(&ds, 0, sizeof ds);
-    float *buf = NULL;
-    aw_model_ws_t *ws = NULL;
-    int status = AW_EXIT_OK;
-    if ((rc = aw_binarize_parse(r->spec.dataset.binarize, &bin, &err)) < 0)
-        goto fail;
-    aw_run_data_opts(&r->spec, &opts);
-    opts.bin = &bin;
-    if ((rc = aw_data_load(&opts, "test", &ds, &err)) < 0)
-        goto fail;
-    int D = m.shape.D, H = m.shape.H;
-    if ((size_t)D != ds.dim || ds.rows * ds.cols != D) {
-        rc = aw_error_set(&err, AW_EFORMAT, "%s: images have %zu pixels, the model %d", ds.source, ds.dim, D);
-        goto fail;
-    }
-    int nt = ds.n < N_TEST ? (int)ds.n : N_TEST;
-    size_t need = (size_t)N_PRIOR * (size_t)(H + D) + (size_t)nt * (size_t)(3 * D + 2 * H);
-    buf = malloc(need * sizeof *buf);
-    ws = aw_model_ws_new(&m.shape, nt, nt);
-    if (buf == NULL || ws == NULL || nt < 1) {
-        rc = aw_error_set(&err, nt < 1 ? AW_EFORMAT : AW_ENOMEM, "%s", nt < 1 ? "the test split is empty" : "out of memory");
-        goto fail;
-    }
-    float *h = buf, *prior = h + (size_t)N_PRIOR * H, *x = prior + (size_t)N_PRIOR * D, *mu = x + (size_t)nt * D,
-          *ls = mu + (size_t)nt * H, *recon = ls + (size_t)nt * H;
-    aw_rng_t rng;
-    aw_rng_seed(&rng, c->seed, 0x53414d504c45ULL);
-    aw_rng_fill_normal(&rng, h, (size_t)N_PRIOR * (size_t)H);
-    if ((rc = aw_report_decode(&m, h, N_PRIOR, prior, &err)) < 0)
-        goto fail;
-    size_t idx[N_TEST];
-    for (int i = 0; i < nt; i++)
-        idx[i] = (size_t)i;
-    if ((rc = aw_data_batch(&ds, idx, nt, &bin, &rng, x)) < 0 ||
-        (rc = aw_model_encode(&m, ws, x, nt, mu, ls)) < 0 || (rc = aw_report_decode(&m, mu, nt, recon, &err)) < 0) {
-        if (err.code == AW_OK)
-            aw_error_set(&err, rc, "cannot encode or decode the test images");
-        goto fail;
-    }
-    char title[512];
-    snprintf(title, sizeof title, "%.200s (%.12s), epoch %lld, %s test set", r->row.name, r->row.identity,
-             (long long)epoch, r->spec.dataset.name);
-    if ((rc = aw_plot_samples(c->output, title, ds.rows, ds.cols, prior, N_PRIOR, x, recon, nt, &err)) < 0)
-        goto fail;
-    fprintf(stderr, "%s: wrote %s (epoch %lld)\n", PROG, c->output, (long long)epoch);
-    goto out;
-fail:
-    status = die(rc, err.msg);
-out:
-    aw_model_ws_free(ws);
-    free(buf);
-    aw_dataset_fini(&ds);
-    aw_model_fini(&m);
-    return status;
+    return text != NULL ? print_text(text) : AW_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* --epoch / --seed N: an integer >= 0 into *v; a usage error's exit status otherwise, else -1. */
+static int parse_count(const char *opt, const char *arg, long long *v)
 {
-    cli_t c = {.db = AW_STORE_DEFAULT_PATH, .q = {.epoch = -1}};
+    char *end, msg[512];
+    *v = strtoll(arg, &end, 10);
+    if (*end != '\0' || end == arg || *v < 0) {
+        snprintf(msg, sizeof msg, "--%s %s: expected an integer >= 0", opt, arg);
+        return usage_error(msg);
+    }
+    return -1;
+}
+
+/* One option (getopt_long's opt, optarg) into c: -1 to go on, or the exit status to end with. */
+static int take_option(int opt, const char *arg, cli_t *c)
+{
+    aw_error_t err = {0};
+    char msg[512];
+    long long v;
+    int st;
+    switch (opt) {
+    case 'd': c->db = arg; return -1;
+    case 'T':
+        if (strcmp(arg, "nll") == 0)
+            c->q.table = AW_TABLE_NLL;
+        else if (strcmp(arg, "elbo") == 0)
+            c->q.table = AW_TABLE_ELBO;
+        else {
+            snprintf(msg, sizeof msg, "--table %s: expected nll or elbo", arg);
+            return usage_error(msg);
+        }
+        return -1;
+    case 'M': case 'C': case 'S': case 'E': c->run = arg; return -1;
+    case 'f':
+        if (aw_report_format_parse(arg, &c->fmt, &err) < 0)
+            return usage_error(err.msg);
+        c->have_format = 1;
+        return -1;
+    case 'D':
+    case 'w':
+        if ((opt == 'D' ? c->q.n_datasets : c->q.n_where) >= AW_REPORT_MAX_FILTERS)
+            return usage_error("too many --dataset / --where options");
+        if (opt == 'D')
+            c->q.datasets[c->q.n_datasets++] = arg;
+        else if (strchr(arg, '=') == NULL || arg[0] == '=') {
+            snprintf(msg, sizeof msg, "--where %s: expected KEY.PATH=VALUE", arg);
+            return usage_error(msg);
+        } else
+            c->q.where[c->q.n_where++] = arg;
+        return -1;
+    case 's': c->q.split = arg; return -1;
+    case 'e':
+        if ((st = parse_count("epoch", arg, &v)) < 0)
+            c->q.epoch = v;
+        return st;
+    case 'z':
+        if ((st = parse_count("seed", arg, &v)) < 0)
+            c->seed = (uint64_t)v;
+        return st;
+    case 'r': c->q.reference = 1; return -1;
+    case 'o': c->output = arg; return -1;
+    case 'R': return -1;
+    case 'h': usage(stdout); return AW_EXIT_OK;
+    case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+    default: usage(stderr); return AW_EXIT_USAGE;
+    }
+}
+
+/* The command an option names, or CMD_NONE. */
+static command_t option_command(int opt)
+{
+    switch (opt) {
+    case 'T': return CMD_TABLE;
+    case 'R': return CMD_RUNS;
+    case 'M': return CMD_METRICS;
+    case 'C': return CMD_CURVES;
+    case 'S': return CMD_SAMPLES;
+    case 'E': return CMD_EXPORT;
+    default: return CMD_NONE;
+    }
+}
+
+/* The command line into c: -1 to go on, or the exit status to end with. */
+static int parse_args(int argc, char **argv, cli_t *c)
+{
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},      {"table", required_argument, NULL, 'T'},
         {"runs", no_argument, NULL, 'R'},          {"metrics", required_argument, NULL, 'M'},
@@ -233,171 +244,65 @@ int main(int argc, char **argv)
         {"reference", no_argument, NULL, 'r'},     {"output", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
-    aw_error_t err = {0};
-    int opt;
     char msg[512];
+    int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
-        command_t cmd = CMD_NONE;
-        switch (opt) {
-        case 'd':
-            c.db = optarg;
-            break;
-        case 'T':
-            cmd = CMD_TABLE;
-            if (strcmp(optarg, "nll") == 0)
-                c.q.table = AW_TABLE_NLL;
-            else if (strcmp(optarg, "elbo") == 0)
-                c.q.table = AW_TABLE_ELBO;
-            else {
-                snprintf(msg, sizeof msg, "--table %s: expected nll or elbo", optarg);
-                return usage_error(msg);
-            }
-            break;
-        case 'R':
-            cmd = CMD_RUNS;
-            break;
-        case 'M':
-        case 'C':
-        case 'S':
-        case 'E':
-            cmd = opt == 'M' ? CMD_METRICS : opt == 'C' ? CMD_CURVES : opt == 'S' ? CMD_SAMPLES : CMD_EXPORT;
-            c.run = optarg;
-            break;
-        case 'f':
-            if (aw_report_format_parse(optarg, &c.fmt, &err) < 0)
-                return usage_error(err.msg);
-            c.have_format = 1;
-            break;
-        case 'D':
-        case 'w':
-            if ((opt == 'D' ? c.q.n_datasets : c.q.n_where) >= AW_REPORT_MAX_FILTERS)
-                return usage_error("too many --dataset / --where options");
-            if (opt == 'D')
-                c.q.datasets[c.q.n_datasets++] = optarg;
-            else if (strchr(optarg, '=') == NULL || optarg[0] == '=') {
-                snprintf(msg, sizeof msg, "--where %s: expected KEY.PATH=VALUE", optarg);
-                return usage_error(msg);
-            } else
-                c.q.where[c.q.n_where++] = optarg;
-            break;
-        case 's':
-            c.q.split = optarg;
-            break;
-        case 'e':
-        case 'z': {
-            char *end;
-            long long v = strtoll(optarg, &end, 10);
-            if (*end != '\0' || end == optarg || v < 0) {
-                snprintf(msg, sizeof msg, "--%s %s: expected an integer >= 0", opt == 'e' ? "epoch" : "seed", optarg);
-                return usage_error(msg);
-            }
-            if (opt == 'e')
-                c.q.epoch = v;
-            else
-                c.seed = (uint64_t)v;
-            break;
-        }
-        case 'r':
-            c.q.reference = 1;
-            break;
-        case 'o':
-            c.output = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return AW_EXIT_OK;
-        case 'V':
-            puts(PROG " " PACKAGE_VERSION);
-            return AW_EXIT_OK;
-        default:
-            usage(stderr);
-            return AW_EXIT_USAGE;
-        }
+        int st = take_option(opt, optarg, c);
+        if (st >= 0)
+            return st;
+        command_t cmd = option_command(opt);
         if (cmd != CMD_NONE) {
-            if (c.cmd != CMD_NONE)
+            if (c->cmd != CMD_NONE)
                 return usage_error("give one command (--table, --runs, --metrics, --curves, --samples or --export)");
-            c.cmd = cmd;
+            c->cmd = cmd;
         }
     }
-    if (c.cmd == CMD_NONE)
+    if (c->cmd == CMD_NONE)
         return usage_error("no command (--table, --runs, --metrics, --curves, --samples or --export)");
-    if (optind < argc && c.cmd != CMD_CURVES) {
+    if (optind < argc && c->cmd != CMD_CURVES) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);
     }
-    int needs_output = c.cmd == CMD_CURVES || c.cmd == CMD_SAMPLES || c.cmd == CMD_EXPORT;
-    if (needs_output && c.output == NULL)
+    int needs_output = c->cmd == CMD_CURVES || c->cmd == CMD_SAMPLES || c->cmd == CMD_EXPORT;
+    if (needs_output && c->output == NULL)
         return usage_error("this command writes a file: give -o FILE");
-    if (!needs_output && c.output != NULL)
+    if (!needs_output && c->output != NULL)
         return usage_error("-o goes with --curves, --samples or --export");
-    if (!c.have_format)
-        c.fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
+    if (!c->have_format)
+        c->fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
+    return -1;
+}
 
-    aw_store_t *store = NULL;
-    int rc = aw_report_open(&store, c.db, BUSY_MS, &err);
-    if (rc < 0)
-        return die(rc, err.msg);
-    aw_report_snap_t snap;
-    if ((rc = aw_report_snap_load(store, &snap, &err)) < 0) {
-        aw_store_close(store);
-        return die(rc, err.msg);
-    }
-    int status = AW_EXIT_OK;
-    char *text = NULL;
-    size_t at = 0;
-    if (c.run != NULL && c.cmd != CMD_CURVES && (rc = aw_report_find_run(&snap, c.run, &at, &err)) < 0) {
-        status = die(rc, err.msg);
-        goto out;
-    }
-    switch (c.cmd) {
-    case CMD_TABLE:
-        rc = aw_report_results(&snap, &c.q, c.fmt, &text, &err);
-        break;
-    case CMD_RUNS:
-        rc = aw_report_runs(&snap, c.fmt, &text, &err);
-        break;
-    case CMD_METRICS: {
-        aw_store_metrics_t *rows = NULL;
-        size_t n = 0;
-        rc = aw_store_metrics_list(store, snap.runs[at].row.identity, &rows, &n, &err);
-        if (rc == AW_OK)
-            rc = aw_report_metrics(&snap, &snap.runs[at], rows, n, c.fmt, &text, &err);
-        aw_store_metrics_free(rows, n);
-        break;
-    }
-    case CMD_CURVES: {
-        int n = 1 + (argc - optind);
-        char **names = malloc((size_t)n * sizeof *names);
-        if (names == NULL) {
-            status = die(AW_ENOMEM, "out of memory");
-            goto out;
-        }
-        names[0] = (char *)c.run;
-        for (int i = 1; i < n; i++)
+int main(int argc, char **argv)
+{
+    cli_t c = {.db = AW_STORE_DEFAULT_PATH, .q = {.epoch = -1}};
+    int st = parse_args(argc, argv, &c);
+    if (st >= 0)
+        return st;
+    /* --curves RUN [RUN...]: the first RUN, then the operands getopt moved to the end */
+    const char **names = NULL;
+    if (c.cmd == CMD_CURVES) {
+        c.n_names = 1 + (argc - optind);
+        if ((names = malloc((size_t)c.n_names * sizeof *names)) == NULL)
+            return die(AW_ENOMEM, "out of memory");
+        names[0] = c.run;
+        for (int i = 1; i < c.n_names; i++)
             names[i] = argv[optind + i - 1];
-        status = cmd_curves(store, &snap, &c, names, n);
+        c.names = names;
+    }
+    aw_error_t err = {0};
+    aw_store_t *store = NULL;
+    aw_report_snap_t snap;
+    int rc = aw_report_open(&store, c.db, BUSY_MS, &err);
+    if (rc == AW_OK && (rc = aw_report_snap_load(store, &snap, &err)) < 0)
+        aw_store_close(store);
+    if (rc < 0) {
         free(names);
-        goto out;
+        return die(rc, err.msg);
     }
-    case CMD_SAMPLES:
-        status = cmd_samples(store, &snap.runs[at], &c);
-        goto out;
-    case CMD_EXPORT: {
-        int64_t ep = -1;
-        rc = aw_report_export(store, &snap.runs[at], c.q.epoch, c.output, PACKAGE_VERSION, &ep, &err);
-        if (rc == AW_OK)
-            fprintf(stderr, "%s: wrote %s (%s, epoch %lld)\n", PROG, c.output, snap.runs[at].row.name, (long long)ep);
-        break;
-    }
-    case CMD_NONE:
-        break;
-    }
-    if (rc < 0)
-        status = die(rc, err.msg);
-    else if (text != NULL)
-        status = print_text(text);
-out:
+    int status = run_command(store, &snap, &c);
     aw_report_snap_fini(&snap);
     aw_store_close(store);
+    free(names);
     return status;
 }

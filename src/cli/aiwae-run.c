@@ -128,123 +128,78 @@ static int die(int code, const char *msg)
     return aw_error_exit_status(code);
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct cli {
+    const char *db_path;  /* --db */
+    int dry_run, fresh, quiet, threads;
+    const char **sets;    /* [n_sets] --set KEY.PATH=VAL (owned array, borrowed strings) */
+    int n_sets;
+    const char *spec_path; /* the one operand */
+} cli_t;
+
+/* The command line into c (c->sets allocated here): -1 to go on, or the exit status to end with. */
+static int parse_args(int argc, char **argv, cli_t *c)
 {
-    const char *db_path = AW_STORE_DEFAULT_PATH;
-    int dry_run = 0, fresh = 0, quiet = 0, threads = 0;
-    const char **sets = calloc((size_t)argc, sizeof *sets);
-    int n_sets = 0;
-    if (sets == NULL)
-        return die(AW_ENOMEM, "out of memory");
     static const struct option longopts[] = {
         {"db", required_argument, NULL, 'd'},     {"set", required_argument, NULL, 's'},
         {"dry-run", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
+    if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
+        return die(AW_ENOMEM, "out of memory");
     int opt;
     while ((opt = getopt_long(argc, argv, "d:s:nft:qhV", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'd':
-            db_path = optarg;
-            break;
+        case 'd': c->db_path = optarg; break;
         case 's':
             if (strchr(optarg, '=') == NULL) {
                 fprintf(stderr, PROG ": error: --set %s: expected KEY.PATH=VALUE\n", optarg);
-                free(sets);
                 return AW_EXIT_USAGE;
             }
-            sets[n_sets++] = optarg;
+            c->sets[c->n_sets++] = optarg;
             break;
-        case 'n':
-            dry_run = 1;
-            break;
-        case 'f':
-            fresh = 1;
-            break;
+        case 'n': c->dry_run = 1; break;
+        case 'f': c->fresh = 1; break;
         case 't': {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end != '\0' || v < 1 || v > 1024) {
                 fprintf(stderr, PROG ": error: --threads %s: expected an integer from 1 to 1024\n", optarg);
-                free(sets);
                 return AW_EXIT_USAGE;
             }
-            threads = (int)v;
+            c->threads = (int)v;
             break;
         }
-        case 'q':
-            quiet = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            free(sets);
-            return AW_EXIT_OK;
-        case 'V':
-            puts(PROG " " PACKAGE_VERSION);
-            free(sets);
-            return AW_EXIT_OK;
-        default:
-            usage(stderr);
-            free(sets);
-            return AW_EXIT_USAGE;
+        case 'q': c->quiet = 1; break;
+        case 'h': usage(stdout); return AW_EXIT_OK;
+        case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+        default: usage(stderr); return AW_EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, PROG ": error: expected exactly one spec file (see --help)\n");
-        free(sets);
         return AW_EXIT_USAGE;
     }
-    const char *spec_path = argv[optind];
+    c->spec_path = argv[optind];
+    return -1;
+}
 
-    aw_error_t err = {0};
-    aw_spec_list_t list = {0};
-    int rc = aw_spec_load(spec_path, sets, n_sets, &list, &err);
-    if (rc < 0) {
-        free(sets);
-        return die(rc, err.msg);
-    }
-    if (dry_run) {
-        for (int i = 0; i < list.n; i++)
-            printf("# run %d of %d: %s\n# identity: %s\n%s%s", i + 1, list.n, list.runs[i].name,
-                   list.runs[i].identity, list.runs[i].canonical, i + 1 < list.n ? "---\n" : "");
-        aw_spec_list_fini(&list);
-        free(sets);
-        return AW_EXIT_OK;
-    }
-
-    aw_store_t *store = NULL;
-    if ((rc = aw_store_open(&store, db_path, 0, &err)) < 0) {
-        aw_spec_list_fini(&list);
-        free(sets);
-        return die(rc, err.msg);
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0) {
-        aw_store_close(store);
-        aw_spec_list_fini(&list);
-        free(sets);
-        return die(AW_EIO, "cannot install signal handlers");
-    }
-
-    printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = quiet};
-    aw_run_opts_t ro = {.threads = threads, .stop = &stop_flag, .progress = on_progress, .progress_ctx = &pr};
+/* Trains and evaluates every run of list in order, stopping at the first failure or interruption. */
+static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
+{
+    printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = c->quiet};
+    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = on_progress, .progress_ctx = &pr};
     const char *env_stop = getenv("AIWAE_STOP_AFTER_STEPS"); /* testing aid, see tests/cli_resume.sh */
     if (env_stop != NULL)
         ro.stop_after_steps = strtoll(env_stop, NULL, 10);
-    int status = AW_EXIT_OK;
-    for (int i = 0; i < list.n && status == AW_EXIT_OK; i++) {
-        aw_spec_t *run = &list.runs[i];
-        if (fresh) {
-            /* A new replicate: the next repeat index whose run is not in the store. */
-            if ((rc = aw_run_next_replicate(store, run, &err)) < 0) {
-                status = die(rc, err.msg);
-                break;
-            }
-        }
+    aw_error_t err = {0};
+    int rc, status = AW_EXIT_OK;
+    for (int i = 0; i < list->n && status == AW_EXIT_OK; i++) {
+        aw_spec_t *run = &list->runs[i];
+        /* --fresh: a new replicate, the next repeat index whose run is not in the store */
+        if (c->fresh && (rc = aw_run_next_replicate(store, run, &err)) < 0)
+            return die(rc, err.msg);
         int finished_before = 0;
         rc = aw_run(run, store, &ro, &finished_before, &err);
         if (rc == AW_EINTR) {
@@ -254,14 +209,52 @@ int main(int argc, char **argv)
         } else if (rc < 0) {
             end_bar(&pr);
             status = die(rc, err.msg);
-        } else if (finished_before == 2 && !quiet) {
+        } else if (finished_before == 2 && !c->quiet) {
             fprintf(stderr, "%s: %s; skipping it\n", run->name, err.msg);
-        } else if (finished_before == 1 && !quiet) {
+        } else if (finished_before == 1 && !c->quiet) {
             fprintf(stderr, "%s: already finished (identity %.12s); nothing to do\n", run->name, run->identity);
         }
     }
+    return status;
+}
+
+/* --dry-run: each resolved run's canonical YAML and identity. */
+static void print_runs(const aw_spec_list_t *list)
+{
+    for (int i = 0; i < list->n; i++)
+        printf("# run %d of %d: %s\n# identity: %s\n%s%s", i + 1, list->n, list->runs[i].name,
+               list->runs[i].identity, list->runs[i].canonical, i + 1 < list->n ? "---\n" : "");
+}
+
+int main(int argc, char **argv)
+{
+    cli_t c = {.db_path = AW_STORE_DEFAULT_PATH};
+    int status = parse_args(argc, argv, &c);
+    if (status >= 0) {
+        free(c.sets);
+        return status;
+    }
+    aw_error_t err = {0};
+    aw_spec_list_t list = {0};
+    aw_store_t *store = NULL;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    int rc = aw_spec_load(c.spec_path, c.sets, c.n_sets, &list, &err);
+    status = AW_EXIT_OK;
+    if (rc < 0)
+        status = die(rc, err.msg);
+    else if (c.dry_run)
+        print_runs(&list);
+    else if ((rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
+        status = die(rc, err.msg);
+    else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        status = die(AW_EIO, "cannot install signal handlers");
+    else
+        status = run_all(&c, &list, store);
     aw_store_close(store);
     aw_spec_list_fini(&list);
-    free(sets);
+    free(c.sets);
     return status;
 }

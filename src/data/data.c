@@ -15,6 +15,48 @@
 /* Omniglot images are 28x28, stored one per column of a 784 x N matrix. */
 #define OMNI_SIDE 28
 
+/* ---- the named datasets: the one table of their names and titles ---- */
+
+/* X(name, title), in table order: the paper's datasets (mnist, omniglot) first. */
+#define DATASETS(X) X("mnist", "MNIST") X("omniglot", "Omniglot") X("binarized_mnist", "Binarized MNIST") X("idx", "idx")
+#define DS_NAME(name, title) name,
+#define DS_TITLE(name, title) title,
+static const char *const DATASET_NAMES[] = {DATASETS(DS_NAME) NULL};
+static const char *const DATASET_TITLES[] = {DATASETS(DS_TITLE) NULL};
+
+const char *const *aw_dataset_names(void)
+{
+    return DATASET_NAMES;
+}
+
+int aw_dataset_index(const char *name)
+{
+    for (int i = 0; name != NULL && DATASET_NAMES[i] != NULL; i++)
+        if (strcmp(DATASET_NAMES[i], name) == 0)
+            return i;
+    return -1;
+}
+
+const char *aw_dataset_title(const char *name)
+{
+    int i = aw_dataset_index(name);
+    return i < 0 ? name : DATASET_TITLES[i];
+}
+
+/* "mnist, omniglot, binarized_mnist or idx" into buf[n]. */
+static void dataset_list(char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; DATASET_NAMES[i] != NULL && used < n; i++) {
+        const char *sep = i == 0 ? "" : DATASET_NAMES[i + 1] == NULL ? " or " : ", ";
+        int w = snprintf(buf + used, n - used, "%s%s", sep, DATASET_NAMES[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+/* ---- files ---- */
+
 /* The file names a dataset file may have, tried in order in each candidate directory. */
 typedef struct file_names {
     const char *what;      /* "train images", for messages */
@@ -318,8 +360,9 @@ int aw_data_load(const aw_data_opts_t *opts, const char *split, aw_dataset_t *ou
                                 split);
         rc = load_idx_pair(ip, lp && lp[0] ? lp : NULL, size, key, split, 0, out, err);
     } else {
-        return aw_error_set(err, AW_ESPEC, "dataset.name is '%s', expected mnist, binarized_mnist, omniglot or "
-                            "idx", name);
+        char names[256];
+        dataset_list(names, sizeof names);
+        return aw_error_set(err, AW_ESPEC, "dataset.name is '%s', expected %s", name, names);
     }
     if (rc == AW_OK)
         rc = check_values(out, opts->bin != NULL && opts->bin->kind == AW_BIN_FIXED, where, err);

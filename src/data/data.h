@@ -21,6 +21,19 @@
 #include "util/error.h"
 #include "util/rng.h"
 
+/* ---- the named datasets ---- */
+
+/* The dataset names aw_data_load knows, NULL-terminated, in table order (the paper's, mnist and
+ * omniglot, first; then binarized_mnist and idx): what dataset.name may be. */
+const char *const *aw_dataset_names(void);
+
+/* Position of name in aw_dataset_names(), or -1 when it is none of them (or NULL). */
+int aw_dataset_index(const char *name);
+
+/* What tables call a dataset: "MNIST", "Omniglot", "Binarized MNIST"; idx (named by its files) and
+ * a name not in the table are their own title. */
+const char *aw_dataset_title(const char *name);
+
 /* How aw_data_batch turns intensities into binary pixels. */
 typedef enum {
     AW_BIN_DYNAMIC,  /* a fresh Bernoulli(x) draw every time an image is used */

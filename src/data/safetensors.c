@@ -9,31 +9,8 @@
 #include <unistd.h>
 
 #include "util/bytes.h"
+#include "util/json.h"
 #include "util/sbuf.h"
-
-/* Appends s as a JSON string literal. */
-static void sb_json_string(aw_sbuf_t *b, const char *s)
-{
-    aw_sbuf_put(b, "\"", 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        char esc[8];
-        switch (*c) {
-        case '"': aw_sbuf_put(b, "\\\"", 2); break;
-        case '\\': aw_sbuf_put(b, "\\\\", 2); break;
-        case '\n': aw_sbuf_put(b, "\\n", 2); break;
-        case '\r': aw_sbuf_put(b, "\\r", 2); break;
-        case '\t': aw_sbuf_put(b, "\\t", 2); break;
-        default:
-            if (*c < 0x20) {
-                snprintf(esc, sizeof esc, "\\u%04x", *c);
-                aw_sbuf_put(b, esc, 6);
-            } else {
-                aw_sbuf_put(b, (const char *)c, 1);
-            }
-        }
-    }
-    aw_sbuf_put(b, "\"", 1);
-}
 
 /* ---- writer ---- */
 
@@ -75,9 +52,9 @@ int aw_st_encode(const aw_st_entry_t *t, size_t n, const aw_st_meta_t *meta, siz
         for (size_t i = 0; i < n_meta; i++) {
             if (i > 0)
                 aw_sbuf_puts(&h, ",");
-            sb_json_string(&h, meta[i].key);
+            aw_json_str(&h, meta[i].key);
             aw_sbuf_puts(&h, ":");
-            sb_json_string(&h, meta[i].value);
+            aw_json_str(&h, meta[i].value);
         }
         aw_sbuf_puts(&h, "}");
     }
@@ -85,7 +62,7 @@ int aw_st_encode(const aw_st_entry_t *t, size_t n, const aw_st_meta_t *meta, siz
     for (size_t i = 0; i < n; i++) {
         if (n_meta > 0 || i > 0)
             aw_sbuf_puts(&h, ",");
-        sb_json_string(&h, t[i].name);
+        aw_json_str(&h, t[i].name);
         aw_sbuf_puts(&h, ":{\"dtype\":\"F32\",\"shape\":[");
         for (int d = 0; d < t[i].ndim; d++)
             aw_sbuf_printf(&h, "%s%lld", d ? "," : "", (long long)t[i].shape[d]);

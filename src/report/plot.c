@@ -17,11 +17,6 @@
 #include <cairo-svg.h>
 #endif
 
-int aw_plot_available(void)
-{
-    return 1;
-}
-
 /* Drops cairo's font caches once a picture is done and none of our cairo objects is alive, so the
  * fontconfig patterns they hold are not left behind (LeakSanitizer reports them otherwise). */
 static void release_caches(void)
@@ -310,19 +305,9 @@ static int ends_with(const char *s, const char *suf)
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
-/* Draws the curves figure on cr (size W x H). */
-static void draw_curves(cairo_t *cr, double W, const char *title, const aw_plot_run_t *runs, size_t n,
-                        double top_h, double row_h, int x_log, int64_t max_epoch)
+/* The top panel's frame and scales: every epoch, and the bounds and evaluations of all runs. */
+static panel_t top_panel(double W, const aw_plot_run_t *runs, size_t n, double top_h, int x_log, int64_t max_epoch)
 {
-    cairo_set_source_rgb(cr, 0.97, 0.97, 0.97);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_set_font_size(cr, 15);
-    if (title != NULL)
-        text_at(cr, W / 2, 12, title, 0.5, 1);
-
-    /* Top panel: training bound (lines) and evaluations (markers +- standard error). */
     panel_t p = {.x = 80, .y = 58, .w = W - 110, .h = top_h - 110};
     /* a margin after the last epoch, so its markers are not cut by the frame */
     double xmax = (double)(max_epoch > 1 ? max_epoch : 2);
@@ -349,56 +334,70 @@ static void draw_curves(cairo_t *cr, double W, const char *title, const aw_plot_
     p.ay = (axis_t){.lo = ylo - pad, .hi = yhi + pad};
     axis_fit(&p.ax, 8);
     axis_fit(&p.ay, 6);
-    draw_axes(cr, &p, "Training bound (lines) and evaluations (markers, \xc2\xb1 s.e.)",
+    return p;
+}
+
+/* Run r's training bound as a line and its evaluations as markers with error bars, in colour rgb;
+ * shapes_used[s] is set for each marker shape drawn. */
+static void draw_run(cairo_t *cr, const panel_t *p, const aw_plot_run_t *run, const double rgb[3], int x_log,
+                     int shapes_used[2])
+{
+    cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+    cairo_set_line_width(cr, 2);
+    int pen = 0;
+    for (size_t i = 0; i < run->n_metrics; i++) {
+        const aw_store_metrics_t *m = &run->metrics[i];
+        if (!isfinite(m->bound) || m->epoch < 1) {
+            pen = 0;
+            continue;
+        }
+        if (pen)
+            cairo_line_to(cr, px(p, (double)m->epoch), py(p, m->bound));
+        else
+            cairo_move_to(cr, px(p, (double)m->epoch), py(p, m->bound));
+        pen = 1;
+    }
+    if (run->n_metrics == 1) /* one epoch: a dot instead of a line */
+        marker(cr, px(p, (double)run->metrics[0].epoch), py(p, run->metrics[0].bound), 0);
+    cairo_stroke(cr);
+    for (size_t i = 0; i < run->n_evals; i++) {
+        const aw_plot_eval_t *e = &run->evals[i];
+        if (!isfinite(e->mean) || e->epoch < (x_log ? 1 : 0))
+            continue;
+        double x = px(p, (double)e->epoch), y = py(p, e->mean);
+        if (isfinite(e->se) && e->se > 0) {
+            cairo_set_line_width(cr, 1.5);
+            cairo_move_to(cr, x, py(p, e->mean - e->se));
+            cairo_line_to(cr, x, py(p, e->mean + e->se));
+            cairo_stroke(cr);
+        }
+        int s = eval_shape(e->estimator);
+        shapes_used[s] = 1;
+        marker(cr, x, y, s);
+        cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+        cairo_set_line_width(cr, 1);
+        if (s == 0)
+            cairo_arc(cr, x, y, 4.5, 0, 2 * M_PI);
+        else
+            cairo_rectangle(cr, x - 4, y - 4, 8, 8);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+    }
+}
+
+/* The top panel: training bound (lines) and evaluations (markers +- standard error), with a legend. */
+static void draw_top(cairo_t *cr, const panel_t *p, const aw_plot_run_t *runs, size_t n, int x_log)
+{
+    draw_axes(cr, p, "Training bound (lines) and evaluations (markers, \xc2\xb1 s.e.)",
               x_log ? "epoch (log scale)" : "epoch", "nats (lower is better)");
     cairo_save(cr);
-    cairo_rectangle(cr, p.x, p.y, p.w, p.h);
+    cairo_rectangle(cr, p->x, p->y, p->w, p->h);
     cairo_clip(cr);
     int shapes_used[2] = {0, 0};
     for (size_t r = 0; r < n; r++) {
         double rgb[3];
         run_colour(r, rgb);
-        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-        cairo_set_line_width(cr, 2);
-        int pen = 0;
-        for (size_t i = 0; i < runs[r].n_metrics; i++) {
-            const aw_store_metrics_t *m = &runs[r].metrics[i];
-            if (!isfinite(m->bound) || m->epoch < 1) {
-                pen = 0;
-                continue;
-            }
-            if (pen)
-                cairo_line_to(cr, px(&p, (double)m->epoch), py(&p, m->bound));
-            else
-                cairo_move_to(cr, px(&p, (double)m->epoch), py(&p, m->bound));
-            pen = 1;
-        }
-        if (runs[r].n_metrics == 1) /* one epoch: a dot instead of a line */
-            marker(cr, px(&p, (double)runs[r].metrics[0].epoch), py(&p, runs[r].metrics[0].bound), 0);
-        cairo_stroke(cr);
-        for (size_t i = 0; i < runs[r].n_evals; i++) {
-            const aw_plot_eval_t *e = &runs[r].evals[i];
-            if (!isfinite(e->mean) || e->epoch < (x_log ? 1 : 0))
-                continue;
-            double x = px(&p, (double)e->epoch), y = py(&p, e->mean);
-            if (isfinite(e->se) && e->se > 0) {
-                cairo_set_line_width(cr, 1.5);
-                cairo_move_to(cr, x, py(&p, e->mean - e->se));
-                cairo_line_to(cr, x, py(&p, e->mean + e->se));
-                cairo_stroke(cr);
-            }
-            int s = eval_shape(e->estimator);
-            shapes_used[s] = 1;
-            marker(cr, x, y, s);
-            cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-            cairo_set_line_width(cr, 1);
-            if (s == 0)
-                cairo_arc(cr, x, y, 4.5, 0, 2 * M_PI);
-            else
-                cairo_rectangle(cr, x - 4, y - 4, 8, 8);
-            cairo_stroke(cr);
-            cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-        }
+        draw_run(cr, p, &runs[r], rgb, x_log, shapes_used);
     }
     cairo_restore(cr);
     legend_item_t items[24];
@@ -416,84 +415,116 @@ static void draw_curves(cairo_t *cr, double W, const char *title, const aw_plot_
         items[ni] = (legend_item_t){.text = "ais_nll (NLL table)", .rgb = {0.3, 0.3, 0.3}, .kind = 2};
         ni++;
     }
-    draw_legend(cr, &p, items, ni, 0);
+    draw_legend(cr, p, items, ni, 0);
+}
 
-    /* One row per run with temperatures: acceptance rate and step size per temperature. */
+/* Temperature t's acceptance rate (which = 0) or step size (which = 1) of metrics row m; NaN if absent. */
+static double temp_value(const aw_store_metrics_t *m, size_t t, int which)
+{
+    return t < m->n_temps ? (which == 0 ? m->accept[t] : m->step[t]) : NAN;
+}
+
+/* One line per temperature in panel q (clipped to it); few epochs also get their points. */
+static void draw_temp_lines(cairo_t *cr, const panel_t *q, const aw_plot_run_t *run, size_t nt, int which)
+{
+    cairo_save(cr);
+    cairo_rectangle(cr, q->x, q->y, q->w, q->h);
+    cairo_clip(cr);
+    for (size_t t = 0; t < nt; t++) {
+        double rgb[3];
+        temp_colour(t, nt, rgb);
+        cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+        cairo_set_line_width(cr, 1.6);
+        int pen = 0;
+        for (size_t i = 0; i < run->n_metrics; i++) {
+            const aw_store_metrics_t *m = &run->metrics[i];
+            double v = temp_value(m, t, which);
+            if (!isfinite(v) || (which == 1 && v <= 0) || m->epoch < 1) {
+                pen = 0;
+                continue;
+            }
+            if (pen)
+                cairo_line_to(cr, px(q, (double)m->epoch), py(q, v));
+            else
+                cairo_move_to(cr, px(q, (double)m->epoch), py(q, v));
+            pen = 1;
+        }
+        cairo_stroke(cr);
+        if (run->n_metrics <= 3) /* few epochs: show the points */
+            for (size_t i = 0; i < run->n_metrics; i++) {
+                const aw_store_metrics_t *m = &run->metrics[i];
+                double v = temp_value(m, t, which);
+                if (isfinite(v) && (which == 0 || v > 0))
+                    marker(cr, px(q, (double)m->epoch), py(q, v), 0);
+            }
+    }
+    cairo_restore(cr);
+}
+
+/* The panel of acceptance rates (which = 0, left) or step sizes (which = 1, right, log scale when
+ * they span a decade) per temperature of one run, in the row starting at y0; x scale ax as on top. */
+static void draw_temp_panel(cairo_t *cr, double W, double y0, double row_h, const axis_t *ax, int x_log,
+                            const aw_plot_run_t *run, size_t nt, int which)
+{
+    panel_t q = {.x = which == 0 ? 80 : W / 2 + 60, .y = y0 + 34, .w = W / 2 - 110, .h = row_h - 90};
+    q.ax = *ax;
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < run->n_metrics; i++)
+        for (size_t t = 0; t < run->metrics[i].n_temps; t++) {
+            double v = temp_value(&run->metrics[i], t, which);
+            if (isfinite(v) && (which == 0 || v > 0)) {
+                lo = fmin(lo, v);
+                hi = fmax(hi, v);
+            }
+        }
+    if (which == 0)
+        q.ay = (axis_t){.lo = 0, .hi = 1};
+    else
+        /* log scale when the step sizes span a decade or more */
+        q.ay = (axis_t){.lo = isfinite(lo) ? lo : 1e-3, .hi = isfinite(hi) ? hi : 1,
+                        .log = isfinite(lo) && isfinite(hi) && hi >= 10 * lo};
+    axis_fit(&q.ay, 5);
+    char ttl[320];
+    snprintf(ttl, sizeof ttl, "%.200s: HMC %s per temperature", run->name,
+             which == 0 ? "acceptance rate" : "step size");
+    draw_axes(cr, &q, ttl, x_log ? "epoch (log scale)" : "epoch",
+              which == 0 ? "acceptance rate" : q.ay.log ? "step size (log scale)" : "step size");
+    draw_temp_lines(cr, &q, run, nt, which);
+    if (which == 1 || nt > 12)
+        return;
+    /* legend: temperature indexes (beta_t = t/(T-1)) */
+    legend_item_t ti[12];
+    char labels[12][64];
+    for (size_t t = 0; t < nt; t++) {
+        snprintf(labels[t], sizeof labels[t], "t=%d (beta=%.2f)", (int)t + 1, (double)(t + 1) / (double)nt);
+        ti[t].text = labels[t];
+        temp_colour(t, nt, ti[t].rgb);
+        ti[t].kind = 0;
+    }
+    draw_legend(cr, &q, ti, (int)nt, 1);
+}
+
+/* Draws the curves figure on cr (size W x H): the top panel, then one row per run with
+ * temperatures (acceptance rate and step size per temperature). */
+static void draw_curves(cairo_t *cr, double W, const char *title, const aw_plot_run_t *runs, size_t n,
+                        double top_h, double row_h, int x_log, int64_t max_epoch)
+{
+    cairo_set_source_rgb(cr, 0.97, 0.97, 0.97);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_font_size(cr, 15);
+    if (title != NULL)
+        text_at(cr, W / 2, 12, title, 0.5, 1);
+    panel_t p = top_panel(W, runs, n, top_h, x_log, max_epoch);
+    draw_top(cr, &p, runs, n, x_log);
     double y0 = top_h;
     for (size_t r = 0; r < n; r++) {
         size_t nt = run_temps(&runs[r]);
         if (nt == 0)
             continue;
-        for (int which = 0; which < 2; which++) {
-            panel_t q = {.x = which == 0 ? 80 : W / 2 + 60, .y = y0 + 34, .w = W / 2 - 110, .h = row_h - 90};
-            q.ax = p.ax;
-            double lo = INFINITY, hi = -INFINITY;
-            for (size_t i = 0; i < runs[r].n_metrics; i++)
-                for (size_t t = 0; t < runs[r].metrics[i].n_temps; t++) {
-                    double v = which == 0 ? runs[r].metrics[i].accept[t] : runs[r].metrics[i].step[t];
-                    if (isfinite(v) && (which == 0 || v > 0)) {
-                        lo = fmin(lo, v);
-                        hi = fmax(hi, v);
-                    }
-                }
-            if (which == 0)
-                q.ay = (axis_t){.lo = 0, .hi = 1};
-            else
-                /* log scale when the step sizes span a decade or more */
-                q.ay = (axis_t){.lo = isfinite(lo) ? lo : 1e-3, .hi = isfinite(hi) ? hi : 1,
-                                .log = isfinite(lo) && isfinite(hi) && hi >= 10 * lo};
-            axis_fit(&q.ay, 5);
-            char ttl[320];
-            snprintf(ttl, sizeof ttl, "%.200s: HMC %s per temperature", runs[r].name,
-                     which == 0 ? "acceptance rate" : "step size");
-            draw_axes(cr, &q, ttl, x_log ? "epoch (log scale)" : "epoch",
-                      which == 0 ? "acceptance rate" : q.ay.log ? "step size (log scale)" : "step size");
-            cairo_save(cr);
-            cairo_rectangle(cr, q.x, q.y, q.w, q.h);
-            cairo_clip(cr);
-            for (size_t t = 0; t < nt; t++) {
-                double rgb[3];
-                temp_colour(t, nt, rgb);
-                cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
-                cairo_set_line_width(cr, 1.6);
-                int pen = 0;
-                for (size_t i = 0; i < runs[r].n_metrics; i++) {
-                    const aw_store_metrics_t *m = &runs[r].metrics[i];
-                    double v = t < m->n_temps ? (which == 0 ? m->accept[t] : m->step[t]) : NAN;
-                    if (!isfinite(v) || (which == 1 && v <= 0) || m->epoch < 1) {
-                        pen = 0;
-                        continue;
-                    }
-                    if (pen)
-                        cairo_line_to(cr, px(&q, (double)m->epoch), py(&q, v));
-                    else
-                        cairo_move_to(cr, px(&q, (double)m->epoch), py(&q, v));
-                    pen = 1;
-                }
-                cairo_stroke(cr);
-                if (runs[r].n_metrics <= 3) /* few epochs: show the points */
-                    for (size_t i = 0; i < runs[r].n_metrics; i++) {
-                        const aw_store_metrics_t *m = &runs[r].metrics[i];
-                        double v = t < m->n_temps ? (which == 0 ? m->accept[t] : m->step[t]) : NAN;
-                        if (isfinite(v) && (which == 0 || v > 0))
-                            marker(cr, px(&q, (double)m->epoch), py(&q, v), 0);
-                    }
-            }
-            cairo_restore(cr);
-            if (which == 1 || nt > 12)
-                continue;
-            /* legend: temperature indexes (beta_t = t/(T-1)) */
-            legend_item_t ti[12];
-            char labels[12][64];
-            for (size_t t = 0; t < nt; t++) {
-                snprintf(labels[t], sizeof labels[t], "t=%d (beta=%.2f)", (int)t + 1, (double)(t + 1) / (double)nt);
-                ti[t].text = labels[t];
-                temp_colour(t, nt, ti[t].rgb);
-                ti[t].kind = 0;
-            }
-            panel_t lp = q;
-            draw_legend(cr, &lp, ti, (int)nt, 1);
-        }
+        for (int which = 0; which < 2; which++)
+            draw_temp_panel(cr, W, y0, row_h, &p.ax, x_log, &runs[r], nt, which);
         y0 += row_h;
     }
 }
@@ -642,11 +673,6 @@ int aw_plot_samples(const char *path, const char *title, int rows, int cols, con
 }
 
 #else /* no cairo */
-
-int aw_plot_available(void)
-{
-    return 0;
-}
 
 int aw_plot_curves(const char *path, const char *title, const aw_plot_run_t *runs, size_t n, aw_error_t *err)
 {

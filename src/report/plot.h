@@ -14,7 +14,6 @@
 /* One finished evaluation drawn as a marker with its standard error. */
 typedef struct aw_plot_eval {
     const char *estimator; /* "iwae_bound" or "ais_nll" (the marker shape) */
-    const char *split;     /* data split ("test", "train") */
     int64_t epoch;         /* epoch evaluated */
     double mean, se;       /* estimate and its standard error (nats) */
 } aw_plot_eval_t;
@@ -27,9 +26,6 @@ typedef struct aw_plot_run {
     const aw_plot_eval_t *evals;       /* [n_evals] evaluations */
     size_t n_evals;                    /* evaluations */
 } aw_plot_run_t;
-
-/* 1 if this build can draw (cairo was found by configure). */
-int aw_plot_available(void);
 
 /* Draws training bound and evaluations against epoch, one colour per run, with axes, labels
  * and a legend; below it, for every run whose metrics have temperatures, a row with acceptance

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/mlp.h"
 #include "run/run.h"
 #include "data/safetensors.h"
 
@@ -97,6 +96,23 @@ static int load_run(aw_store_t *s, aw_report_run_t *r, aw_error_t *err)
     return AW_OK;
 }
 
+void aw_report_snap_fini(aw_report_snap_t *s)
+{
+    for (size_t i = 0; i < s->n_runs; i++) {
+        aw_report_run_t *r = &s->runs[i];
+        aw_store_run_fini(&r->row);
+        if (r->spec_ok)
+            aw_spec_fini(&r->spec);
+        if (r->has_metrics) {
+            free(r->last.accept);
+            free(r->last.step);
+        }
+    }
+    free(s->runs);
+    aw_store_evals_free(s->evals, s->n_evals);
+    memset(s, 0, sizeof *s);
+}
+
 int aw_report_snap_load(aw_store_t *s, aw_report_snap_t *snap, aw_error_t *err)
 {
     memset(snap, 0, sizeof *snap);
@@ -134,32 +150,6 @@ done:
     if (rc < 0)
         aw_report_snap_fini(snap);
     return rc;
-}
-
-int aw_report_decode(const aw_model_t *m, const float *h, int N, float *p, aw_error_t *err)
-{
-    int nh = m->shape.n_hidden, width = m->shape.D;
-    for (int i = 0; i < nh; i++)
-        width = m->shape.hidden[i] > width ? m->shape.hidden[i] : width;
-    float *a = malloc(sizeof(float) * (size_t)N * (size_t)width);
-    float *b = malloc(sizeof(float) * (size_t)N * (size_t)width);
-    if (a == NULL || b == NULL) {
-        free(a);
-        free(b);
-        return aw_error_set(err, AW_ENOMEM, "out of memory decoding %d rows", N);
-    }
-    const float *in = h;
-    for (int l = 0; l < nh; l++) {
-        float *o = (l % 2 == 0) ? a : b;
-        aw_layer_forward_tanh(&m->dec[l], in, N, o);
-        in = o;
-    }
-    aw_layer_forward(&m->dec[nh], in, N, p);
-    for (size_t i = 0; i < (size_t)N * (size_t)m->shape.D; i++)
-        p[i] = aw_sigmoid(p[i]);
-    free(a);
-    free(b);
-    return AW_OK;
 }
 
 int aw_report_export(aw_store_t *s, const aw_report_run_t *run, int64_t epoch, const char *path,

@@ -1,16 +1,15 @@
 /* report_db.h: aiwae-report's read-only side of the results database: opening it with clear
- * errors, taking a consistent snapshot for report.h, and exporting a run's parameters.
+ * errors, taking a consistent snapshot (snap.h), and exporting a run's parameters.
  *
  * Nothing here writes to the database; every read works while aiwae-run is writing (WAL).
- * Ownership: snapshots and model views are the caller's (aw_report_snap_fini). */
+ * Ownership: snapshots are the caller's (aw_report_snap_fini). */
 #ifndef AW_REPORT_DB_H
 #define AW_REPORT_DB_H
 
 #include <stdint.h>
 
 #include "util/error.h"
-#include "core/model.h"
-#include "report/report.h"
+#include "report/snap.h"
 #include "store/store.h"
 
 /* Opens path read-only for reporting, waiting at most busy_ms for a lock. Errors, each one line
@@ -18,6 +17,9 @@
  * file); AW_EDB when it is not SQLite, not an aiwae database, has a newer schema, or stays
  * locked. *out is NULL on failure. */
 int aw_report_open(aw_store_t **out, const char *path, int busy_ms, aw_error_t *err);
+
+/* Releases what a snapshot owns and zeroes it; safe on a zeroed snapshot. */
+void aw_report_snap_fini(aw_report_snap_t *s);
 
 /* Reads every run (with its spec rebuilt, its newest metrics row and recent epoch time) and
  * every evaluation into *snap (initialized here), inside one read transaction so the rows agree
@@ -30,8 +32,5 @@ int aw_report_snap_load(aw_store_t *s, aw_report_snap_t *snap, aw_error_t *err);
  * resolved canonical YAML) and "aiwae_version" = version. *epoch_out gets the epoch exported. */
 int aw_report_export(aw_store_t *s, const aw_report_run_t *run, int64_t epoch, const char *path,
                      const char *version, int64_t *epoch_out, aw_error_t *err);
-
-/* Decoder probabilities for latent rows: p [N,D] = sigmoid(logits(h [N,H])). */
-int aw_report_decode(const aw_model_t *m, const float *h, int N, float *p, aw_error_t *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/data.h"
 #include "methods/plugin.h"
 #include "spec/schema.h"
 #include "util/fmtnum.h"
@@ -23,13 +24,6 @@ const char AW_SPEC_DEFAULT_EVALUATE_ORIGIN[] = "(default evaluate list)";
 
 const char *const AW_SPEC_ROOT_KEYS[] = {"name", "seed", "repeat", "dataset", "model", "method",
                                          "train", "evaluate", "sweep", NULL};
-
-/* The data sets the data layer reads. */
-static const char *const *dataset_names(void)
-{
-    static const char *const names[] = {"mnist", "omniglot", "binarized_mnist", "idx", NULL};
-    return names;
-}
 
 static const char *const SPLITS[] = {"train", "test", NULL};
 static const char *const TRAIN_SCHEDULES[] = {"burda", "constant", NULL};
@@ -50,7 +44,7 @@ static const aw_key_t ROOT[] = {
     {0}};
 
 static const aw_key_t DATASET[] = {
-    {.key = "name", .type = AW_KEY_TEXT, .def = "mnist", .words_fn = dataset_names, .cap = 32,
+    {.key = "name", .type = AW_KEY_TEXT, .def = "mnist", .words_fn = aw_dataset_names, .cap = 32,
      .identity = 1, .doc = "which data set", .offset = S_(dataset.name)},
     {.key = "dir", .type = AW_KEY_TEXT, .def = "~", .cap = 4096, .identity = 1,
      .doc = "directory of the data files; ~: $AIWAE_DATA_DIR, then data/", .offset = S_(dataset.dir)},

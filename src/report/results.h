@@ -1,0 +1,45 @@
+/* results.h: the paper's tables (NLL, ELBO): methods with their settings as rows, datasets as
+ * columns, mean +- standard deviation over replicates, from the snapshot (snap.h), in any format
+ * of grid.h. The text is a new malloc'd string *out that the caller frees. */
+#ifndef AW_REPORT_RESULTS_H
+#define AW_REPORT_RESULTS_H
+
+#include <stdint.h>
+
+#include "util/error.h"
+#include "report/grid.h"
+#include "report/snap.h"
+
+typedef enum aw_report_table {
+    AW_TABLE_NLL = 0, /* estimator ais_nll: "NLL" */
+    AW_TABLE_ELBO     /* estimator iwae_bound: "ELBO" (IWAE bound, nats) */
+} aw_report_table_t;
+
+#define AW_REPORT_MAX_FILTERS 16
+
+/* What to put in a results table. Strings are borrowed. */
+typedef struct aw_report_query {
+    aw_report_table_t table;                       /* which table */
+    const char *split;                             /* data split evaluated ("test" if NULL) */
+    int64_t epoch;                                 /* evaluations at this epoch; < 0: each run's newest */
+    int n_datasets;                                /* 0: every dataset */
+    const char *datasets[AW_REPORT_MAX_FILTERS];   /* keep runs whose dataset.name is one of these */
+    int n_where;                                   /* conditions, all must hold */
+    const char *where[AW_REPORT_MAX_FILTERS];      /* "KEY.PATH=VALUE" on the resolved spec */
+    int reference;                                 /* 1: add the IWAE paper's numbers (SPEC 7) as a column */
+} aw_report_query_t;
+
+/* Renders the table: rows are methods with their settings (and whatever else tells runs apart),
+ * columns datasets, cells mean +- standard deviation of the finished evaluations over replicates
+ * (runs whose resolved specs differ only in name, repeat, seed and threads). Evaluations with
+ * different estimator settings, split, epoch or points never share a cell; the settings are
+ * listed under the table. Returns 0, AW_EARG (bad where clause), AW_ENOTFOUND (a where key no
+ * run has) or AW_ENOMEM. */
+int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_report_format_t fmt, char **out,
+                      aw_error_t *err);
+
+/* The published MNIST test NLL for the run's method and settings (its plugin's reference: the IWAE paper,
+ * Table 1), or NaN. */
+double aw_report_reference(const aw_spec_t *spec);
+
+#endif
