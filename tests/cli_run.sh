@@ -10,6 +10,17 @@ expect_status 2 "unknown option is a usage error" "$RUN" --bogus x.yaml
 expect_status 2 "--threads 0 is a usage error" "$RUN" --threads 0 x.yaml
 expect_status 0 "--help" "$RUN" --help
 grep -q "exit status" "$TMP/out" && ok "--help documents exit statuses" || bad "--help lacks exit statuses"
+expect_status 0 "--describe" "$RUN" --describe
+if cmp -s "$TMP/out" "$AIWAE_SRCDIR/docs/keys.md"; then ok "docs/keys.md is --describe's output"
+else bad "docs/keys.md is stale: run make docs ($(diff "$AIWAE_SRCDIR/docs/keys.md" "$TMP/out" | head -n 3 | tr '\n' ' '))"; fi
+grep -q '^| `evaluate\[\].step_size.min` | number | `0.02` |' "$TMP/out" && ok "--describe lists plugin keys with defaults" \
+  || bad "--describe lacks evaluate[].step_size.min"
+printf '# nothing but a comment\n' > "$TMP/empty.yaml"
+expect_status 1 "an empty spec is an error" "$RUN" --dry-run "$TMP/empty.yaml"
+expect_err "aiwae-run: error: $TMP/empty.yaml:1:1: empty spec:" "empty spec error names the file"
+echo '{}' > "$TMP/defaults.yaml"
+expect_status 0 "{} is every default" "$RUN" --dry-run "$TMP/defaults.yaml"
+grep -q '^  epochs: 3280$' "$TMP/out" && ok "{} resolves to the paper's run" || bad "{} did not resolve to the defaults"
 expect_status 1 "missing spec file" "$RUN" "$TMP/nope.yaml"
 expect_err "aiwae-run: error: $TMP/nope.yaml" "missing spec file is named"
 

@@ -252,7 +252,7 @@ START_TEST(test_nll_table_every_format)
     load_snap(&snap);
     ck_assert_uint_eq(snap.n_runs, 21);
     for (int f = 0; f < 4; f++) {
-        aw_report_query_t q = {.table = AW_TABLE_NLL, .epoch = -1};
+        aw_report_query_t q = {.table = "nll", .epoch = -1};
         char *out = NULL, name[64];
         aw_error_t err = {0};
         ck_assert_msg(aw_report_results(&snap, &q, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
@@ -269,7 +269,7 @@ START_TEST(test_elbo_table_reference_every_format)
     aw_report_snap_t snap;
     load_snap(&snap);
     for (int f = 0; f < 4; f++) {
-        aw_report_query_t q = {.table = AW_TABLE_ELBO, .epoch = -1, .reference = 1};
+        aw_report_query_t q = {.table = "elbo", .epoch = -1, .reference = 1};
         char *out = NULL, name[64];
         aw_error_t err = {0};
         ck_assert_msg(aw_report_results(&snap, &q, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
@@ -286,7 +286,7 @@ START_TEST(test_cell_statistics)
     build_paper_db();
     aw_report_snap_t snap;
     load_snap(&snap);
-    aw_report_query_t q = {.table = AW_TABLE_NLL, .epoch = -1, .n_datasets = 1, .datasets = {"omniglot"}};
+    aw_report_query_t q = {.table = "nll", .epoch = -1, .n_datasets = 1, .datasets = {"omniglot"}};
     char *out = NULL;
     aw_error_t err = {0};
     ck_assert_msg(aw_report_results(&snap, &q, AW_FMT_CSV, &out, &err) == 0, "%s", err.msg);
@@ -312,7 +312,7 @@ START_TEST(test_where_filters)
     build_paper_db();
     aw_report_snap_t snap;
     load_snap(&snap);
-    aw_report_query_t q = {.table = AW_TABLE_NLL, .epoch = -1, .n_where = 2,
+    aw_report_query_t q = {.table = "nll", .epoch = -1, .n_where = 2,
                            .where = {"method.name=iwae", "model.hidden=[200, 200]"}};
     char *out = NULL;
     aw_error_t err = {0};
@@ -372,7 +372,7 @@ START_TEST(test_settings_kept_apart)
 
     aw_report_snap_t snap;
     load_snap(&snap);
-    aw_report_query_t q = {.table = AW_TABLE_NLL, .epoch = -1};
+    aw_report_query_t q = {.table = "nll", .epoch = -1};
     char *out = NULL;
     ck_assert_msg(aw_report_results(&snap, &q, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
     golden("nll_settings_apart.md", out);
@@ -392,7 +392,7 @@ START_TEST(test_empty_database)
     aw_report_snap_t snap;
     load_snap(&snap);
     char *out = NULL;
-    aw_report_query_t q = {.table = AW_TABLE_ELBO, .epoch = -1};
+    aw_report_query_t q = {.table = "elbo", .epoch = -1};
     ck_assert_msg(aw_report_results(&snap, &q, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
     ck_assert_msg(strstr(out, "No finished iwae_bound evaluations") != NULL, "%s", out);
     free(out);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "methods/plugin.h"
 #include "util/error.h"
 #include "report/figures.h"
 #include "report/find.h"
@@ -32,12 +33,14 @@ const char *__lsan_default_suppressions(void)
 
 static void usage(FILE *f)
 {
-    fputs("usage: " PROG " [--db FILE] COMMAND [options]\n"
-          "Reads the results database that aiwae-run writes (never writes to it; works while runs are going).\n"
-          "\n"
-          "commands:\n"
-          "  --table nll|elbo        the paper's tables: methods x datasets, mean +- sd over replicates\n"
-          "  --runs                  one line per run: identity, name, status, epoch, bound, speed, ETA\n"
+    char tables[128], head[160];
+    aw_estimator_tables(tables, sizeof tables, "|", "|");
+    snprintf(head, sizeof head, "--table %s", tables);
+    fprintf(f, "usage: " PROG " [--db FILE] COMMAND [options]\n"
+               "Reads the results database that aiwae-run writes (never writes to it; works while runs are "
+               "going).\n\ncommands:\n  %-22s  the paper's tables: methods x datasets, mean +- sd over replicates\n",
+            head);
+    fputs("  --runs                  one line per run: identity, name, status, epoch, bound, speed, ETA\n"
           "  --metrics RUN           per-epoch metrics of a run\n"
           "  --curves RUN [RUN...] -o FILE.png|FILE.svg\n"
           "                          training bound and evaluations against epoch; AIWAE runs add\n"
@@ -172,14 +175,13 @@ static int take_option(int opt, const char *arg, cli_t *c)
     switch (opt) {
     case 'd': c->db = arg; return -1;
     case 'T':
-        if (strcmp(arg, "nll") == 0)
-            c->q.table = AW_TABLE_NLL;
-        else if (strcmp(arg, "elbo") == 0)
-            c->q.table = AW_TABLE_ELBO;
-        else {
-            snprintf(msg, sizeof msg, "--table %s: expected nll or elbo", arg);
+        if (aw_estimator_for_table(arg) == NULL) {
+            char tables[128];
+            aw_estimator_tables(tables, sizeof tables, ", ", " or ");
+            snprintf(msg, sizeof msg, "--table %s: expected %s", arg, tables);
             return usage_error(msg);
         }
+        c->q.table = arg;
         return -1;
     case 'M': case 'C': case 'S': case 'E': c->run = arg; return -1;
     case 'f':

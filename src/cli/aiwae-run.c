@@ -28,6 +28,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: " PROG " [options] SPEC.yaml\n"
+          "       " PROG " --describe\n"
           "Trains and evaluates every run of an experiment spec. Running it again resumes\n"
           "unfinished runs from their latest checkpoint and skips finished ones.\n"
           "\n"
@@ -39,6 +40,8 @@ static void usage(FILE *f)
           "  --fresh             start a new replicate (next unused repeat) instead of resuming\n"
           "  --threads N         threads for BLAS and element-wise work (default: train.threads)\n"
           "  --quiet             no progress output\n"
+          "  --describe          print every spec key with its type, default, accepted values and meaning\n"
+          "                      (markdown; docs/keys.md is this output) and exit\n"
           "  --help, --version\n"
           "\n"
           "exit status: 0 done, 1 spec/data/run error, 2 usage error,\n"
@@ -137,6 +140,17 @@ typedef struct cli {
     const char *spec_path; /* the one operand */
 } cli_t;
 
+/* --describe: the key reference on standard output. */
+static int describe(void)
+{
+    char *text = aw_spec_describe();
+    if (text == NULL)
+        return die(AW_ENOMEM, "out of memory");
+    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
+    free(text);
+    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
+}
+
 /* The command line into c (c->sets allocated here): -1 to go on, or the exit status to end with. */
 static int parse_args(int argc, char **argv, cli_t *c)
 {
@@ -145,7 +159,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"dry-run", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+        {"describe", no_argument, NULL, 'D'},     {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
@@ -174,6 +188,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'q': c->quiet = 1; break;
         case 'h': usage(stdout); return AW_EXIT_OK;
         case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+        case 'D': return describe();
         default: usage(stderr); return AW_EXIT_USAGE;
         }
     }

@@ -107,9 +107,12 @@ done:
 
 const aw_estimator_ops_t aw_ais_nll_ops = {
     .name = "ais_nll",
-    .doc = "the NLL by annealed importance sampling: -log of the mean AIS weight over C chains (the NLL table)",
+    .doc = "The NLL by annealed importance sampling: -log of the mean AIS weight over C chains",
     .settings = {ais_nll_keys, sizeof(ais_nll_cfg_t), ais_nll_check},
     .batch = 256,
+    .default_entry = "{estimator: ais_nll, chains: 16, temperatures: 10000, leapfrog: 10, split: test, size: 1000}",
     .table = "nll",
+    .table_title = "NLL",
+    .what = "-log p(x) by annealed importance sampling",
     .eval = ais_nll_eval,
 };

@@ -114,9 +114,12 @@ done:
 
 const aw_estimator_ops_t aw_iwae_bound_ops = {
     .name = "iwae_bound",
-    .doc = "the IWAE bound: -log of the mean of S importance weights from q(h|x) (the ELBO table)",
+    .doc = "The IWAE bound: -log of the mean of S importance weights from q(h|x)",
     .settings = {bound_keys, sizeof(bound_cfg_t), NULL},
     .batch = 32,
+    .default_entry = "{estimator: iwae_bound, samples: 5000, split: test}",
     .table = "elbo",
+    .table_title = "ELBO",
+    .what = "the importance-weighted bound -log mean_s w_s",
     .eval = bound_eval,
 };

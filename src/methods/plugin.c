@@ -2,6 +2,7 @@
  * file under src/methods/ and add one row here (its declaration beside the row). */
 #include "methods/plugin.h"
 
+#include <stdio.h>
 #include <string.h>
 
 extern const aw_method_ops_t aw_vae_ops, aw_iwae_ops, aw_aiwae_ops;
@@ -18,6 +19,11 @@ static const aw_estimator_ops_t *const estimators[] = {
     &aw_ais_nll_ops,
     NULL
 };
+
+const aw_method_ops_t *aw_method_default(void)
+{
+    return &aw_aiwae_ops;
+}
 
 #define N_METHODS ((int)(sizeof methods / sizeof methods[0]) - 1)
 #define N_ESTIMATORS ((int)(sizeof estimators / sizeof estimators[0]) - 1)
@@ -62,6 +68,23 @@ const aw_estimator_ops_t *aw_estimator_for_table(const char *table)
         if (strcmp(estimators[i]->table, table) == 0)
             return estimators[i];
     return NULL;
+}
+
+void aw_estimator_tables(char *out, size_t n, const char *sep, const char *last_sep)
+{
+    const char *t[N_ESTIMATORS];
+    int k = 0;
+    for (int i = 0; i < N_ESTIMATORS; i++) {
+        int seen = 0;
+        for (int j = 0; j < k; j++)
+            seen |= strcmp(t[j], estimators[i]->table) == 0;
+        if (!seen)
+            t[k++] = estimators[i]->table;
+    }
+    size_t o = 0;
+    out[0] = '\0';
+    for (int j = 0; j < k && o < n; j++)
+        o += (size_t)snprintf(out + o, n - o, "%s%s", j == 0 ? "" : j == k - 1 ? last_sep : sep, t[j]);
 }
 
 const char *const *aw_method_names(void)

@@ -74,13 +74,20 @@ typedef struct aw_estimator_ops {
     const char *doc;      /* one line, for --describe */
     aw_settings_t settings; /* its settings under evaluate[i] (beside estimator, split, size, every, batch) */
     int batch;            /* default of evaluate[].batch */
-    const char *table;    /* the aiwae-report table its results go to: "nll" or "elbo" */
+    const char *default_entry; /* its entry in the default evaluate list (flow YAML), or NULL: not in it */
+    const char *table;    /* the aiwae-report table its results go to (--table NAME): "nll", "elbo" */
+    const char *table_title; /* that table's name in its title, e.g. "NLL" */
+    const char *what;     /* what a value is, for the table's title, e.g. "-log p(x) by annealed importance
+                             sampling" */
     /* Per-point estimates of -log p(x) in nats for x [n,D] (binarized by the
      * caller): out[n]. cfg is the estimator's validated config struct. Memory
      * must not grow with the number of samples or temperatures. */
     int (*eval)(const void *cfg, const aw_eval_ctx_t *ctx, const struct aw_model *model, const float *x,
                 int n, aw_rng_t *rng, double *out, aw_error_t *err);
 } aw_estimator_ops_t;
+
+/* The method of a spec that names none (the paper's). */
+const aw_method_ops_t *aw_method_default(void);
 
 /* Look-ups by name; NULL when there is no such plugin. */
 const aw_method_ops_t *aw_method_find(const char *name);
@@ -96,6 +103,10 @@ int aw_method_index(const aw_method_ops_t *ops);
 /* NULL-terminated names in table order: the words method.name and evaluate[].estimator accept. */
 const char *const *aw_method_names(void);
 const char *const *aw_estimator_names(void);
+
+/* The distinct table names of the estimators, in table order, joined by sep with last_sep before the last
+ * ("nll or elbo", "nll|elbo"). */
+void aw_estimator_tables(char *out, size_t n, const char *sep, const char *last_sep);
 
 /* The first estimator whose results go to table (e.g. "nll"), or NULL. */
 const aw_estimator_ops_t *aw_estimator_for_table(const char *table);

@@ -35,8 +35,9 @@ typedef enum aw_frange {
 typedef struct aw_key {
     const char *key;          /* "samples", or "step_size.init" (one level of nesting) */
     aw_key_type_t type;
-    const char *def;          /* default as the canonical text prints it ("~": none); NULL: given by the
-                                 section's owner (e.g. train.batch_size by the method) */
+    const char *def;          /* default as the canonical text prints it ("~": none); NULL: def_fn's, or
+                                 given by the section's owner (e.g. train.batch_size by the method) */
+    const char *(*def_fn)(void); /* the default when it is computed (e.g. the default method's name) */
     long long lo, hi;         /* INT, SIZE, OPTINT: accepted range (hi 0 means INT_MAX) */
     aw_frange_t range;        /* FLOAT */
     const char *const *words; /* WORD, TEXT: accepted words, NULL-terminated */

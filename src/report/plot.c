@@ -407,13 +407,15 @@ static void draw_top(cairo_t *cr, const panel_t *p, const aw_plot_run_t *runs, s
         run_colour(r, items[ni].rgb);
         items[ni++].kind = 0;
     }
-    if (shapes_used[0]) {
-        items[ni] = (legend_item_t){.text = "iwae_bound (ELBO table)", .rgb = {0.3, 0.3, 0.3}, .kind = 1};
-        ni++;
-    }
-    if (shapes_used[1]) {
-        items[ni] = (legend_item_t){.text = "ais_nll (NLL table)", .rgb = {0.3, 0.3, 0.3}, .kind = 2};
-        ni++;
+    /* One legend line per estimator whose marker shape was drawn, e.g. "ais_nll (NLL table)". */
+    char texts[4][80];
+    for (int i = 0, k = 0; aw_estimator_at(i) != NULL && k < 4; i++) {
+        const aw_estimator_ops_t *e = aw_estimator_at(i);
+        int s = eval_shape(e->name);
+        if (!shapes_used[s])
+            continue;
+        snprintf(texts[k], sizeof texts[k], "%s (%s table)", e->name, e->table_title);
+        items[ni++] = (legend_item_t){.text = texts[k++], .rgb = {0.3, 0.3, 0.3}, .kind = 1 + s};
     }
     draw_legend(cr, p, items, ni, 0);
 }

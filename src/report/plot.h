@@ -13,7 +13,7 @@
 
 /* One finished evaluation drawn as a marker with its standard error. */
 typedef struct aw_plot_eval {
-    const char *estimator; /* "iwae_bound" or "ais_nll" (the marker shape) */
+    const char *estimator; /* the estimator's name (its table picks the marker shape) */
     int64_t epoch;         /* epoch evaluated */
     double mean, se;       /* estimate and its standard error (nats) */
 } aw_plot_eval_t;

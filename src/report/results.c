@@ -147,7 +147,7 @@ static void fill_grid(const aw_res_table_t *t, aw_grid_t *g, const char **keys, 
 /* csv and json: one record per non-empty cell, with the numbers at full precision. */
 static void render_records(const aw_res_table_t *t, const aw_grid_t *g, const char *title, aw_report_format_t fmt, aw_sbuf_t *b)
 {
-    const char *table = t->q->table == AW_TABLE_NLL ? "nll" : "elbo";
+    const char *table = t->q->table;
     if (fmt == AW_FMT_CSV) {
         aw_sbuf_puts(b, "table,method,label,samples,temperatures,leapfrog,dataset,mean,sd,replicates,points,estimator,"
                    "settings,split,epoch,reference\n");
@@ -243,19 +243,19 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
     }
     if (q->n_where > AW_REPORT_MAX_FILTERS || q->n_datasets > AW_REPORT_MAX_FILTERS)
         return aw_error_set(err, AW_EARG, "at most %d --where and --dataset filters", AW_REPORT_MAX_FILTERS);
-    aw_res_table_t t = {.s = s, .q = q, .estimator = aw_estimator_for_table(q->table == AW_TABLE_NLL ? "nll" : "elbo")->name,
-                 .split = q->split ? q->split : "test"};
+    const aw_estimator_ops_t *est = aw_estimator_for_table(q->table != NULL ? q->table : "");
+    if (est == NULL)
+        return aw_error_set(err, AW_EARG, "no estimator fills table %s", q->table != NULL ? q->table : "(none)");
+    aw_res_table_t t = {.s = s, .q = q, .estimator = est->name, .split = q->split ? q->split : "test"};
     int rc = aw_res_table_build(&t, err);
     if (rc < 0) {
         aw_res_table_fini(&t);
         return rc;
     }
     char title[256];
-    snprintf(title, sizeof title, "%s %s (%s, nats, lower is better)",
+    snprintf(title, sizeof title, "%s %s (%s, estimator %s, nats, lower is better)",
              strcmp(t.split, "test") == 0 ? "Test" : strcmp(t.split, "train") == 0 ? "Training" : t.split,
-             q->table == AW_TABLE_NLL ? "NLL" : "ELBO",
-             q->table == AW_TABLE_NLL ? "-log p(x) by annealed importance sampling, estimator ais_nll"
-                                      : "the importance-weighted bound -log mean_s w_s, estimator iwae_bound");
+             est->table_title, est->what, est->name);
     aw_grid_t g = {.ncol = 1 + t.ncols + (q->reference ? 1 : 0)};
     const char **keys = calloc((size_t)g.ncol, sizeof *keys), **heads = calloc((size_t)g.ncol, sizeof *heads);
     char *align = calloc((size_t)g.ncol + 1, 1);

@@ -10,16 +10,11 @@
 #include "report/grid.h"
 #include "report/snap.h"
 
-typedef enum aw_report_table {
-    AW_TABLE_NLL = 0, /* estimator ais_nll: "NLL" */
-    AW_TABLE_ELBO     /* estimator iwae_bound: "ELBO" (IWAE bound, nats) */
-} aw_report_table_t;
-
 #define AW_REPORT_MAX_FILTERS 16
 
 /* What to put in a results table. Strings are borrowed. */
 typedef struct aw_report_query {
-    aw_report_table_t table;                       /* which table */
+    const char *table;                             /* which table: an estimator's table name ("nll") */
     const char *split;                             /* data split evaluated ("test" if NULL) */
     int64_t epoch;                                 /* evaluations at this epoch; < 0: each run's newest */
     int n_datasets;                                /* 0: every dataset */

@@ -47,21 +47,40 @@ static void plugin_default(aw_sbuf_t *b, const aw_key_t *k, const char *section)
     }
 }
 
+/* Appends text as a markdown table cell: "|" escaped. */
+static void cell(aw_sbuf_t *b, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        if (*p == '|')
+            aw_sbuf_puts(b, "\\|");
+        else
+            aw_sbuf_put(b, p, 1);
+}
+
 static void put_rows(aw_sbuf_t *b, const char *section, const aw_key_t *keys)
 {
     for (int i = 0; keys[i].key != NULL; i++) {
         const aw_key_t *k = &keys[i];
-        char accepts[512], full[600];
+        char accepts[512];
         aw_key_accepts(k, accepts, sizeof accepts);
-        snprintf(full, sizeof full, "%s%s%s", section, section[0] != '\0' ? "." : "", k->key);
-        aw_sbuf_printf(b, "| `%s` | %s | ", full, type_name(k));
-        if (k->def == NULL)
+        aw_sbuf_printf(b, "| `%s%s%s` | %s | ", section, section[0] != '\0' ? "." : "", k->key, type_name(k));
+        if (k->def == NULL && k->def_fn != NULL)
+            aw_sbuf_printf(b, "`%s`", k->def_fn());
+        else if (k->def == NULL)
             plugin_default(b, k, section);
+        else if (k->type == AW_KEY_CUSTOM && k->def[0] != '[' && aw_key_words(k) == NULL)
+            cell(b, k->def); /* words, not a value */
         else
-            aw_sbuf_printf(b, "`%s`", k->def[0] == '~' ? "~" : k->def);
-        aw_sbuf_printf(b, " | %s | %s%s%s%s%s |\n", k->type == AW_KEY_CUSTOM && k->expect ? k->expect : accepts,
-                       k->doc, k->only ? " (dataset " : "", k->only ? k->only : "", k->only ? " only)" : "",
-                       k->identity ? "" : " Not part of the run's identity.");
+            aw_sbuf_printf(b, "`%s`", k->def);
+        aw_sbuf_puts(b, " | ");
+        cell(b, k->type == AW_KEY_CUSTOM && k->expect ? k->expect : accepts);
+        aw_sbuf_puts(b, " | ");
+        cell(b, k->doc);
+        if (k->only != NULL)
+            aw_sbuf_printf(b, " (dataset %s only)", k->only);
+        if (!k->identity)
+            aw_sbuf_puts(b, "; not part of the run's identity");
+        aw_sbuf_puts(b, " |\n");
     }
 }
 
@@ -85,7 +104,7 @@ char *aw_spec_describe(void)
                        s->doc[0] >= 'a' && s->doc[0] <= 'z' ? "Keys of " : "", s->doc);
         if (strcmp(s->path, "evaluate[]") == 0)
             aw_sbuf_printf(&b, "\nWithout an `evaluate` key the list is `%s`; `evaluate: []` evaluates "
-                               "nothing; at most %d entries.\n", AW_SPEC_DEFAULT_EVALUATE, AW_MAX_EVAL);
+                               "nothing; at most %d entries.\n", aw_spec_default_evaluate(), AW_MAX_EVAL);
         put_head(&b);
         put_rows(&b, s->path, s->keys);
         const int est = strcmp(s->path, "evaluate[]") == 0, meth = strcmp(s->path, "method") == 0;

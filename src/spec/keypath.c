@@ -107,8 +107,7 @@ int aw_spec_set_path(load_t *L, aw_ynode_t *root, const aw_keypath_t *p, aw_ynod
                 int is_eval = cur == root && strcmp(p->key[k], "evaluate") == 0 && next_is_index;
                 if (i < 0 || aw_ynode_is_null(cur->vals[i])) {
                     if (is_eval) {
-                        rc = aw_ytree_parse(AW_SPEC_DEFAULT_EVALUATE, strlen(AW_SPEC_DEFAULT_EVALUATE), AW_SPEC_DEFAULT_EVALUATE_ORIGIN,
-                                            0, &child, L->err);
+                        rc = aw_spec_parse_default_evaluate(&child, L->err);
                         if (rc != AW_OK)
                             goto out;
                     } else {

@@ -20,9 +20,12 @@ typedef struct load {
     int cap_origins;       /* allocated entries */
 } load_t;
 
-/* The default evaluate list, as spec text, and the origin its nodes carry. */
-extern const char AW_SPEC_DEFAULT_EVALUATE[];
+/* The default evaluate list as spec text: the estimators' default entries in table order. */
+const char *aw_spec_default_evaluate(void);
+/* The origin its nodes carry in messages. */
 extern const char AW_SPEC_DEFAULT_EVALUATE_ORIGIN[];
+/* Parses the default evaluate list into *out. */
+int aw_spec_parse_default_evaluate(aw_ynode_t **out, aw_error_t *err);
 
 /* ---- read.c: errors, typed reads, key checks ---- */
 

@@ -17,10 +17,33 @@
 
 #define MAX_KEYS 32 /* keys of one table */
 
-const char AW_SPEC_DEFAULT_EVALUATE[] =
-    "[{estimator: iwae_bound, samples: 5000, split: test},"
-    " {estimator: ais_nll, chains: 16, temperatures: 10000, leapfrog: 10, split: test, size: 1000}]";
 const char AW_SPEC_DEFAULT_EVALUATE_ORIGIN[] = "(default evaluate list)";
+
+const char *aw_spec_default_evaluate(void)
+{
+    static char text[2048];
+    if (text[0] == '\0') {
+        size_t o = (size_t)snprintf(text, sizeof text, "[");
+        for (int i = 0, k = 0; aw_estimator_at(i) != NULL && o < sizeof text; i++)
+            if (aw_estimator_at(i)->default_entry != NULL)
+                o += (size_t)snprintf(text + o, sizeof text - o, "%s%s", k++ ? ", " : "",
+                                      aw_estimator_at(i)->default_entry);
+        if (o < sizeof text)
+            snprintf(text + o, sizeof text - o, "]");
+    }
+    return text;
+}
+
+int aw_spec_parse_default_evaluate(aw_ynode_t **out, aw_error_t *err)
+{
+    const char *t = aw_spec_default_evaluate();
+    return aw_ytree_parse(t, strlen(t), AW_SPEC_DEFAULT_EVALUATE_ORIGIN, 0, out, err);
+}
+
+static const char *default_method(void)
+{
+    return aw_method_default()->name;
+}
 
 const char *const AW_SPEC_ROOT_KEYS[] = {"name", "seed", "repeat", "dataset", "model", "method",
                                          "train", "evaluate", "sweep", NULL};
@@ -75,7 +98,7 @@ static const aw_key_t MODEL[] = {
     {0}};
 
 static const aw_key_t METHOD[] = {
-    {.key = "name", .type = AW_KEY_TEXT, .def = "aiwae", .words_fn = aw_method_names, .cap = 32, .identity = 1,
+    {.key = "name", .type = AW_KEY_TEXT, .def_fn = default_method, .words_fn = aw_method_names, .cap = 32, .identity = 1,
      .doc = "training method; its own keys follow", .offset = S_(method.name)},
     {0}};
 
@@ -98,7 +121,7 @@ static const aw_key_t TRAIN[] = {
     {.key = "checkpoint_every", .type = AW_KEY_INT, .def = "10", .lo = 1, .identity = 1,
      .doc = "keep a checkpoint every N epochs (and after the last)", .offset = S_(train.checkpoint_every)},
     {.key = "threads", .type = AW_KEY_INT, .def = "2", .lo = 1, .identity = 0,
-     .doc = "OpenMP threads (not in the identity: results do not depend on it)", .offset = S_(train.threads)},
+     .doc = "OpenMP threads (results do not depend on them)", .offset = S_(train.threads)},
     {0}};
 
 static const aw_key_t EVAL[] = {
@@ -264,10 +287,12 @@ static int read_keys(load_t *L, const aw_ynode_t *map, const char *path, const a
             rc = custom(L, k, v, map, kp, base, ctx);
         else if (v != NULL)
             rc = read_value(L, k, v, kp, base);
-        else
-            rc = k->def == NULL || aw_key_set_text(k, base, k->def) == 0
+        else {
+            const char *def = k->def != NULL ? k->def : k->def_fn != NULL ? k->def_fn() : NULL;
+            rc = def == NULL || aw_key_set_text(k, base, def) == 0
                      ? AW_OK
-                     : aw_error_set(L->err, AW_EARG, "%s: bad default %s in its key table", kp, k->def);
+                     : aw_error_set(L->err, AW_EARG, "%s: bad default %s in its key table", kp, def);
+        }
         if (rc != AW_OK)
             return rc;
     }
@@ -576,8 +601,7 @@ static int resolve_evaluate(load_t *L, const aw_ynode_t *root, aw_spec_t *s)
     const aw_ynode_t *v = aw_spec_get(root, "evaluate");
     aw_ynode_t *def = NULL;
     if (v == NULL) {
-        int rc = aw_ytree_parse(AW_SPEC_DEFAULT_EVALUATE, strlen(AW_SPEC_DEFAULT_EVALUATE),
-                                AW_SPEC_DEFAULT_EVALUATE_ORIGIN, 0, &def, L->err);
+        int rc = aw_spec_parse_default_evaluate(&def, L->err);
         if (rc != AW_OK)
             return rc;
         v = def;

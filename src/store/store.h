@@ -99,7 +99,7 @@ typedef struct aw_store_ckpt_ref {
 /* Names an evaluation (all borrowed). */
 typedef struct aw_store_eval_key {
     const char *identity;  /* run identity */
-    const char *estimator; /* estimator plugin name, e.g. "ais_nll" */
+    const char *estimator; /* an estimator plugin's name */
     const char *settings;  /* canonical string of the estimator settings */
     const char *split;     /* data split, e.g. "test" */
     int64_t epoch;         /* epoch of the checkpoint evaluated */
