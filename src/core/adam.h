@@ -1,4 +1,4 @@
-/* adam.h: the Adam optimizer (bias-corrected, SPEC 5) with a serializable state, and Burda's
+/* adam.h: the Adam optimizer (bias-corrected, docs/math.md#optimizer-and-learning-rate-schedule) with a serializable state, and Burda's
  * learning-rate schedule. */
 #ifndef AW_ADAM_H
 #define AW_ADAM_H
@@ -31,7 +31,7 @@ void aw_adam_save(const aw_adam_t *a, uint8_t *buf);
  * (wrong size, magic or n), leaving a unchanged on error. */
 int aw_adam_load(aw_adam_t *a, const uint8_t *buf, size_t n, aw_error_t *err);
 
-/* Burda's schedule (SPEC 5): learning rate for 0-based epoch e: base * 10^(-i/7) where stage i holds 3^i
+/* Burda's schedule (docs/math.md#optimizer-and-learning-rate-schedule): learning rate for 0-based epoch e: base * 10^(-i/7) where stage i holds 3^i
  * epochs (i = 0..7; stages end after epochs 1, 4, 13, 40, 121, 364, 1093, 3280); epochs past 3280 stay in
  * stage 7. */
 float aw_lr_burda(float base, int64_t epoch);

@@ -1,4 +1,4 @@
-/* ais.h: annealed importance sampling from q(h|x) to p(h|x) with HMC transitions (SPEC section 4), the
+/* ais.h: annealed importance sampling from q(h|x) to p(h|x) with HMC transitions (docs/math.md#annealed-importance-sampling), the
  * temperature schedules, step-size adaptation rules, and the AIWAE method and ais_nll estimator plugins.
  *
  * Dimension letters as in hmc.h: B points, K chains per point, N = B*K chains point-major, H latent size,
@@ -50,7 +50,7 @@ double aw_ais_beta(int schedule, double delta, int T, int t);
 int aw_ais_sweep(aw_hmc_t *s, const aw_hmc_target_t *tg, const aw_ais_cfg_t *cfg, float *step,
                  double *accept, aw_rng_t *rng, double *logw, aw_error_t *err);
 
-/* AIWAE's per-temperature rule (SPEC 4), applied after a minibatch: step[i] *= 0.998 if accept[i] < target
+/* AIWAE's per-temperature rule (docs/math.md#step-size-adaptation), applied after a minibatch: step[i] *= 0.998 if accept[i] < target
  * else 1.002, then clipped to [lo, hi], for i in [0, n). */
 void aw_ais_adapt_steps(float *step, const double *accept, int n, float target, float lo, float hi);
 

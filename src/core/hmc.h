@@ -1,4 +1,4 @@
-/* hmc.h: Hamiltonian Monte Carlo on the annealed targets of SPEC section 4,
+/* hmc.h: Hamiltonian Monte Carlo on the annealed targets of docs/math.md#hamiltonian-monte-carlo,
  * log f_beta(h) = beta log p(x,h) + (1-beta) log q(h|x), over a generic end target.
  *
  * Dimension letters: B data points, K chains per point, N = B*K chains ordered point-major (chain n belongs
@@ -81,7 +81,7 @@ void aw_hmc_grad_log_f(const aw_hmc_t *s, double beta, const float *h, const flo
  * changed. */
 int aw_hmc_leapfrog(aw_hmc_t *s, double beta, const float *step, int per_chain, int L, aw_error_t *err);
 
-/* One HMC transition at temperature beta (SPEC 4) for every chain: momentum r ~ N(0,I), leapfrog as above,
+/* One HMC transition at temperature beta (docs/math.md#leapfrog) for every chain: momentum r ~ N(0,I), leapfrog as above,
  * accept the proposal with probability min(1, exp(H0 - H1)) independently per chain (a proposal with a
  * non-finite energy is rejected). Updates h, logp, grad, logq of the accepted chains and s->accepted;
  * *n_accepted (if not NULL) receives the number of accepted chains. Exactly L log_joint calls. */

@@ -38,7 +38,7 @@ typedef struct aw_model {
  * AW_MAX_HIDDEN). */
 size_t aw_shape_n_params(const aw_shape_t *shape);
 
-/* Allocates the parameter block and initializes it (SPEC 2): layer by layer in layout order, W then b,
+/* Allocates the parameter block and initializes it (docs/math.md#parameters-and-initialization): layer by layer in layout order, W then b,
  * each element Uniform(-1/sqrt(in), 1/sqrt(in)) drawn from rng. Returns 0, AW_EARG or AW_ENOMEM. */
 int aw_model_init(aw_model_t *m, const aw_shape_t *shape, aw_rng_t *rng, aw_error_t *err);
 

@@ -1,4 +1,4 @@
-/* objective.h: the VAE and IWAE training losses with their exact reparameterized gradients (SPEC 3), used by
+/* objective.h: the VAE and IWAE training losses with their exact reparameterized gradients (docs/math.md#objectives), used by
  * the training methods and estimators in src/methods/ (docs/math.md#objectives). */
 #ifndef AW_OBJECTIVE_H
 #define AW_OBJECTIVE_H
@@ -10,7 +10,7 @@
 /* Which parameter blocks a gradient call writes. */
 enum { AW_GRAD_ENC = 1, AW_GRAD_DEC = 2 };
 
-/* VAE loss (SPEC 3: one sample, analytic KL), mean over B; eps [B,H] drawn from rng. Gradient written
+/* VAE loss (docs/math.md#vae: one sample, analytic KL), mean over B; eps [B,H] drawn from rng. Gradient written
  * into grad [n_params] laid out like params, only the blocks selected by `which` (others untouched).
  * *loss = the loss, *bound = the same as a positive NLL bound (-ELBO). Returns 0 or AW_EARG. */
 int aw_vae_loss_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, aw_rng_t *rng,
@@ -20,7 +20,7 @@ int aw_vae_loss_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, i
 int aw_vae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B,
                          const aw_real *eps, aw_real *grad, int which, double *loss, double *bound);
 
-/* IWAE loss with K >= 1 samples (SPEC 3), mean over B; both blocks of grad [n_params] written.
+/* IWAE loss with K >= 1 samples (docs/math.md#iwae), mean over B; both blocks of grad [n_params] written.
  * *bound = *loss. K = 1 is the single-sample ELBO with the sampled (non-analytic) KL. Returns 0 or
  * AW_EARG. */
 int aw_iwae_loss_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,

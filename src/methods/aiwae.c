@@ -1,5 +1,3 @@
-/* aiwae.c: the "aiwae" training method (SPEC 3): the encoder trained by the VAE loss with its own Adam, the
- * decoder by the AIS-weighted loss with its own Adam, and per-temperature HMC step sizes adapted per step. */
 /* aiwae.c: the "aiwae" training method (docs/math.md#aiwae): the encoder trained by the VAE loss with its
  * own Adam, the decoder by the AIS-weighted loss with its own Adam, and per-temperature HMC step sizes
  * adapted per step. */

@@ -21,7 +21,7 @@ typedef struct aw_report_query {
     const char *datasets[AW_REPORT_MAX_FILTERS];   /* keep runs whose dataset.name is one of these */
     int n_where;                                   /* conditions, all must hold */
     const char *where[AW_REPORT_MAX_FILTERS];      /* "KEY.PATH=VALUE" on the resolved spec */
-    int reference;                                 /* 1: add the IWAE paper's numbers (SPEC 7) as a column */
+    int reference;                                 /* 1: add the IWAE paper's numbers (docs/math.md#reference-numbers) as a column */
 } aw_report_query_t;
 
 /* Renders the table: rows are methods with their settings (and whatever else tells runs apart),

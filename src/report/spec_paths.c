@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/sbuf.h"
+#include "spec/keypath.h"
 #include "spec/yamltree.h"
 
 void aw_report_leaves_fini(aw_report_leaves_t *l)
@@ -88,52 +89,20 @@ int aw_report_spec_leaves(const char *yaml, aw_report_leaves_t *l, aw_error_t *e
 
 /* ---- --where ---- */
 
-/* Walks key_path through the tree; NULL when absent. */
+/* Walks key_path (a KEY.PATH as specs and --set write it) through the tree; NULL when absent or malformed. */
 static const aw_ynode_t *lookup(const aw_ynode_t *n, const char *key_path)
 {
-    char seg[256];
-    const char *p = key_path;
-    while (n != NULL && *p) {
-        size_t k = 0;
-        int index = -1;
-        if (*p == '[') {
-            p++;
-            while (*p && *p != ']' && k + 1 < sizeof seg)
-                seg[k++] = *p++;
-            if (*p != ']')
+    aw_keypath_t p;
+    if (aw_keypath_parse(key_path, strlen(key_path), &p) != 0)
+        return NULL;
+    for (int k = 0; k < p.n && n != NULL; k++) {
+        if (p.index[k] >= 0) {
+            if (n->kind != AW_YSEQ || p.index[k] >= n->n)
                 return NULL;
-            p++;
-            seg[k] = '\0';
-            char *end;
-            long v = strtol(seg, &end, 10);
-            if (*end || k == 0 || v < 0)
-                return NULL;
-            index = (int)v;
+            n = n->vals[p.index[k]];
         } else {
-            while (*p && *p != '.' && *p != '[' && k + 1 < sizeof seg)
-                seg[k++] = *p++;
-            seg[k] = '\0';
-        }
-        if (*p == '.')
-            p++;
-        if (index < 0 && n->kind == AW_YSEQ) {
-            char *end;
-            long v = strtol(seg, &end, 10);
-            if (*end || k == 0 || v < 0)
-                return NULL;
-            index = (int)v;
-        }
-        if (index >= 0) {
-            if (n->kind != AW_YSEQ || index >= n->n)
-                return NULL;
-            n = n->vals[index];
-        } else {
-            if (n->kind != AW_YMAP)
-                return NULL;
-            int i = aw_ynode_find(n, seg);
-            if (i < 0)
-                return NULL;
-            n = n->vals[i];
+            int i = n->kind == AW_YMAP ? aw_ynode_find(n, p.key[k]) : -1;
+            n = i >= 0 ? n->vals[i] : NULL;
         }
     }
     return n;
