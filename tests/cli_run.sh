@@ -58,6 +58,32 @@ expect_status 0 "--fresh starts a new replicate" "$RUN" --quiet --fresh --db "$T
 expect_status 0 "the new replicate is listed" "$REPORT" --db "$TMP/r.db" --runs
 grep -q "tiny-repeat=1,finished" "$TMP/out" && ok "--fresh run named with repeat=1" || bad "no repeat=1 run in: $(cat "$TMP/out")"
 
+# Evaluations attach to a run: a new evaluate entry for a finished run evaluates its kept final
+# checkpoint and trains nothing; the run keeps its identity and its training metrics.
+m0=$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM metrics")
+expect_status 0 "a new evaluation of a finished run" "$RUN" --db "$TMP/r.db" \
+  --set 'evaluate=[{estimator: iwae_bound, samples: 20, split: test, size: 20}, {estimator: iwae_bound, samples: 7, size: 10}]' "$TMP/tiny.yaml"
+grep -q "iwae_bound at epoch 2" "$TMP/err" && ok "the new entry is evaluated at the last epoch" || bad "no evaluation in: $(cat "$TMP/err")"
+grep -q "epoch 1/2" "$TMP/err" && bad "a finished run trained again: $(cat "$TMP/err")" || ok "a finished run trains nothing"
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM metrics")" = "$m0" ] && ok "no training metrics were added" || bad "metrics grew"
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM evaluations WHERE settings LIKE '{samples: 7,%'")" = 1 ] \
+  && ok "the new evaluation is stored" || bad "the samples=7 evaluation is missing"
+n_runs=$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM runs")
+expect_status 0 "--evaluate a run named in the database" "$RUN" --db "$TMP/r.db" --evaluate tiny \
+  --set 'evaluate=[{estimator: iwae_bound, samples: 9, size: 10}]'
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM evaluations WHERE settings LIKE '{samples: 9,%'")" = 1 ] \
+  && ok "--evaluate stores its evaluation" || bad "--evaluate stored nothing: $(cat "$TMP/err")"
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM runs")" = "$n_runs" ] && ok "--evaluate adds no run" || bad "--evaluate added a run"
+expect_status 0 "--evaluate of what is done" "$RUN" --db "$TMP/r.db" --evaluate tiny --set 'evaluate=[{estimator: iwae_bound, samples: 9, size: 10}]'
+expect_err "already finished" "--evaluate of what is done does nothing"
+expect_status 0 "--evaluate over a glob" "$RUN" --db "$TMP/r.db" --evaluate 'tiny-method*' --set 'evaluate=[{estimator: iwae_bound, samples: 5, size: 5}]'
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM evaluations WHERE settings LIKE '{samples: 5,%'")" = 2 ] \
+  && ok "a glob evaluates every run it matches" || bad "glob: $(cat "$TMP/err")"
+expect_status 1 "--evaluate cannot change the training" "$RUN" --db "$TMP/r.db" --evaluate tiny --set train.epochs=5
+expect_err "--evaluate changes evaluations only" "an --evaluate that changes the training is refused"
+expect_status 1 "--evaluate of an unknown run" "$RUN" --db "$TMP/r.db" --evaluate nosuchrun
+expect_err "no run matches" "the unknown run is named"
+
 # Two processes writing to one database at once.
 sed 's/name: tiny/name: p1/' "$TMP/tiny.yaml" > "$TMP/p1.yaml"
 sed -e 's/name: tiny/name: p2/' -e 's/samples: 2}/samples: 4}/' "$TMP/tiny.yaml" > "$TMP/p2.yaml"

@@ -150,8 +150,8 @@ static const struct {
     {"sweep_not_for_iwae", ":3:3: method.leapfrog: does not apply to method iwae (only to aiwae)"},
     {"sweep_not_mapping", ":1:8: sweep: expected a mapping of KEY.PATH: [values], found a sequence of 1 item"},
     {"sweep_not_sequence", ":2:19: sweep.method.samples: expected a non-empty sequence of values, found 5"},
-    {"sweep_repeated_value", ":2:3: sweep: expected every run to be a different experiment, found sweep_repeated_value-repeat=0 and sweep_repeated_value-repeat=0 identical (identity 7f0cbde28dbc...); do not sweep train.threads and give each value once"},
-    {"sweep_threads", ":2:3: sweep: expected every run to be a different experiment, found sweep_threads-train.threads=1 and sweep_threads-train.threads=2 identical (identity 7f0cbde28dbc...); do not sweep train.threads and give each value once"},
+    {"sweep_repeated_value", ":2:3: sweep: expected every run to be a different experiment, found sweep_repeated_value-repeat=0 and sweep_repeated_value-repeat=0 identical (identity bdd944a77b6c...); sweep only keys of the training (not train.threads, train.checkpoint_every or evaluations: list several evaluate entries instead) and give each value once"},
+    {"sweep_threads", ":2:3: sweep: expected every run to be a different experiment, found sweep_threads-train.threads=1 and sweep_threads-train.threads=2 identical (identity bdd944a77b6c...); sweep only keys of the training (not train.threads, train.checkpoint_every or evaluations: list several evaluate entries instead) and give each value once"},
     {"sweep_unknown_key", ":2:3: method.sampels: unknown key (expected one of name, samples, temperatures, leapfrog, step_size)"},
     {"target_accept_one", ":3:20: method.step_size.target_accept: expected a number in (0, 1), found 1"},
     {"temperatures_one", ":2:17: method.temperatures: expected an integer >= 2, found 1"},
@@ -649,13 +649,14 @@ START_TEST(test_canonical_text)
                                   "    every: ~\n"
                                   "    batch: 32\n"
                                   "    samples: 5000\n");
-    /* The identity hashes the same text without the name and threads lines. */
+    /* The identity hashes the training: the same text up to the evaluations, without the name,
+     * checkpoint_every and threads lines. */
     const char *c = s.canonical;
-    const char *nl = strchr(c, '\n') + 1, *th = strstr(c, "  threads: 2\n");
+    const char *nl = strchr(c, '\n') + 1, *ck = strstr(c, "  checkpoint_every: 10\n");
     char buf[2048];
-    size_t n1 = (size_t)(th - nl);
+    size_t n1 = (size_t)(ck - nl);
     memcpy(buf, nl, n1);
-    strcpy(buf + n1, th + strlen("  threads: 2\n"));
+    buf[n1] = '\0';
     char hex[AW_SHA256_HEX];
     aw_sha256_hex(buf, strlen(buf), hex);
     ck_assert_str_eq(s.identity, hex);
@@ -666,11 +667,15 @@ END_TEST
 START_TEST(test_identity)
 {
     aw_spec_t base = load_one("name: a\nseed: 1\n", NULL, 0);
+    /* The identity is the training's: evaluations and the presentation and storage keys are not in it. */
     const char *same[] = {"name: b\nseed: 1\n", "name: a\nseed: 1\ntrain: {threads: 7}\n",
-                          "seed: 1\nmethod: {samples: 5, leapfrog: 5}\ntrain: {learning_rate: 0.0010}\n"};
+                          "seed: 1\nmethod: {samples: 5, leapfrog: 5}\ntrain: {learning_rate: 0.0010}\n",
+                          "name: a\nseed: 1\nevaluate: []\n", "name: a\nseed: 1\ntrain: {checkpoint_every: 5}\n",
+                          "name: a\nseed: 1\nevaluate: [{estimator: ais_nll, temperatures: 100}]\n"};
     const char *differ[] = {"name: a\nseed: 2\n", "name: a\nseed: 1\nrepeat: 1\n",
-                            "name: a\nseed: 1\ndataset: {test_size: 100}\n", "name: a\nseed: 1\nevaluate: []\n",
-                            "name: a\nseed: 1\ntrain: {checkpoint_every: 5}\n"};
+                            "name: a\nseed: 1\ndataset: {test_size: 100}\n",
+                            "name: a\nseed: 1\ntrain: {batch_size: 64}\n",
+                            "name: a\nseed: 1\nmethod: {step_size: {min: 0.002}}\n"};
     for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
         aw_spec_t s = load_one(same[i], NULL, 0);
         ck_assert_str_eq(s.identity, base.identity);

@@ -12,6 +12,7 @@
 
 #include "util/error.h"
 #include "run/run.h"
+#include "run/stored.h"
 #include "spec/spec.h"
 #include "store/store.h"
 
@@ -28,6 +29,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
     fputs("usage: " PROG " [options] SPEC.yaml\n"
+          "       " PROG " [options] --evaluate RUN\n"
           "       " PROG " --describe\n"
           "Trains and evaluates every run of an experiment spec. Running it again resumes\n"
           "unfinished runs from their latest checkpoint and skips finished ones.\n"
@@ -37,6 +39,9 @@ static void usage(FILE *f)
           "  --set KEY.PATH=VAL  override a spec key; VAL is YAML (repeatable), e.g.\n"
           "                      --set train.epochs=10 --set 'evaluate=[]' --set 'sweep={}'\n"
           "  --dry-run           print each resolved run (canonical YAML and identity) and exit\n"
+          "  --evaluate RUN      evaluate a finished run of the database (a name, an identity prefix or a\n"
+          "                      glob over names) with its stored spec and the --set overrides, e.g.\n"
+          "                      --evaluate mnist_iwae_k5 --set 'evaluate=[{estimator: ais_nll}]'\n"
           "  --fresh             start a new replicate (next unused repeat) instead of resuming\n"
           "  --threads N         threads for BLAS and element-wise work (default: train.threads)\n"
           "  --quiet             no progress output\n"
@@ -138,6 +143,7 @@ typedef struct cli {
     const char **sets;    /* [n_sets] --set KEY.PATH=VAL (owned array, borrowed strings) */
     int n_sets;
     const char *spec_path; /* the one operand */
+    const char *evaluate; /* --evaluate RUN, instead of a spec */
 } cli_t;
 
 /* --describe: the key reference on standard output. */
@@ -159,7 +165,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"dry-run", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {"describe", no_argument, NULL, 'D'},     {NULL, 0, NULL, 0}};
+        {"describe", no_argument, NULL, 'D'},     {"evaluate", required_argument, NULL, 'e'},
+        {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
@@ -189,11 +196,14 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'h': usage(stdout); return AW_EXIT_OK;
         case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
         case 'D': return describe();
+        case 'e': c->evaluate = optarg; break;
         default: usage(stderr); return AW_EXIT_USAGE;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, PROG ": error: expected exactly one spec file (see --help)\n");
+    if (c->evaluate != NULL && optind == argc)
+        return -1;
+    if (c->evaluate != NULL || optind != argc - 1) {
+        fprintf(stderr, PROG ": error: expected exactly one spec file, or --evaluate RUN without one (see --help)\n");
         return AW_EXIT_USAGE;
     }
     c->spec_path = argv[optind];
@@ -256,13 +266,17 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    int rc = aw_spec_load(c.spec_path, c.sets, c.n_sets, &list, &err);
+    /* The runs: a spec's, or those --evaluate names in the database (with their stored specs). */
+    int rc = c.evaluate != NULL ? aw_store_open(&store, c.db_path, c.dry_run, &err) : AW_OK;
+    if (rc == AW_OK)
+        rc = c.evaluate != NULL ? aw_run_stored_specs(store, c.evaluate, c.sets, c.n_sets, &list, &err)
+                                : aw_spec_load(c.spec_path, c.sets, c.n_sets, &list, &err);
     status = AW_EXIT_OK;
     if (rc < 0)
         status = die(rc, err.msg);
     else if (c.dry_run)
         print_runs(&list);
-    else if ((rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
+    else if (store == NULL && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
         status = die(rc, err.msg);
     else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         status = die(AW_EIO, "cannot install signal handlers");

@@ -15,6 +15,7 @@
 #include "data/data.h"
 #include "methods/plugin.h"
 #include "report/spec_paths.h"
+#include "spec/spec.h"
 
 /* The settings string without its "size: N" member; N goes to *points. */
 static char *strip_size(const char *settings)
@@ -187,14 +188,18 @@ static int has_newer(const aw_report_snap_t *s, const aw_store_eval_t *ev)
 }
 
 /* Keys that do not change what a run computes (or are shown elsewhere), left out of row keys. */
+/* Whether a spec leaf ("key=value") does not tell rows apart: keys outside the run's identity, the
+ * replicate keys (seed, repeat) and the data set (the columns). */
 static int ignored_key(const char *kv)
 {
-    static const char *const skip[] = {"name=", "seed=", "repeat=", "evaluate", "train.threads=",
-                                       "train.checkpoint_every=", "dataset.name=", "dataset.dir=", NULL};
+    char path[256];
+    size_t n = strcspn(kv, "=");
+    snprintf(path, sizeof path, "%.*s", (int)(n < sizeof path ? n : sizeof path - 1), kv);
+    static const char *const skip[] = {"seed", "repeat", "dataset.name", "dataset.dir", NULL};
     for (int i = 0; skip[i]; i++)
-        if (strncmp(kv, skip[i], strlen(skip[i])) == 0)
+        if (strcmp(path, skip[i]) == 0)
             return 1;
-    return 0;
+    return !aw_spec_path_in_identity(path);
 }
 
 /* Fills the item's row configuration (the spec leaves that tell rows apart) and settings key. */

@@ -2,6 +2,7 @@
  * generator and is committed on its own, so an interrupted evaluation redoes at most one chunk and
  * its values do not depend on where it was interrupted. */
 #include "run/run_ctx.h"
+#include "util/sha256.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,8 +34,25 @@ static void bufs_fini(eval_bufs_t *b)
     free(b->idx);
 }
 
+/* A number for an evaluation's storage key (estimator, settings, split): its generators depend on what it
+ * computes, not on where it stands in the spec's evaluate list. */
+static uint64_t key_stream(const aw_store_eval_key_t *key)
+{
+    aw_sha256_t h;
+    uint8_t d[AW_SHA256_BYTES];
+    aw_sha256_init(&h);
+    aw_sha256_update(&h, key->estimator, strlen(key->estimator) + 1);
+    aw_sha256_update(&h, key->settings, strlen(key->settings) + 1);
+    aw_sha256_update(&h, key->split, strlen(key->split) + 1);
+    aw_sha256_final(&h, d);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | d[i];
+    return v;
+}
+
 /* Evaluates every chunk not yet stored, storing each as it is done. */
-static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const aw_dataset_t *ds,
+static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
                        const aw_run_eval_setup_t *es, const aw_store_eval_key_t *key, int chunk, eval_bufs_t *b,
                        aw_error_t *err)
 {
@@ -42,6 +60,7 @@ static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, co
     int rc;
     double t0 = aw_run_now_s();
     int64_t n_done = 0;
+    const uint64_t kstream = key_stream(key);
     for (long first = 0; first < n_points; first += chunk) {
         int m = (int)(n_points - first < chunk ? n_points - first : chunk);
         int todo = 0;
@@ -54,8 +73,8 @@ static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, co
         /* Each chunk has its own generator: the values do not depend on
          * which chunks ran before an interruption. */
         aw_rng_t g;
-        uint64_t stream = mix64(mix64(mix64((uint64_t)c->spec->repeat, (uint64_t)c->ps.epoch),
-                                      (uint64_t)eval_index), (uint64_t)first);
+        uint64_t stream = mix64(mix64(mix64((uint64_t)c->spec->repeat, (uint64_t)c->ps.epoch), kstream),
+                                (uint64_t)first);
         aw_rng_seed(&g, c->spec->seed ^ 0x4556414cULL, stream);
         for (int j = 0; j < m; j++)
             b->idx[j] = (size_t)(first + j);
@@ -106,7 +125,7 @@ static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_store_eva
     return AW_OK;
 }
 
-static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const aw_dataset_t *ds,
+static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
                     aw_error_t *err)
 {
     aw_run_eval_setup_t es;
@@ -123,6 +142,7 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const
     aw_store_eval_fini(&st);
     if (finished)
         return AW_OK;
+    c->evals_run++;
     int chunk = es.ctx.batch;
     size_t D = ds->dim;
     eval_bufs_t b = {.done = calloc((size_t)n_points, 1), .all = malloc(sizeof(double) * (size_t)n_points),
@@ -131,7 +151,7 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, int eval_index, const
     if (b.done == NULL || b.all == NULL || b.x == NULL || b.vals == NULL || b.idx == NULL)
         rc = aw_error_set(err, AW_ENOMEM, "out of memory for evaluation");
     else if ((rc = aw_store_eval_points(c->store, &key, n_points, b.all, b.done, err)) == AW_OK &&
-             (rc = eval_chunks(c, e, eval_index, ds, &es, &key, chunk, &b, err)) == AW_OK)
+             (rc = eval_chunks(c, e, ds, &es, &key, chunk, &b, err)) == AW_OK)
         rc = eval_finish(c, e, &key, b.all, n_points, err);
     bufs_fini(&b);
     return rc;
@@ -151,7 +171,7 @@ int aw_run_evals(run_ctx_t *c, int final, aw_error_t *err)
             continue;
         int which = strcmp(e->split, "train") == 0 ? 0 : 1;
         if (which == 0) {
-            rc = run_eval(c, e, j, &c->train, err);
+            rc = run_eval(c, e, &c->train, err);
             continue;
         }
         if (!loaded[which]) {
@@ -162,7 +182,7 @@ int aw_run_evals(run_ctx_t *c, int final, aw_error_t *err)
                 break;
             loaded[which] = 1;
         }
-        rc = run_eval(c, e, j, &splits[which], err);
+        rc = run_eval(c, e, &splits[which], err);
     }
     if (loaded[1])
         aw_dataset_fini(&splits[1]);

@@ -105,10 +105,9 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
         return rc;
     aw_run_status_t status = row.status;
     aw_store_run_fini(&row);
-    if (status == AW_RUN_FINISHED) {
-        *finished_before = 1;
-        return AW_OK;
-    }
+    /* A finished run trains nothing; evaluations of the spec it has not done yet are done from its kept
+     * final checkpoint. */
+    const int was_finished = status == AW_RUN_FINISHED;
     /* Claim the run so that another process working through the same sweep
      * skips it instead of training it twice. */
     char owner[300], host[256], holder[512];
@@ -138,7 +137,9 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     if ((rc = aw_run_resume_latest(&c, &found, err)) < 0)
         goto fail;
     char msg[256];
-    if (found && c.ps.epoch >= spec->train.epochs)
+    if (was_finished)
+        msg[0] = '\0';
+    else if (found && c.ps.epoch >= spec->train.epochs)
         snprintf(msg, sizeof msg, "resuming the evaluations after epoch %lld", (long long)c.ps.epoch);
     else if (found)
         snprintf(msg, sizeof msg, "resuming at epoch %lld step %lld of %lld", (long long)c.ps.epoch + 1,
@@ -147,7 +148,8 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
         snprintf(msg, sizeof msg, "starting: %zu training images, %lld steps per epoch", c.train.n,
                  (long long)aw_run_steps_per_epoch(&c));
     aw_progress_t p = {.kind = AW_PROGRESS_START, .epoch = c.ps.epoch, .message = msg, .eta_s = -1};
-    aw_run_notify(&c, &p);
+    if (!was_finished)
+        aw_run_notify(&c, &p);
     /* The initial state is a checkpoint too, so that a non-finite loss in
      * the first epoch has something to roll back to. */
     if (!found && (rc = aw_run_commit_checkpoint(&c, 0, NULL, err)) < 0)
@@ -158,15 +160,20 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
         goto fail;
     if ((rc = aw_store_run_set_status(store, spec->identity, AW_RUN_FINISHED, NULL, err)) < 0)
         goto fail;
+    if (was_finished && c.evals_run == 0)
+        *finished_before = 1;
     aw_progress_t d = {.kind = AW_PROGRESS_DONE, .epoch = c.ps.epoch, .eta_s = -1};
-    aw_run_notify(&c, &d);
+    if (!*finished_before)
+        aw_run_notify(&c, &d);
     aw_run_ctx_fini(&c);
     return AW_OK;
 fail:
     {
         aw_error_t e2 = {0};
-        aw_run_status_t st = rc == AW_EINTR ? AW_RUN_INTERRUPTED : AW_RUN_FAILED;
-        (void)aw_store_run_set_status(store, spec->identity, st, err->msg, &e2);
+        /* A finished run stays finished: what failed is an evaluation added later, and the next run
+         * does it again. */
+        aw_run_status_t st = was_finished ? AW_RUN_FINISHED : rc == AW_EINTR ? AW_RUN_INTERRUPTED : AW_RUN_FAILED;
+        (void)aw_store_run_set_status(store, spec->identity, st, was_finished ? NULL : err->msg, &e2);
     }
     aw_run_ctx_fini(&c);
     return rc;

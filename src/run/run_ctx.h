@@ -29,6 +29,7 @@ typedef struct run_ctx {
     aw_run_progress_t ps;            /* position and partial sums */
     size_t *order;                  /* [train.n] data order of the current epoch */
     float *xbatch;                  /* [batch_size, D] binarized batch */
+    int evals_run;                  /* evaluations computed (not found finished) by this process */
     int nan_retries;                /* rollbacks so far in this process */
     const float *last_step;         /* step sizes reported by the last step (borrowed from the method) */
 } run_ctx_t;

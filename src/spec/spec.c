@@ -90,7 +90,9 @@ static int load_text(const char *yaml, size_t len, const char *label, const char
             if (strcmp(out->runs[i].identity, out->runs[j].identity) == 0)
                 rc = aw_spec_fail(&L, sweep, "sweep",
                           "expected every run to be a different experiment, found %s and %s identical "
-                          "(identity %.12s...); do not sweep train.threads and give each value once",
+                          "(identity %.12s...); sweep only keys of the training (not train.threads, "
+                          "train.checkpoint_every or evaluations: list several evaluate entries instead) and give "
+                          "each value once",
                           out->runs[j].name, out->runs[i].name, out->runs[i].identity);
 done:
     if (rc != AW_OK)

@@ -28,15 +28,16 @@
  *   items joined by ","; mapping pairs as k=v joined by ","; null as "null");
  *   characters outside [A-Za-z0-9._,+=-] become "_". E.g.
  *   mnist_iwae-method.samples=5-repeat=1 (at most 255 bytes). name and sweep
- *   cannot be swept; two runs with the same identity are an error (sweeping
- *   train.threads, or a value given twice). A sweep value overrides a --set of
- *   the same key.
+ *   cannot be swept; two runs with the same identity are an error (sweeping a
+ *   key outside the identity, or a value given twice). A sweep value overrides
+ *   a --set of the same key.
  * - canonical: every applicable key with its resolved value in a fixed order,
  *   floats printed in the shortest form that reads back to the same float,
  *   free strings (name, paths) double-quoted; no sweep key. identity: hex
- *   SHA-256 of the canonical text without the presentation-only lines name and
- *   train.threads. Loading a canonical text gives the same spec, canonical and
- *   identity. */
+ *   SHA-256 of the canonical text of what changes the trained parameters:
+ *   without name, train.threads, train.checkpoint_every and the evaluate list
+ *   (evaluations attach to a run and an epoch). Loading a canonical text gives
+ *   the same spec, canonical and identity. */
 #ifndef AW_SPEC_H
 #define AW_SPEC_H
 
@@ -96,7 +97,7 @@ typedef struct aw_spec {
     int n_eval;                /* entries used in eval, 0..AW_MAX_EVAL */
     aw_eval_spec_t eval[AW_MAX_EVAL]; /* evaluations, in spec order */
     char *canonical;           /* canonical resolved YAML, owned */
-    char identity[65];         /* hex SHA-256 of canonical minus name/threads */
+    char identity[65];         /* hex SHA-256 of the canonical text of the training (see above) */
 } aw_spec_t;
 
 typedef struct aw_spec_list {
@@ -134,6 +135,15 @@ int aw_spec_copy(aw_spec_t *dst, const aw_spec_t *src, aw_error_t *err);
 /* The settings string of evaluation e over n_points points: the text under which its results are stored,
  * "{<the estimator's settings in flow YAML>, size: N, batch: B}" (docs/schema.md). */
 char *aw_spec_eval_settings(const aw_eval_spec_t *e, long n_points);
+
+/* The identity of the run a canonical text describes, by the current rule (what changes the trained
+ * parameters: dataset, model, method, train without threads and checkpoint_every, seed, repeat): out[65].
+ * AW_ESPEC when the text does not load. Used to migrate databases keyed by an older rule. */
+int aw_spec_identity_of(const char *canonical, const char *label, char out[65], aw_error_t *err);
+
+/* Whether KEY.PATH (dotted, as aiwae-report's spec leaves write it: "train.threads", "evaluate.0.size") is
+ * part of a run's identity. */
+int aw_spec_path_in_identity(const char *key_path);
 
 /* Every spec key with its type, default, accepted values and doc, as markdown tables (aiwae-run
  * --describe; docs/keys.md is this text). NULL when out of memory. */

@@ -2,6 +2,7 @@
  * migrations, opening, and the runs table. Checkpoints and metrics are in store_ckpt.c, evaluations
  * and events in store_eval.c, the SQLite helpers in store_db.c. */
 #include "store/store_db.h"
+#include "store/store_migrate.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -17,10 +18,15 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* Forward migrations: entry i brings user_version i to i + 1. Append only. */
-static const char *const migrations[] = {
+/* Forward migrations: entry i brings user_version i to i + 1: its SQL, then its step in code. Append only. */
+typedef struct migration {
+    const char *sql;
+    int (*step)(aw_store_t *s, aw_error_t *err);
+} migration_t;
+
+static const migration_t migrations[] = {
     /* 1: the first schema. */
-    "CREATE TABLE aiwae_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
+    {    "CREATE TABLE aiwae_meta(key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"
     "INSERT INTO aiwae_meta(key, value) VALUES ('application', 'aiwae'), ('created', " NOW ");"
     "CREATE TABLE runs("
     " identity TEXT PRIMARY KEY NOT NULL,"
@@ -66,7 +72,9 @@ static const char *const migrations[] = {
     " PRIMARY KEY (identity, estimator, settings, split, epoch, idx)) WITHOUT ROWID;"
     "CREATE TABLE events(identity TEXT, time TEXT NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);"
     "CREATE INDEX events_identity ON events(identity, time);"
-    "PRAGMA application_id = " STR(AW_STORE_APPLICATION_ID) ";",
+    "PRAGMA application_id = " STR(AW_STORE_APPLICATION_ID) ";", NULL},
+    /* 2: runs keyed by the identity of their training alone (evaluations attach to a run and an epoch). */
+    {"", aw_store_migrate_identities},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == AW_STORE_SCHEMA_VERSION, "one migration per schema version");
@@ -165,9 +173,11 @@ static int migrate(aw_store_t *s, aw_error_t *err)
             return aw_sq_commit(s, err, "upgrading the schema");
         if (rc == 0) {
             int next = (int)d.version + 1;
-            int e = sqlite3_exec(s->db, migrations[next - 1], NULL, NULL, NULL);
+            int e = sqlite3_exec(s->db, migrations[next - 1].sql, NULL, NULL, NULL);
             if (e != SQLITE_OK)
                 rc = aw_sq_fail(s, err, e, "applying schema migration %d", next);
+            if (rc == 0 && migrations[next - 1].step != NULL)
+                rc = migrations[next - 1].step(s, err);
             if (rc == 0) {
                 char sql[64];
                 snprintf(sql, sizeof sql, "PRAGMA user_version = %d", next);
@@ -468,6 +478,12 @@ int aw_store_run_upsert(aw_store_t *s, const aw_store_run_info_t *info, aw_store
                 "INSERT OR IGNORE INTO runs(identity, name, spec, status, epochs_total, epoch, created, updated,"
                 " host, version, message) VALUES (?, ?, ?, 'pending', ?, 0, " NOW ", " NOW ", ?, ?, '')",
                 "tttitt", info->identity, info->name, info->spec, info->epochs_total, host, info->version);
+    /* A known run takes the name and spec text it was last given (the training in them is the same, by
+     * its identity; the evaluations and presentation keys may be new). */
+    if (rc == 0 && changes == 0)
+        rc = aw_sq_exec(s, err, NULL, what,
+                        "UPDATE runs SET name = ?, spec = ? WHERE identity = ? AND (name <> ? OR spec <> ?)", "ttttt",
+                        info->name, info->spec, info->identity, info->name, info->spec);
     if (rc == 0)
         rc = get_run(s, err, info->identity, out);
     if (rc == 0)

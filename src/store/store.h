@@ -33,7 +33,7 @@
 #include "util/error.h"
 
 #define AW_STORE_DEFAULT_PATH "results/aiwae.db"
-#define AW_STORE_SCHEMA_VERSION 1      /* the newest schema this program knows */
+#define AW_STORE_SCHEMA_VERSION 2      /* the newest schema this program knows */
 #define AW_STORE_APPLICATION_ID 0x41495741 /* "AIWA", PRAGMA application_id */
 #define AW_STORE_BUSY_MS 30000         /* default wait for another process's lock */
 #define AW_STORE_ID_LEN 64             /* hex digits of a run identity */
