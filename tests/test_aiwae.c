@@ -201,6 +201,79 @@ END_TEST
 
 /* Structured tiny data (noisy copies of two prototypes): repeated AIWAE steps on it lower both losses;
  * a tight clip keeps every step size inside [step_min, step_max]. */
+/* One AIWAE step in the original's order, done by hand from the parts: AIS with the method's initial step
+ * sizes, the decoder's Adam step on the AIS-weighted loss, then the encoder's VAE gradient at the updated
+ * decoder and its Adam step. The method must give the same parameters bit for bit; taking the encoder's
+ * gradient at the old decoder gives different ones (the test tells the two orders apart). */
+START_TEST(test_step_order)
+{
+    enum { D = 24, H = 3, B = 4, K = 3, T = 3, L = 2, N = B * K };
+    float x[B * D];
+    aw_model_t m, by_hand, old_order;
+    tiny_model(&m, D, H, 171, x, B);
+    tiny_model(&by_hand, D, H, 171, x, B);
+    tiny_model(&old_order, D, H, 171, x, B);
+    aw_error_t err;
+    aw_cfg_t cfg = aiwae_cfg(K, T, L);
+    void *st;
+    ck_assert_int_eq(aiwae()->create(cfg.bytes, &test_adam, &m, B, &st, &err), 0);
+    aw_rng_t r, r_hand;
+    aw_rng_seed(&r, 172, 0);
+    r_hand = r;
+    aw_step_stats_t stats;
+    const float lr = 1e-2f;
+    ck_assert_int_eq(aiwae()->step(st, &m, x, B, lr, &r, &stats, &err), 0);
+    aiwae()->destroy(st);
+    for (int pass = 0; pass < 2; pass++) {
+        aw_model_t *mm = pass == 0 ? &by_hand : &old_order;
+        aw_rng_t rr = r_hand;
+        aw_model_ws_t *ws = aw_model_ws_new(&mm->shape, B, N);
+        ck_assert_ptr_nonnull(ws);
+        float mu[B * H], ls[B * H], steps[T - 1], w[N];
+        double logw[N], accept[T - 1], loss, bound;
+        for (int t = 0; t < T - 1; t++)
+            steps[t] = 0.1f;
+        ck_assert_int_eq(aw_model_encode(mm, ws, x, B, mu, ls), 0);
+        aw_ais_model_ctx_t ctx = {.m = mm, .ws = ws, .x = x, .B = B, .K = K};
+        aw_hmc_target_t tg = {.B = B, .K = K, .mu = mu, .logsig = ls, .log_joint = aw_ais_model_log_joint,
+                              .ctx = &ctx};
+        aw_ais_cfg_t ac = {.T = T, .L = L, .schedule = AW_AIS_LINEAR, .delta = AW_AIS_SIGMOID_DELTA,
+                           .step_mode = AW_AIS_STEP_PER_TEMP};
+        aw_hmc_t hmc;
+        ck_assert_int_eq(aw_hmc_init(&hmc, N, H, &err), 0);
+        ck_assert_int_eq(aw_ais_sweep(&hmc, &tg, &ac, steps, accept, &rr, logw, &err), 0);
+        for (int b = 0; b < B; b++) {
+            double lme = aw_ais_logmeanexp(logw + b * K, K);
+            for (int k = 0; k < K; k++)
+                w[b * K + k] = (float)(exp(logw[b * K + k] - lme) / K);
+        }
+        float *gdec = malloc(mm->dec_n * sizeof *gdec), *genc = calloc(mm->n_params, sizeof *genc);
+        ck_assert(gdec && genc);
+        ck_assert_int_eq(aw_model_decoder_grad(mm, ws, x, B, K, hmc.h, w, gdec, &loss), 0);
+        aw_adam_t enc, dec;
+        ck_assert_int_eq(aw_adam_init(&enc, mm->enc_n, 0.9f, 0.999f, 1e-4f, &err), 0);
+        ck_assert_int_eq(aw_adam_init(&dec, mm->dec_n, 0.9f, 0.999f, 1e-4f, &err), 0);
+        if (pass == 0)
+            aw_adam_step(&dec, mm->params + mm->dec_off, gdec, lr);
+        ck_assert_int_eq(aw_vae_loss_grad(mm, ws, x, B, &rr, genc, AW_GRAD_ENC, &loss, &bound), 0);
+        if (pass == 1)
+            aw_adam_step(&dec, mm->params + mm->dec_off, gdec, lr);
+        aw_adam_step(&enc, mm->params, genc, lr);
+        aw_adam_fini(&enc);
+        aw_adam_fini(&dec);
+        aw_hmc_fini(&hmc);
+        aw_model_ws_free(ws);
+        free(gdec);
+        free(genc);
+    }
+    ck_assert_mem_eq(m.params, by_hand.params, m.n_params * sizeof *m.params);
+    ck_assert(memcmp(m.params, old_order.params, m.enc_n * sizeof *m.params) != 0);
+    aw_model_fini(&m);
+    aw_model_fini(&by_hand);
+    aw_model_fini(&old_order);
+}
+END_TEST
+
 START_TEST(test_training_decreases_loss)
 {
     enum { D = 24, H = 3, B = 16, K = 3 };
@@ -437,6 +510,7 @@ static Suite *aiwae_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_grad_log_f_fd);
     tcase_add_test(tc, test_T2_equals_iwae);
+    tcase_add_test(tc, test_step_order);
     tcase_add_test(tc, test_training_decreases_loss);
     tcase_add_test(tc, test_save_load_bit_exact);
     tcase_add_test(tc, test_errors);

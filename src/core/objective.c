@@ -37,11 +37,14 @@ static void sample_h(aw_model_ws_t *ws, const aw_real *eps, int N, int K, int H)
 int aw_vae_loss_grad_eps(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B,
                          const aw_real *eps, aw_real *grad, int which, double *loss, double *bound)
 {
+    const int reuse = which & AW_GRAD_REUSE_ENC;
+    which &= ~AW_GRAD_REUSE_ENC;
     if (B < 1 || B > ws->max_points || which < 1 || which > (AW_GRAD_ENC | AW_GRAD_DEC))
         return AW_EARG;
     const int H = m->shape.H;
     const aw_real c = AW_R(-1.0) / (aw_real)B;
-    aw_model_enc_forward(m, ws, x, B);
+    if (!reuse)
+        aw_model_enc_forward(m, ws, x, B);
     sample_h(ws, eps, B, 1, H);
     aw_model_dec_train_forward(m, ws, x, 1, ws->h, B, ws->row_b, 0, which & AW_GRAD_ENC);
 #pragma omp parallel for schedule(static)

@@ -7,8 +7,10 @@
 #include "core/model.h"
 #include "util/rng.h"
 
-/* Which parameter blocks a gradient call writes. */
-enum { AW_GRAD_ENC = 1, AW_GRAD_DEC = 2 };
+/* Which parameter blocks a gradient call writes; AW_GRAD_REUSE_ENC: the encoder's forward pass of this x and
+ * B is already in the workspace (aw_model_encode with the same ws, no encoder change since), so it is not
+ * run again. */
+enum { AW_GRAD_ENC = 1, AW_GRAD_DEC = 2, AW_GRAD_REUSE_ENC = 4 };
 
 /* VAE loss (docs/math.md#vae: one sample, analytic KL), mean over B; eps [B,H] drawn from rng. Gradient written
  * into grad [n_params] laid out like params, only the blocks selected by `which` (others untouched).

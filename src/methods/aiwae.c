@@ -75,6 +75,7 @@ typedef struct aiwae_state {
     float *w;              /* [max_batch*K] softmax of logw within each point */
     float *grad;           /* [n_params] encoder gradient (VAE loss; decoder block unused) */
     float *grad_dec;       /* [dec_n] decoder gradient (AIS-weighted loss) */
+    float *undo;           /* [3 dec_n] decoder parameters and Adam moments before this step's decoder update */
 } aiwae_state_t;
 
 static void aiwae_destroy(void *state)
@@ -94,6 +95,7 @@ static void aiwae_destroy(void *state)
     free(s->w);
     free(s->grad);
     free(s->grad_dec);
+    free(s->undo);
     free(s);
 }
 
@@ -136,8 +138,9 @@ static int aiwae_create(const void *cfg_in, const aw_adam_cfg_t *adam, const aw_
     s->w = malloc((size_t)N * sizeof *s->w);
     s->grad = calloc(s->n_params, sizeof *s->grad);
     s->grad_dec = malloc(s->dec_n * sizeof *s->grad_dec);
+    s->undo = malloc(3 * s->dec_n * sizeof *s->undo);
     if (!s->ws || !s->step || !s->accept || !s->mu || !s->logsig || !s->logw || !s->w || !s->grad ||
-        !s->grad_dec) {
+        !s->grad_dec || !s->undo) {
         aiwae_destroy(s);
         return aw_error_set(err, AW_ENOMEM, "aiwae: out of memory for batch %d x %d chains", max_batch, K);
     }
@@ -188,17 +191,29 @@ static int aiwae_step(void *state, aw_model_t *model, const float *x, int B, flo
     if (isfinite(bound) &&
         (rc = aw_model_decoder_grad(model, s->ws, x, B, K, s->hmc.h, s->w, s->grad_dec, &loss_dec)) != 0)
         return aw_error_set(err, rc, "aiwae: decoder gradient failed for a batch of %d", B);
-    /* Encoder: the one-sample VAE loss, encoder block only. */
-    if (isfinite(bound) && isfinite(loss_dec) &&
-        (rc = aw_vae_loss_grad(model, s->ws, x, B, rng, s->grad, AW_GRAD_ENC, &loss_enc, &bound_enc)) != 0)
-        return aw_error_set(err, rc, "aiwae: encoder (VAE) gradient failed for a batch of %d", B);
-    if (!isfinite(bound) || !isfinite(loss_dec) || !isfinite(loss_enc) || !all_finite(s->grad, s->enc_n) ||
-        !all_finite(s->grad_dec, s->dec_n))
-        return aw_error_set(err, AW_ENUMERIC,
-                            "aiwae: non-finite loss or gradient (AIS bound %g, decoder loss %g, encoder loss %g); "
-                            "parameters not updated", bound, loss_dec, loss_enc);
+    if (!isfinite(bound) || !isfinite(loss_dec) || !all_finite(s->grad_dec, s->dec_n))
+        return aw_error_set(err, AW_ENUMERIC, "aiwae: non-finite AIS bound %g or decoder loss %g; parameters not "
+                            "updated", bound, loss_dec);
+    /* As the original: the decoder's optimizer steps first, then the encoder's VAE loss is taken at the
+     * updated decoder, reusing this step's encoder pass (docs/math.md#aiwae). Should the encoder's gradient
+     * not be finite, the decoder is put back as it was, so a failed step changes nothing. */
+    float *params_dec = model->params + s->dec_off;
+    memcpy(s->undo, params_dec, s->dec_n * sizeof *s->undo);
+    memcpy(s->undo + s->dec_n, s->dec.m, s->dec_n * sizeof *s->undo);
+    memcpy(s->undo + 2 * s->dec_n, s->dec.v, s->dec_n * sizeof *s->undo);
+    aw_adam_step(&s->dec, params_dec, s->grad_dec, lr);
+    rc = aw_vae_loss_grad(model, s->ws, x, B, rng, s->grad, AW_GRAD_ENC | AW_GRAD_REUSE_ENC, &loss_enc, &bound_enc);
+    if (rc != 0 || !isfinite(loss_enc) || !all_finite(s->grad, s->enc_n)) {
+        memcpy(params_dec, s->undo, s->dec_n * sizeof *s->undo);
+        memcpy(s->dec.m, s->undo + s->dec_n, s->dec_n * sizeof *s->undo);
+        memcpy(s->dec.v, s->undo + 2 * s->dec_n, s->dec_n * sizeof *s->undo);
+        s->dec.t--;
+        if (rc != 0)
+            return aw_error_set(err, rc, "aiwae: encoder (VAE) gradient failed for a batch of %d", B);
+        return aw_error_set(err, AW_ENUMERIC, "aiwae: non-finite encoder loss %g or gradient (AIS bound %g, decoder "
+                            "loss %g); parameters not updated", loss_enc, bound, loss_dec);
+    }
     aw_adam_step(&s->enc, model->params, s->grad, lr);
-    aw_adam_step(&s->dec, model->params + s->dec_off, s->grad_dec, lr);
     aw_ais_adapt_steps(s->step, s->accept, T - 1, s->cfg.step.target_accept, s->cfg.step.min, s->cfg.step.max);
     if (stats != NULL) {
         stats->loss = loss_enc + loss_dec;
