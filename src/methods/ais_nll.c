@@ -113,6 +113,8 @@ const aw_estimator_ops_t aw_ais_nll_ops = {
     .default_entry = "{estimator: ais_nll, chains: 16, temperatures: 10000, leapfrog: 10, split: test, size: 1000}",
     .table = "nll",
     .table_title = "NLL",
+    .unit = "nats",
+    .better = "lower",
     .what = "-log p(x) by annealed importance sampling",
     .eval = ais_nll_eval,
 };

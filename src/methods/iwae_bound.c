@@ -120,6 +120,8 @@ const aw_estimator_ops_t aw_iwae_bound_ops = {
     .default_entry = "{estimator: iwae_bound, samples: 5000, split: test}",
     .table = "elbo",
     .table_title = "ELBO",
+    .unit = "nats",
+    .better = "lower",
     .what = "the importance-weighted bound -log mean_s w_s",
     .eval = bound_eval,
 };

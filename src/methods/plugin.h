@@ -79,11 +79,18 @@ typedef struct aw_estimator_ops {
     const char *table_title; /* that table's name in its title, e.g. "NLL" */
     const char *what;     /* what a value is, for the table's title, e.g. "-log p(x) by annealed importance
                              sampling" */
-    /* Per-point estimates of -log p(x) in nats for x [n,D] (binarized by the
-     * caller): out[n]. cfg is the estimator's validated config struct. Memory
-     * must not grow with the number of samples or temperatures. */
+    const char *unit;     /* what its values count, e.g. "nats" */
+    const char *better;   /* "lower" or "higher" (is better) */
+    /* The values an evaluation of x [n,D] (binarized by the caller) produces, into out. With n_values NULL:
+     * one per point (e.g. its -log p(x) in nats), out[n], called on chunks of ctx->batch points, the result
+     * being their mean and standard error. Otherwise out[n_values(model)] (e.g. one per latent unit),
+     * called once on all n points, the result given by summarize. cfg is the estimator's validated config
+     * struct. Memory must not grow with the number of samples or temperatures. */
     int (*eval)(const void *cfg, const aw_eval_ctx_t *ctx, const struct aw_model *model, const float *x,
                 int n, aw_rng_t *rng, double *out, aw_error_t *err);
+    int (*n_values)(const struct aw_model *model);
+    /* The result of out[n] from a whole-split eval: *value and its standard error *se (0 when exact). */
+    void (*summarize)(const void *cfg, const double *out, int n, double *value, double *se);
 } aw_estimator_ops_t;
 
 /* The method of a spec that names none (the paper's). */

@@ -253,9 +253,9 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
         return rc;
     }
     char title[256];
-    snprintf(title, sizeof title, "%s %s (%s, estimator %s, nats, lower is better)",
+    snprintf(title, sizeof title, "%s %s (%s, estimator %s, %s, %s is better)",
              strcmp(t.split, "test") == 0 ? "Test" : strcmp(t.split, "train") == 0 ? "Training" : t.split,
-             est->table_title, est->what, est->name);
+             est->table_title, est->what, est->name, est->unit, est->better);
     aw_grid_t g = {.ncol = 1 + t.ncols + (q->reference ? 1 : 0)};
     const char **keys = calloc((size_t)g.ncol, sizeof *keys), **heads = calloc((size_t)g.ncol, sizeof *heads);
     char *align = calloc((size_t)g.ncol + 1, 1);

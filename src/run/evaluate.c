@@ -51,6 +51,21 @@ static uint64_t key_stream(const aw_store_eval_key_t *key)
     return v;
 }
 
+/* x [m,D] = points idx[m] of ds, binarized with a generator that is a function of the point's index alone:
+ * every run, estimator and setting sees the same binarized test point, so evaluations of two runs can be
+ * compared point by point. */
+static int binarize_points(const aw_dataset_t *ds, const size_t *idx, int m, const aw_binarize_t *bin, float *x)
+{
+    for (int j = 0; j < m; j++) {
+        aw_rng_t g;
+        aw_rng_seed(&g, 0x42494e4152495a45ULL, (uint64_t)idx[j]);
+        int rc = aw_data_batch(ds, &idx[j], 1, bin, &g, x + (size_t)j * ds->dim);
+        if (rc < 0)
+            return rc;
+    }
+    return AW_OK;
+}
+
 /* Evaluates every chunk not yet stored, storing each as it is done. */
 static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
                        const aw_run_eval_setup_t *es, const aw_store_eval_key_t *key, int chunk, eval_bufs_t *b,
@@ -78,7 +93,7 @@ static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t
         aw_rng_seed(&g, c->spec->seed ^ 0x4556414cULL, stream);
         for (int j = 0; j < m; j++)
             b->idx[j] = (size_t)(first + j);
-        if ((rc = aw_data_batch(ds, b->idx, m, &c->bin, &g, b->x)) < 0)
+        if ((rc = binarize_points(ds, b->idx, m, &c->bin, b->x)) < 0)
             return aw_error_set(err, rc, "%s: cannot binarize evaluation points", ds->source);
         if ((rc = es->est->eval(es->cfg, &es->ctx, &c->model, b->x, m, &g, b->vals, err)) < 0)
             return rc;
@@ -125,6 +140,45 @@ static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_store_eva
     return AW_OK;
 }
 
+/* An estimator whose values are not per point: one call on all n_points, its values stored as the
+ * evaluation's "points" 0..n_values-1 and its summary as the result. */
+static int eval_whole(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
+                      const aw_run_eval_setup_t *es, const aw_store_eval_key_t *key, int nv, aw_error_t *err)
+{
+    const long n_points = es->n_points;
+    float *x = malloc(sizeof(float) * (size_t)n_points * ds->dim);
+    double *vals = malloc(sizeof(double) * (size_t)nv);
+    size_t *idx = malloc(sizeof(size_t) * (size_t)n_points);
+    int rc = AW_OK;
+    if (x == NULL || vals == NULL || idx == NULL)
+        rc = aw_error_set(err, AW_ENOMEM, "out of memory for evaluation %s of %ld points", e->estimator, n_points);
+    for (long i = 0; i < n_points && rc == AW_OK; i++)
+        idx[i] = (size_t)i;
+    if (rc == AW_OK && (rc = binarize_points(ds, idx, (int)n_points, &c->bin, x)) < 0)
+        rc = aw_error_set(err, rc, "%s: cannot binarize evaluation points", ds->source);
+    double t0 = aw_run_now_s(), value = NAN, se = NAN;
+    aw_rng_t g;
+    aw_rng_seed(&g, c->spec->seed ^ 0x4556414cULL, mix64(mix64((uint64_t)c->spec->repeat, (uint64_t)c->ps.epoch),
+                                                          key_stream(key)));
+    if (rc == AW_OK)
+        rc = es->est->eval(es->cfg, &es->ctx, &c->model, x, (int)n_points, &g, vals, err);
+    if (rc == AW_OK)
+        rc = aw_store_eval_put_points(c->store, key, 0, vals, (size_t)nv, aw_run_now_s() - t0, err);
+    if (rc == AW_OK) {
+        es->est->summarize(es->cfg, vals, nv, &value, &se);
+        rc = aw_store_eval_finish(c->store, key, value, se, n_points, aw_run_now_s() - t0, err);
+    }
+    if (rc == AW_OK) {
+        aw_progress_t p = {.kind = AW_PROGRESS_EVAL_DONE, .epoch = c->ps.epoch, .estimator = e->estimator,
+                           .done = n_points, .total = n_points, .value = value, .stderr_ = se, .eta_s = -1};
+        aw_run_notify(c, &p);
+    }
+    free(x);
+    free(vals);
+    free(idx);
+    return rc;
+}
+
 static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
                     aw_error_t *err)
 {
@@ -135,14 +189,17 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *d
     const long n_points = es.n_points;
     aw_store_eval_key_t key = {.identity = c->spec->identity, .estimator = e->estimator, .settings = es.settings,
                                .split = e->split, .epoch = c->ps.epoch};
+    const int nv = es.est->n_values != NULL ? es.est->n_values(&c->model) : 0;
     aw_store_eval_t st;
-    if ((rc = aw_store_eval_begin(c->store, &key, n_points, &st, err)) < 0)
+    if ((rc = aw_store_eval_begin(c->store, &key, nv > 0 ? nv : n_points, &st, err)) < 0)
         return rc;
     int finished = st.finished;
     aw_store_eval_fini(&st);
     if (finished)
         return AW_OK;
     c->evals_run++;
+    if (nv > 0)
+        return eval_whole(c, e, ds, &es, &key, nv, err);
     int chunk = es.ctx.batch;
     size_t D = ds->dim;
     eval_bufs_t b = {.done = calloc((size_t)n_points, 1), .all = malloc(sizeof(double) * (size_t)n_points),
