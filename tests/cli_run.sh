@@ -79,6 +79,11 @@ expect_err "already finished" "--evaluate of what is done does nothing"
 expect_status 0 "--evaluate over a glob" "$RUN" --db "$TMP/r.db" --evaluate 'tiny-method*' --set 'evaluate=[{estimator: iwae_bound, samples: 5, size: 5}]'
 [ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM evaluations WHERE settings LIKE '{samples: 5,%'")" = 2 ] \
   && ok "a glob evaluates every run it matches" || bad "glob: $(cat "$TMP/err")"
+expect_status 0 "--evaluate with active units" "$RUN" --db "$TMP/r.db" --evaluate tiny --set 'evaluate=[{estimator: active_units, size: 40}]'
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM eval_points WHERE estimator = 'active_units'")" = 3 ] \
+  && ok "active units stores one variance per latent unit" || bad "active_units values: $(cat "$TMP/err")"
+expect_status 0 "--table units" "$REPORT" --db "$TMP/r.db" --table units --format csv
+grep -q '^units,iwae,IWAE K=2,2,,,idx,[0-3],' "$TMP/out" && ok "--table units lists the count" || bad "--table units: $(cat "$TMP/out")"
 expect_status 1 "--evaluate cannot change the training" "$RUN" --db "$TMP/r.db" --evaluate tiny --set train.epochs=5
 expect_err "--evaluate changes evaluations only" "an --evaluate that changes the training is refused"
 expect_status 1 "--evaluate of an unknown run" "$RUN" --db "$TMP/r.db" --evaluate nosuchrun

@@ -13,10 +13,11 @@ static const aw_method_ops_t *const methods[] = {
     NULL
 };
 
-extern const aw_estimator_ops_t aw_iwae_bound_ops, aw_ais_nll_ops;
+extern const aw_estimator_ops_t aw_iwae_bound_ops, aw_ais_nll_ops, aw_active_units_ops;
 static const aw_estimator_ops_t *const estimators[] = {
     &aw_iwae_bound_ops,
     &aw_ais_nll_ops,
+    &aw_active_units_ops,
     NULL
 };
 
