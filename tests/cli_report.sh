@@ -56,6 +56,8 @@ expect_status 0 "--epoch 1" "$REPORT" --db "$DB" --table elbo --format md --epoc
 expect_out "epoch 1; points evaluated: 20" "--epoch picks the epoch-1 evaluations"
 expect_status 1 "--where with an unknown key" "$REPORT" --db "$DB" --table nll --where model.depth=2
 one_line_error "unknown --where key"
+expect_status 1 "--where with a misspelt key" "$REPORT" --db "$DB" --table nll --where model.latnet=2
+expect_err "no run's resolved spec has the key model.latnet; did you mean model.latent?" "--where suggests the nearest key"
 
 # ---- listings ----
 expect_status 0 "--runs" "$REPORT" --db "$DB" --runs --format md
