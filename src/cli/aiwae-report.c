@@ -12,6 +12,7 @@
 
 #include "methods/plugin.h"
 #include "util/error.h"
+#include "run/build_info.h"
 #include "report/figures.h"
 #include "report/find.h"
 #include "report/grid.h"
@@ -95,6 +96,17 @@ typedef struct cli {
     const char *const *names;    /* --curves: the runs to draw (argv[optind - 1 ..]) */
     int n_names;                 /* their number */
 } cli_t;
+
+/* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
+static int print_version(void)
+{
+    char *text = aw_build_info(PROG);
+    if (text == NULL)
+        return die(AW_ENOMEM, "out of memory");
+    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
+    free(text);
+    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
+}
 
 static int print_text(char *text)
 {
@@ -214,7 +226,7 @@ static int take_option(int opt, const char *arg, cli_t *c)
     case 'o': c->output = arg; return -1;
     case 'R': return -1;
     case 'h': usage(stdout); return AW_EXIT_OK;
-    case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+    case 'V': return print_version();
     default: usage(stderr); return AW_EXIT_USAGE;
     }
 }

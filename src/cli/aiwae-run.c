@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "run/build_info.h"
 #include "run/run.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -140,6 +141,17 @@ typedef struct cli {
     const char *spec_path; /* the one operand */
 } cli_t;
 
+/* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
+static int print_version(void)
+{
+    char *text = aw_build_info(PROG);
+    if (text == NULL)
+        return die(AW_ENOMEM, "out of memory");
+    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
+    free(text);
+    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
+}
+
 /* --describe: the key reference on standard output. */
 static int describe(void)
 {
@@ -187,7 +199,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         }
         case 'q': c->quiet = 1; break;
         case 'h': usage(stdout); return AW_EXIT_OK;
-        case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+        case 'V': return print_version();
         case 'D': return describe();
         default: usage(stderr); return AW_EXIT_USAGE;
         }
