@@ -23,6 +23,7 @@
 
 #define PROG "aiwae-report"
 #define BUSY_MS 5000 /* how long to wait for a writer's lock before saying the database is locked */
+#define WATCH_S 5    /* --watch: seconds between refreshes */
 
 /* Under LeakSanitizer (the sanitizer build): fontconfig, which cairo uses for text, keeps a
  * process-wide cache that only FcFini frees. It is not ours to free; nothing else is suppressed. */
@@ -64,6 +65,8 @@ static void usage(FILE *f)
           "  --reference             add the IWAE paper's numbers (Burda et al. 2015, Table 1) as a column\n"
           "  -o, --output FILE       picture or export to write\n"
           "  --seed N                generator seed for --samples (default 0)\n"
+          "  --watch[=SECONDS]       with --runs: print the listing again every SECONDS (default 5)\n"
+          "                          until no run is running (or Ctrl-C)\n"
           "  --help, --version\n"
           "\n"
           "exit status: 0 done, 1 error (missing, foreign, newer or locked database; unknown run), 2 usage error\n",
@@ -95,6 +98,7 @@ typedef struct cli {
     uint64_t seed;               /* --seed */
     const char *const *names;    /* --curves: the runs to draw (argv[optind - 1 ..]) */
     int n_names;                 /* their number */
+    int watch;                   /* --runs --watch[=SECONDS]: seconds between refreshes, 0 without */
 } cli_t;
 
 /* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
@@ -165,6 +169,37 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
     return text != NULL ? print_text(text) : AW_EXIT_OK;
 }
 
+/* --runs --watch: the listing again every c->watch seconds (the screen cleared first on a terminal)
+ * until no run is running; Ctrl-C ends it too. Returns the exit status. */
+static int watch_runs(aw_store_t *store, const cli_t *c)
+{
+    const int tty = isatty(STDOUT_FILENO);
+    for (int first = 1;; first = 0) {
+        aw_error_t err = {0};
+        aw_report_snap_t snap;
+        char *text = NULL;
+        int rc = aw_report_snap_load(store, &snap, &err);
+        if (rc < 0)
+            return die(rc, err.msg);
+        size_t running = 0;
+        for (size_t i = 0; i < snap.n_runs; i++)
+            running += snap.runs[i].row.status == AW_RUN_RUNNING;
+        rc = aw_report_runs(&snap, c->fmt, &text, &err);
+        aw_report_snap_fini(&snap);
+        if (rc < 0)
+            return die(rc, err.msg);
+        if (!first && fputs(tty ? "\033[H\033[2J" : "\n", stdout) < 0)
+            return die(AW_EIO, "cannot write to standard output");
+        int st = print_text(text);
+        if (st != AW_EXIT_OK || running == 0)
+            return st;
+        if (tty)
+            printf("(%zu running; refreshing every %d s, Ctrl-C to stop)\n", running, c->watch);
+        fflush(stdout);
+        sleep((unsigned)c->watch);
+    }
+}
+
 /* --epoch / --seed N: an integer >= 0 into *v; a usage error's exit status otherwise, else -1. */
 static int parse_count(const char *opt, const char *arg, long long *v)
 {
@@ -225,6 +260,19 @@ static int take_option(int opt, const char *arg, cli_t *c)
     case 'r': c->q.reference = 1; return -1;
     case 'o': c->output = arg; return -1;
     case 'R': return -1;
+    case 'W':
+        if (arg == NULL) {
+            c->watch = WATCH_S;
+            return -1;
+        }
+        if ((st = parse_count("watch", arg, &v)) < 0) {
+            if (v < 1 || v > 3600) {
+                snprintf(msg, sizeof msg, "--watch=%s: expected seconds from 1 to 3600", arg);
+                return usage_error(msg);
+            }
+            c->watch = (int)v;
+        }
+        return st;
     case 'h': usage(stdout); return AW_EXIT_OK;
     case 'V': return print_version();
     default: usage(stderr); return AW_EXIT_USAGE;
@@ -257,7 +305,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"split", required_argument, NULL, 's'},   {"epoch", required_argument, NULL, 'e'},
         {"reference", no_argument, NULL, 'r'},     {"output", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       {"watch", optional_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
@@ -282,6 +331,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         return usage_error("this command writes a file: give -o FILE");
     if (!needs_output && c->output != NULL)
         return usage_error("-o goes with --curves, --samples or --export");
+    if (c->watch > 0 && c->cmd != CMD_RUNS)
+        return usage_error("--watch goes with --runs");
     if (!c->have_format)
         c->fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
     return -1;
@@ -314,7 +365,7 @@ int main(int argc, char **argv)
         free(names);
         return die(rc, err.msg);
     }
-    int status = run_command(store, &snap, &c);
+    int status = c.watch > 0 ? watch_runs(store, &c) : run_command(store, &snap, &c);
     aw_report_snap_fini(&snap);
     aw_store_close(store);
     free(names);
