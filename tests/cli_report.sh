@@ -77,7 +77,7 @@ if command -v sqlite3 > /dev/null; then
   [ "$n" -ge 2 ] && tail -n 3 "$TMP/out" | grep -q 'tiny_iwae,finished' && ok "--watch refreshed ($n listings), the last one finished" \
     || bad "--watch printed $n listings: $(tail -n 4 "$TMP/out")"
 else
-  skip "--watch refreshing: no sqlite3 program to mark a run running (apt-get install sqlite3)"
+  bad "--watch refreshing: no sqlite3 program to mark a run running (.ci/deps installs it)"
 fi
 expect_status 2 "--watch without --runs" "$REPORT" --db "$DB" --table nll --watch
 expect_status 0 "--metrics by name" "$REPORT" --db "$DB" --metrics tiny_aiwae --format csv
