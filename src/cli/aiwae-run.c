@@ -43,6 +43,7 @@ static void usage(FILE *f)
           "  --quiet             no progress output\n"
           "  --describe          print every spec key with its type, default, accepted values and meaning\n"
           "                      (markdown; docs/keys.md is this output) and exit\n"
+          "  --describe=keys     print every spec key path, one a line (for shell completion), and exit\n"
           "  --help, --version\n"
           "\n"
           "exit status: 0 done, 1 spec/data/run error, 2 usage error,\n"
@@ -152,10 +153,14 @@ static int print_version(void)
     return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
 }
 
-/* --describe: the key reference on standard output. */
-static int describe(void)
+/* --describe: the key reference on standard output; --describe=keys: the key paths, one a line. */
+static int describe(const char *what)
 {
-    char *text = aw_spec_describe();
+    if (what != NULL && strcmp(what, "keys") != 0) {
+        fprintf(stderr, PROG ": error: --describe=%s: expected --describe or --describe=keys\n", what);
+        return AW_EXIT_USAGE;
+    }
+    char *text = what != NULL ? aw_spec_describe_keys() : aw_spec_describe();
     if (text == NULL)
         return die(AW_ENOMEM, "out of memory");
     int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
@@ -171,7 +176,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"dry-run", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {"describe", no_argument, NULL, 'D'},     {NULL, 0, NULL, 0}};
+        {"describe", optional_argument, NULL, 'D'},     {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
@@ -200,7 +205,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'q': c->quiet = 1; break;
         case 'h': usage(stdout); return AW_EXIT_OK;
         case 'V': return print_version();
-        case 'D': return describe();
+        case 'D': return describe(optarg);
         default: usage(stderr); return AW_EXIT_USAGE;
         }
     }
