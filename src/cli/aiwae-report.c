@@ -16,6 +16,7 @@
 #include "report/figures.h"
 #include "report/find.h"
 #include "report/grid.h"
+#include "report/html.h"
 #include "report/listing.h"
 #include "report/report_db.h"
 #include "report/results.h"
@@ -51,6 +52,8 @@ static void usage(FILE *f)
           "                          decoded prior samples, test images and their reconstructions\n"
           "  --export RUN -o FILE.safetensors\n"
           "                          the parameters under the original PyTorch state-dict names\n"
+          "  --html -o FILE.html     one self-contained page: the tables, the runs, each run's\n"
+          "                          evaluations with settings, curves and samples\n"
           "RUN is a run's name or a unique prefix of its identity (see --runs).\n"
           "\n"
           "options:\n"
@@ -85,7 +88,7 @@ static int usage_error(const char *msg)
     return AW_EXIT_USAGE;
 }
 
-typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT } command_t;
+typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_HTML } command_t;
 
 typedef struct cli {
     const char *db;              /* database path */
@@ -160,6 +163,11 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
         rc = aw_report_export(store, r, c->q.epoch, c->output, PACKAGE_VERSION, &ep, &err);
         if (rc == AW_OK)
             fprintf(stderr, "%s: wrote %s (%s, epoch %lld)\n", PROG, c->output, r->row.name, (long long)ep);
+        break;
+    case CMD_HTML:
+        rc = aw_report_html(store, snap, &c->q, c->output, &err);
+        if (rc == AW_OK)
+            fprintf(stderr, "%s: wrote %s (%zu runs)\n", PROG, c->output, snap->n_runs);
         break;
     case CMD_NONE:
         break;
@@ -259,7 +267,7 @@ static int take_option(int opt, const char *arg, cli_t *c)
         return st;
     case 'r': c->q.reference = 1; return -1;
     case 'o': c->output = arg; return -1;
-    case 'R': return -1;
+    case 'R': case 'H': return -1;
     case 'W':
         if (arg == NULL) {
             c->watch = WATCH_S;
@@ -289,6 +297,7 @@ static command_t option_command(int opt)
     case 'C': return CMD_CURVES;
     case 'S': return CMD_SAMPLES;
     case 'E': return CMD_EXPORT;
+    case 'H': return CMD_HTML;
     default: return CMD_NONE;
     }
 }
@@ -306,6 +315,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"reference", no_argument, NULL, 'r'},     {"output", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {"watch", optional_argument, NULL, 'W'},
+        {"html", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
@@ -316,21 +326,21 @@ static int parse_args(int argc, char **argv, cli_t *c)
         command_t cmd = option_command(opt);
         if (cmd != CMD_NONE) {
             if (c->cmd != CMD_NONE)
-                return usage_error("give one command (--table, --runs, --metrics, --curves, --samples or --export)");
+                return usage_error("give one command (--table, --runs, --metrics, --curves, --samples, --export or --html)");
             c->cmd = cmd;
         }
     }
     if (c->cmd == CMD_NONE)
-        return usage_error("no command (--table, --runs, --metrics, --curves, --samples or --export)");
+        return usage_error("no command (--table, --runs, --metrics, --curves, --samples, --export or --html)");
     if (optind < argc && c->cmd != CMD_CURVES) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);
     }
-    int needs_output = c->cmd == CMD_CURVES || c->cmd == CMD_SAMPLES || c->cmd == CMD_EXPORT;
+    int needs_output = c->cmd == CMD_CURVES || c->cmd == CMD_SAMPLES || c->cmd == CMD_EXPORT || c->cmd == CMD_HTML;
     if (needs_output && c->output == NULL)
         return usage_error("this command writes a file: give -o FILE");
     if (!needs_output && c->output != NULL)
-        return usage_error("-o goes with --curves, --samples or --export");
+        return usage_error("-o goes with --curves, --samples, --export or --html");
     if (c->watch > 0 && c->cmd != CMD_RUNS)
         return usage_error("--watch goes with --runs");
     if (!c->have_format)
