@@ -56,11 +56,30 @@ expect_status 0 "--epoch 1" "$REPORT" --db "$DB" --table elbo --format md --epoc
 expect_out "epoch 1; points evaluated: 20" "--epoch picks the epoch-1 evaluations"
 expect_status 1 "--where with an unknown key" "$REPORT" --db "$DB" --table nll --where model.depth=2
 one_line_error "unknown --where key"
+expect_status 1 "--where with a misspelt key" "$REPORT" --db "$DB" --table nll --where model.latnet=2
+expect_err "no run's resolved spec has the key model.latnet; did you mean model.latent?" "--where suggests the nearest key"
 
 # ---- listings ----
 expect_status 0 "--runs" "$REPORT" --db "$DB" --runs --format md
 expect_out "tiny_aiwae" "--runs lists the AIWAE run"
 expect_out "| finished |     2 |   2 |" "--runs shows status and epochs"
+expect_status 0 "--runs --watch ends when no run is running" "$REPORT" --db "$DB" --runs --watch=1 --format csv
+[ "$(grep -c '^tiny_' "$TMP/out")" -eq 0 ] && [ "$(grep -c 'tiny_aiwae' "$TMP/out")" -eq 1 ] \
+  && ok "--watch printed one listing" || bad "--watch output: $(cat "$TMP/out")"
+if command -v sqlite3 > /dev/null; then
+  cp "$DB" "$TMP/watch.db"
+  sqlite3 "$TMP/watch.db" "UPDATE runs SET status = 'running' WHERE name = 'tiny_iwae'"
+  "$REPORT" --db "$TMP/watch.db" --runs --watch=1 --format csv > "$TMP/out" 2> "$TMP/err" & wpid=$!
+  sleep 3
+  sqlite3 "$TMP/watch.db" "UPDATE runs SET status = 'finished' WHERE name = 'tiny_iwae'"
+  wait $wpid && ok "--watch ends once the running run ends" || bad "--watch exited with status $?: $(cat "$TMP/err")"
+  n=$(grep -c 'tiny_aiwae' "$TMP/out")
+  [ "$n" -ge 2 ] && tail -n 3 "$TMP/out" | grep -q 'tiny_iwae,finished' && ok "--watch refreshed ($n listings), the last one finished" \
+    || bad "--watch printed $n listings: $(tail -n 4 "$TMP/out")"
+else
+  bad "--watch refreshing: no sqlite3 program to mark a run running (.ci/deps installs it)"
+fi
+expect_status 2 "--watch without --runs" "$REPORT" --db "$DB" --table nll --watch
 expect_status 0 "--metrics by name" "$REPORT" --db "$DB" --metrics tiny_aiwae --format csv
 expect_out "epoch,loss,bound,lr,seconds,points_per_s,accept_1,accept_2,step_1,step_2" "AIWAE metrics have 2 temperatures"
 [ "$(wc -l < "$TMP/out")" -eq 3 ] && ok "--metrics: one line per epoch" || bad "--metrics: $(cat "$TMP/out")"

@@ -10,6 +10,12 @@ expect_status 2 "unknown option is a usage error" "$RUN" --bogus x.yaml
 expect_status 2 "--threads 0 is a usage error" "$RUN" --threads 0 x.yaml
 expect_status 0 "--help" "$RUN" --help
 grep -q "exit status" "$TMP/out" && ok "--help documents exit statuses" || bad "--help lacks exit statuses"
+expect_status 0 "--version" "$RUN" --version
+[ "$(head -n 1 "$TMP/out")" = "aiwae-run $(sed -n 's/^AC_INIT(\[aiwae\], \[\([^]]*\)\].*/\1/p' "$AIWAE_SRCDIR/configure.ac")" ] \
+  && ok "--version's first line is the version" || bad "--version starts with: $(head -n 1 "$TMP/out")"
+for w in "BLAS: OpenBLAS" "threads: OpenMP" "decoder kernels: " "(in use)" "SQLite: 3."; do
+  grep -qF "$w" "$TMP/out" && ok "--version names $w" || bad "--version lacks $w: $(cat "$TMP/out")"
+done
 expect_status 0 "--describe" "$RUN" --describe
 if cmp -s "$TMP/out" "$AIWAE_SRCDIR/docs/keys.md"; then ok "docs/keys.md is --describe's output"
 else bad "docs/keys.md is stale: run make docs ($(diff "$AIWAE_SRCDIR/docs/keys.md" "$TMP/out" | head -n 3 | tr '\n' ' '))"; fi
@@ -32,6 +38,8 @@ expect_status 1 "invalid spec" "$RUN" "$TMP/bad.yaml"
 expect_err "aiwae-run: error: $TMP/bad.yaml:2:" "spec error names file:line:col"
 expect_err "method.samples" "spec error names the key path"
 [ "$(wc -l < "$TMP/err")" -eq 1 ] && ok "spec error is one line" || bad "spec error is $(wc -l < "$TMP/err") lines"
+expect_status 1 "a misspelt --set key" "$RUN" --dry-run --set model.latnet=5 "$TMP/defaults.yaml"
+expect_err "model.latnet: unknown key (expected one of latent, hidden); did you mean model.latent?" "--set suggests the nearest key"
 
 cat > "$TMP/tiny.yaml" <<YAML
 name: tiny

@@ -12,9 +12,11 @@
 
 #include "methods/plugin.h"
 #include "util/error.h"
+#include "run/build_info.h"
 #include "report/figures.h"
 #include "report/find.h"
 #include "report/grid.h"
+#include "report/html.h"
 #include "report/listing.h"
 #include "report/report_db.h"
 #include "report/results.h"
@@ -22,6 +24,7 @@
 
 #define PROG "aiwae-report"
 #define BUSY_MS 5000 /* how long to wait for a writer's lock before saying the database is locked */
+#define WATCH_S 5    /* --watch: seconds between refreshes */
 
 /* Under LeakSanitizer (the sanitizer build): fontconfig, which cairo uses for text, keeps a
  * process-wide cache that only FcFini frees. It is not ours to free; nothing else is suppressed. */
@@ -49,6 +52,8 @@ static void usage(FILE *f)
           "                          decoded prior samples, test images and their reconstructions\n"
           "  --export RUN -o FILE.safetensors\n"
           "                          the parameters under the original PyTorch state-dict names\n"
+          "  --html -o FILE.html     one self-contained page: the tables, the runs, each run's\n"
+          "                          evaluations with settings, curves and samples\n"
           "RUN is a run's name or a unique prefix of its identity (see --runs).\n"
           "\n"
           "options:\n"
@@ -63,6 +68,8 @@ static void usage(FILE *f)
           "  --reference             add the IWAE paper's numbers (Burda et al. 2015, Table 1) as a column\n"
           "  -o, --output FILE       picture or export to write\n"
           "  --seed N                generator seed for --samples (default 0)\n"
+          "  --watch[=SECONDS]       with --runs: print the listing again every SECONDS (default 5)\n"
+          "                          until no run is running (or Ctrl-C)\n"
           "  --help, --version\n"
           "\n"
           "exit status: 0 done, 1 error (missing, foreign, newer or locked database; unknown run), 2 usage error\n",
@@ -81,7 +88,7 @@ static int usage_error(const char *msg)
     return AW_EXIT_USAGE;
 }
 
-typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT } command_t;
+typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_HTML } command_t;
 
 typedef struct cli {
     const char *db;              /* database path */
@@ -94,7 +101,19 @@ typedef struct cli {
     uint64_t seed;               /* --seed */
     const char *const *names;    /* --curves: the runs to draw (argv[optind - 1 ..]) */
     int n_names;                 /* their number */
+    int watch;                   /* --runs --watch[=SECONDS]: seconds between refreshes, 0 without */
 } cli_t;
+
+/* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
+static int print_version(void)
+{
+    char *text = aw_build_info(PROG);
+    if (text == NULL)
+        return die(AW_ENOMEM, "out of memory");
+    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
+    free(text);
+    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
+}
 
 static int print_text(char *text)
 {
@@ -145,12 +164,48 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
         if (rc == AW_OK)
             fprintf(stderr, "%s: wrote %s (%s, epoch %lld)\n", PROG, c->output, r->row.name, (long long)ep);
         break;
+    case CMD_HTML:
+        rc = aw_report_html(store, snap, &c->q, c->output, &err);
+        if (rc == AW_OK)
+            fprintf(stderr, "%s: wrote %s (%zu runs)\n", PROG, c->output, snap->n_runs);
+        break;
     case CMD_NONE:
         break;
     }
     if (rc < 0)
         return die(rc, err.msg);
     return text != NULL ? print_text(text) : AW_EXIT_OK;
+}
+
+/* --runs --watch: the listing again every c->watch seconds (the screen cleared first on a terminal)
+ * until no run is running; Ctrl-C ends it too. Returns the exit status. */
+static int watch_runs(aw_store_t *store, const cli_t *c)
+{
+    const int tty = isatty(STDOUT_FILENO);
+    for (int first = 1;; first = 0) {
+        aw_error_t err = {0};
+        aw_report_snap_t snap;
+        char *text = NULL;
+        int rc = aw_report_snap_load(store, &snap, &err);
+        if (rc < 0)
+            return die(rc, err.msg);
+        size_t running = 0;
+        for (size_t i = 0; i < snap.n_runs; i++)
+            running += snap.runs[i].row.status == AW_RUN_RUNNING;
+        rc = aw_report_runs(&snap, c->fmt, &text, &err);
+        aw_report_snap_fini(&snap);
+        if (rc < 0)
+            return die(rc, err.msg);
+        if (!first && fputs(tty ? "\033[H\033[2J" : "\n", stdout) < 0)
+            return die(AW_EIO, "cannot write to standard output");
+        int st = print_text(text);
+        if (st != AW_EXIT_OK || running == 0)
+            return st;
+        if (tty)
+            printf("(%zu running; refreshing every %d s, Ctrl-C to stop)\n", running, c->watch);
+        fflush(stdout);
+        sleep((unsigned)c->watch);
+    }
 }
 
 /* --epoch / --seed N: an integer >= 0 into *v; a usage error's exit status otherwise, else -1. */
@@ -212,9 +267,22 @@ static int take_option(int opt, const char *arg, cli_t *c)
         return st;
     case 'r': c->q.reference = 1; return -1;
     case 'o': c->output = arg; return -1;
-    case 'R': return -1;
+    case 'R': case 'H': return -1;
+    case 'W':
+        if (arg == NULL) {
+            c->watch = WATCH_S;
+            return -1;
+        }
+        if ((st = parse_count("watch", arg, &v)) < 0) {
+            if (v < 1 || v > 3600) {
+                snprintf(msg, sizeof msg, "--watch=%s: expected seconds from 1 to 3600", arg);
+                return usage_error(msg);
+            }
+            c->watch = (int)v;
+        }
+        return st;
     case 'h': usage(stdout); return AW_EXIT_OK;
-    case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+    case 'V': return print_version();
     default: usage(stderr); return AW_EXIT_USAGE;
     }
 }
@@ -229,6 +297,7 @@ static command_t option_command(int opt)
     case 'C': return CMD_CURVES;
     case 'S': return CMD_SAMPLES;
     case 'E': return CMD_EXPORT;
+    case 'H': return CMD_HTML;
     default: return CMD_NONE;
     }
 }
@@ -245,7 +314,9 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"split", required_argument, NULL, 's'},   {"epoch", required_argument, NULL, 'e'},
         {"reference", no_argument, NULL, 'r'},     {"output", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       {"watch", optional_argument, NULL, 'W'},
+        {"html", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
@@ -255,21 +326,23 @@ static int parse_args(int argc, char **argv, cli_t *c)
         command_t cmd = option_command(opt);
         if (cmd != CMD_NONE) {
             if (c->cmd != CMD_NONE)
-                return usage_error("give one command (--table, --runs, --metrics, --curves, --samples or --export)");
+                return usage_error("give one command (--table, --runs, --metrics, --curves, --samples, --export or --html)");
             c->cmd = cmd;
         }
     }
     if (c->cmd == CMD_NONE)
-        return usage_error("no command (--table, --runs, --metrics, --curves, --samples or --export)");
+        return usage_error("no command (--table, --runs, --metrics, --curves, --samples, --export or --html)");
     if (optind < argc && c->cmd != CMD_CURVES) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);
     }
-    int needs_output = c->cmd == CMD_CURVES || c->cmd == CMD_SAMPLES || c->cmd == CMD_EXPORT;
+    int needs_output = c->cmd == CMD_CURVES || c->cmd == CMD_SAMPLES || c->cmd == CMD_EXPORT || c->cmd == CMD_HTML;
     if (needs_output && c->output == NULL)
         return usage_error("this command writes a file: give -o FILE");
     if (!needs_output && c->output != NULL)
-        return usage_error("-o goes with --curves, --samples or --export");
+        return usage_error("-o goes with --curves, --samples, --export or --html");
+    if (c->watch > 0 && c->cmd != CMD_RUNS)
+        return usage_error("--watch goes with --runs");
     if (!c->have_format)
         c->fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
     return -1;
@@ -302,7 +375,7 @@ int main(int argc, char **argv)
         free(names);
         return die(rc, err.msg);
     }
-    int status = run_command(store, &snap, &c);
+    int status = c.watch > 0 ? watch_runs(store, &c) : run_command(store, &snap, &c);
     aw_report_snap_fini(&snap);
     aw_store_close(store);
     free(names);

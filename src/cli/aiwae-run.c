@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "run/build_info.h"
 #include "run/run.h"
 #include "run/stored.h"
 #include "spec/spec.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f)
           "  --quiet             no progress output\n"
           "  --describe          print every spec key with its type, default, accepted values and meaning\n"
           "                      (markdown; docs/keys.md is this output) and exit\n"
+          "  --describe=keys     print every spec key path, one a line (for shell completion), and exit\n"
           "  --help, --version\n"
           "\n"
           "exit status: 0 done, 1 spec/data/run error, 2 usage error,\n"
@@ -146,10 +148,25 @@ typedef struct cli {
     const char *evaluate; /* --evaluate RUN, instead of a spec */
 } cli_t;
 
-/* --describe: the key reference on standard output. */
-static int describe(void)
+/* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
+static int print_version(void)
 {
-    char *text = aw_spec_describe();
+    char *text = aw_build_info(PROG);
+    if (text == NULL)
+        return die(AW_ENOMEM, "out of memory");
+    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
+    free(text);
+    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
+}
+
+/* --describe: the key reference on standard output; --describe=keys: the key paths, one a line. */
+static int describe(const char *what)
+{
+    if (what != NULL && strcmp(what, "keys") != 0) {
+        fprintf(stderr, PROG ": error: --describe=%s: expected --describe or --describe=keys\n", what);
+        return AW_EXIT_USAGE;
+    }
+    char *text = what != NULL ? aw_spec_describe_keys() : aw_spec_describe();
     if (text == NULL)
         return die(AW_ENOMEM, "out of memory");
     int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
@@ -165,7 +182,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"dry-run", no_argument, NULL, 'n'},      {"fresh", no_argument, NULL, 'f'},
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-        {"describe", no_argument, NULL, 'D'},     {"evaluate", required_argument, NULL, 'e'},
+        {"describe", optional_argument, NULL, 'D'}, {"evaluate", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
@@ -194,8 +211,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         }
         case 'q': c->quiet = 1; break;
         case 'h': usage(stdout); return AW_EXIT_OK;
-        case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
-        case 'D': return describe();
+        case 'V': return print_version();
+        case 'D': return describe(optarg);
         case 'e': c->evaluate = optarg; break;
         default: usage(stderr); return AW_EXIT_USAGE;
         }

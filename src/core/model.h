@@ -53,6 +53,11 @@ typedef struct aw_model_ws aw_model_ws_t; /* opaque scratch space */
 aw_model_ws_t *aw_model_ws_new(const aw_shape_t *shape, int max_points, int max_rows);
 void aw_model_ws_free(aw_model_ws_t *ws);
 
+/* "avx512 (in use), cblas (reference)": the decoder kernels compiled in (core/decoder.h), in order of
+ * preference, each marked "in use" where a workspace for shape and max_rows would pick it on this CPU,
+ * "not usable on this CPU" where it cannot run; into out[n]. */
+void aw_dec_kernels_describe(const aw_shape_t *shape, int max_rows, char *out, size_t n);
+
 /* x [B,D] -> mu [B,H], logsig [B,H] (log sigma). Returns 0 or AW_EARG (B out of range). */
 int aw_model_encode(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, aw_real *mu,
                     aw_real *logsig);

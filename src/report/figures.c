@@ -11,6 +11,7 @@
 #include "data/data.h"
 #include "report/find.h"
 #include "report/plot.h"
+#include "report/run_label.h"
 #include "run/run.h"
 #include "util/rng.h"
 
@@ -24,18 +25,24 @@ int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const char
     aw_store_metrics_t **ms = calloc((size_t)n + 1, sizeof *ms);
     size_t *nms = calloc((size_t)n + 1, sizeof *nms);
     aw_plot_eval_t *ev = calloc(snap->n_evals + 1, sizeof *ev);
+    const aw_report_run_t **runs = calloc((size_t)n + 1, sizeof *runs);
+    char **labels = calloc((size_t)n + 1, sizeof *labels);
     int rc = AW_OK;
-    if (pr == NULL || ms == NULL || nms == NULL || ev == NULL)
+    if (pr == NULL || ms == NULL || nms == NULL || ev == NULL || runs == NULL || labels == NULL)
         rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-    size_t nev = 0;
     for (int i = 0; i < n && rc == AW_OK; i++) {
         size_t at;
-        if ((rc = aw_report_find_run(snap, names[i], &at, err)) < 0)
-            break;
-        const aw_report_run_t *r = &snap->runs[at];
+        if ((rc = aw_report_find_run(snap, names[i], &at, err)) == AW_OK)
+            runs[i] = &snap->runs[at];
+    }
+    if (rc == AW_OK)
+        rc = aw_report_run_labels(runs, n, labels, err);
+    size_t nev = 0;
+    for (int i = 0; i < n && rc == AW_OK; i++) {
+        const aw_report_run_t *r = runs[i];
         if ((rc = aw_store_metrics_list(store, r->row.identity, &ms[i], &nms[i], err)) < 0)
             break;
-        pr[i].name = r->row.name;
+        pr[i].name = labels[i];
         pr[i].metrics = ms[i];
         pr[i].n_metrics = nms[i];
         pr[i].evals = ev + nev;
@@ -51,6 +58,10 @@ int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const char
         rc = aw_plot_curves(path, "aiwae training curves", pr, (size_t)n, err);
     for (int i = 0; ms != NULL && i < n; i++)
         aw_store_metrics_free(ms[i], nms[i]);
+    for (int i = 0; labels != NULL && i < n; i++)
+        free(labels[i]);
+    free(labels);
+    free(runs);
     free(pr);
     free(ms);
     free(nms);

@@ -230,6 +230,50 @@ static void render_latex(const aw_grid_t *g, const char *title, aw_sbuf_t *b)
     aw_sbuf_puts(b, "\\end{table}\n");
 }
 
+void aw_html_str(aw_sbuf_t *b, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        switch (*p) {
+        case '&': aw_sbuf_puts(b, "&amp;"); break;
+        case '<': aw_sbuf_puts(b, "&lt;"); break;
+        case '>': aw_sbuf_puts(b, "&gt;"); break;
+        case '"': aw_sbuf_puts(b, "&quot;"); break;
+        default: aw_sbuf_put(b, p, 1);
+        }
+}
+
+/* <h2>title</h2>, a <table> with a header row (the cells' display texts), the notes as paragraphs. */
+static void render_html(const aw_grid_t *g, const char *title, aw_sbuf_t *b)
+{
+    if (title != NULL) {
+        aw_sbuf_puts(b, "<h2>");
+        aw_html_str(b, title);
+        aw_sbuf_puts(b, "</h2>\n");
+    }
+    aw_sbuf_puts(b, "<div class=\"scroll\"><table>\n<thead><tr>");
+    for (int j = 0; j < g->ncol; j++) {
+        aw_sbuf_printf(b, "<th class=\"%c\">", g->align[j] == 'r' ? 'r' : 'l');
+        aw_html_str(b, g->heads[j]);
+        aw_sbuf_puts(b, "</th>");
+    }
+    aw_sbuf_puts(b, "</tr></thead>\n<tbody>\n");
+    for (size_t i = 0; i < g->nrow; i++) {
+        aw_sbuf_puts(b, "<tr>");
+        for (int j = 0; j < g->ncol; j++) {
+            aw_sbuf_printf(b, "<td class=\"%c\">", g->align[j] == 'r' ? 'r' : 'l');
+            aw_html_str(b, g->cells[i * (size_t)g->ncol + (size_t)j].text);
+            aw_sbuf_puts(b, "</td>");
+        }
+        aw_sbuf_puts(b, "</tr>\n");
+    }
+    aw_sbuf_puts(b, "</tbody></table></div>\n");
+    for (size_t i = 0; i < g->nnotes; i++) {
+        aw_sbuf_puts(b, "<p class=\"note\">");
+        aw_html_str(b, g->notes[i]);
+        aw_sbuf_puts(b, "</p>\n");
+    }
+}
+
 static void render_csv(const aw_grid_t *g, aw_sbuf_t *b)
 {
     for (size_t i = 0; i <= g->nrow; i++) {
@@ -295,6 +339,8 @@ int aw_grid_render(const aw_grid_t *g, const char *title, aw_report_format_t fmt
         render_latex(g, title, &b);
     else if (fmt == AW_FMT_CSV)
         render_csv(g, &b);
+    else if (fmt == AW_FMT_HTML)
+        render_html(g, title, &b);
     else
         render_json(g, title, &b);
     return aw_grid_finish(&b, out, err);

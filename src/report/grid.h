@@ -17,7 +17,8 @@ typedef enum aw_report_format {
     AW_FMT_MD = 0, /* Markdown pipe table plus notes: for terminals and READMEs */
     AW_FMT_CSV,    /* comma-separated, header line first (RFC 4180 quoting) */
     AW_FMT_LATEX,  /* a booktabs table environment */
-    AW_FMT_JSON    /* one JSON object */
+    AW_FMT_JSON,   /* one JSON object */
+    AW_FMT_HTML    /* an HTML fragment: heading, table, notes (for aiwae-report --html; not a --format word) */
 } aw_report_format_t;
 
 /* "md" | "csv" | "latex" | "json" -> *fmt; AW_EARG naming the word otherwise. */
@@ -73,5 +74,8 @@ void aw_csv_field(aw_sbuf_t *b, const char *s);
 
 /* A CSV number ("%.10g"); nothing (an empty field) when v is not finite. */
 void aw_csv_num(aw_sbuf_t *b, double v);
+
+/* Appends text to b with &, <, > and " escaped for HTML. */
+void aw_html_str(aw_sbuf_t *b, const char *text);
 
 #endif

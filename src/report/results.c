@@ -264,7 +264,7 @@ int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_
     } else {
         fill_grid(&t, &g, keys, heads, align);
         add_notes(&t, &g);
-        if (fmt == AW_FMT_MD || fmt == AW_FMT_LATEX) {
+        if (fmt == AW_FMT_MD || fmt == AW_FMT_LATEX || fmt == AW_FMT_HTML) {
             rc = aw_grid_render(&g, title, fmt, out, err);
         } else {
             aw_sbuf_t b = {.oom = g.oom};

@@ -168,8 +168,12 @@ static int filter_runs(aw_res_table_t *t, unsigned char *keep, aw_error_t *err)
     for (int w = 0; w < q->n_where; w++)
         if (!seen[w] && s->n_runs > 0) {
             const char *eq = strchr(q->where[w], '=');
-            return aw_error_set(err, AW_ENOTFOUND, "--where %s: no run's resolved spec has the key %.*s", q->where[w],
-                                (int)(eq - q->where[w]), q->where[w]);
+            char key[512], near[512] = "";
+            snprintf(key, sizeof key, "%.*s", (int)(eq - q->where[w]), q->where[w]);
+            for (size_t i = 0; i < s->n_runs && near[0] == '\0'; i++)
+                aw_report_spec_suggest(s->runs[i].row.spec, key, near, sizeof near);
+            return aw_error_set(err, AW_ENOTFOUND, "--where %s: no run's resolved spec has the key %s%s%s%s", q->where[w],
+                                key, near[0] ? "; did you mean " : "", near, near[0] ? "?" : "");
         }
     return AW_OK;
 }

@@ -9,6 +9,7 @@
 #include "util/sbuf.h"
 #include "spec/keypath.h"
 #include "spec/yamltree.h"
+#include "util/suggest.h"
 
 void aw_report_leaves_fini(aw_report_leaves_t *l)
 {
@@ -85,6 +86,25 @@ int aw_report_spec_leaves(const char *yaml, aw_report_leaves_t *l, aw_error_t *e
     if (l->oom)
         return aw_error_set(err, AW_ENOMEM, "out of memory");
     return AW_OK;
+}
+
+void aw_report_spec_suggest(const char *yaml, const char *key_path, char *out, size_t n)
+{
+    aw_report_leaves_t l = {0};
+    aw_error_t err = {0};
+    out[0] = '\0';
+    char **keys = NULL;
+    if (aw_report_spec_leaves(yaml, &l, &err) == AW_OK && (keys = calloc(l.n + 1, sizeof *keys)) != NULL) {
+        for (size_t i = 0; i < l.n; i++) {
+            keys[i] = l.kv[i];
+            keys[i][strcspn(keys[i], "=")] = '\0'; /* the key part only */
+        }
+        const char *near = aw_suggest(key_path, (const char *const *)keys);
+        if (near != NULL)
+            snprintf(out, n, "%s", near);
+    }
+    free(keys);
+    aw_report_leaves_fini(&l);
 }
 
 /* ---- --where ---- */

@@ -25,4 +25,8 @@ int aw_report_spec_leaves(const char *yaml, aw_report_leaves_t *l, aw_error_t *e
  * -1 if the key is absent; AW_ESPEC / AW_ENOMEM (< -1) when yaml does not parse. */
 int aw_report_spec_match(const char *yaml, const char *key_path, const char *value, aw_error_t *err);
 
+/* The leaf key path of the canonical spec yaml nearest to key_path (util/suggest.h) into out[n], or ""
+ * when none is near or yaml does not parse: the "did you mean" of a --where key no run has. */
+void aw_report_spec_suggest(const char *yaml, const char *key_path, char *out, size_t n);
+
 #endif

@@ -126,3 +126,40 @@ char *aw_spec_describe(void)
                      "the key. `name` and `sweep` cannot be swept.\n");
     return aw_sbuf_finish(&b);
 }
+
+/* Appends "PATH.KEY\n" for each key of keys not listed yet (plugins share key names); b starts with "\n",
+ * so that every listed key is found as "\nKEY\n". */
+static void put_paths(aw_sbuf_t *b, const char *section, const aw_key_t *keys)
+{
+    const int eval = strcmp(section, "evaluate[]") == 0;
+    for (int i = 0; keys[i].key != NULL; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "\n%s%s%s\n", eval ? "evaluate[0]" : section, section[0] ? "." : "",
+                 keys[i].key);
+        if (b->p != NULL && strstr(b->p, line) == NULL)
+            aw_sbuf_puts(b, line + 1);
+    }
+}
+
+char *aw_spec_describe_keys(void)
+{
+    aw_sbuf_t b = {0};
+    aw_sbuf_puts(&b, "\n");
+    for (const aw_spec_section_t *s = AW_SPEC_SECTIONS; s->path != NULL; s++) {
+        put_paths(&b, s->path, s->keys);
+        if (s->path[0] == '\0')
+            aw_sbuf_puts(&b, "evaluate\nsweep\n"); /* whole values: --set 'evaluate=[]', --set 'sweep={}' */
+        const int est = strcmp(s->path, "evaluate[]") == 0, meth = strcmp(s->path, "method") == 0;
+        for (int i = 0; est || meth; i++) {
+            const aw_method_ops_t *m = meth ? aw_method_at(i) : NULL;
+            const aw_estimator_ops_t *e = est ? aw_estimator_at(i) : NULL;
+            if (m == NULL && e == NULL)
+                break;
+            put_paths(&b, s->path, m ? m->settings.keys : e->settings.keys);
+        }
+    }
+    char *text = aw_sbuf_finish(&b);
+    if (text != NULL)
+        memmove(text, text + 1, strlen(text)); /* without the leading newline */
+    return text;
+}

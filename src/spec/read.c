@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/suggest.h"
+
 /* ---- small utilities ---- */
 
 int aw_spec_in_list(const char *const *list, const char *s)
@@ -174,7 +176,12 @@ int aw_spec_check_keys(load_t *L, const aw_ynode_t *map, const char *path, const
         if (aw_spec_in_list(known, k->text) < 0) {
             char list[512];
             aw_spec_join_list(known, list, sizeof list);
-            return aw_spec_fail(L, k, p, "unknown key (expected one of %s)", list);
+            const char *near = aw_suggest(k->text, known);
+            if (near == NULL)
+                return aw_spec_fail(L, k, p, "unknown key (expected one of %s)", list);
+            char sp[PATH_MAX_LEN];
+            aw_spec_join_path(sp, sizeof sp, path, near);
+            return aw_spec_fail(L, k, p, "unknown key (expected one of %s); did you mean %s?", list, sp);
         }
         int first = aw_ynode_find(map, k->text);
         if (first < i) {

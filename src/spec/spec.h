@@ -149,4 +149,8 @@ int aw_spec_path_in_identity(const char *key_path);
  * --describe; docs/keys.md is this text). NULL when out of memory. */
 char *aw_spec_describe(void);
 
+/* Every spec key path, one a line ("train.epochs", "evaluate[0].samples"; plugins' keys once each), for
+ * shell completion (aiwae-run --describe=keys). A new malloc'd string, NULL when out of memory. */
+char *aw_spec_describe_keys(void);
+
 #endif
