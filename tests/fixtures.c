@@ -1,4 +1,4 @@
-/* fixtures.c: builders of IDX and MAT v5 fixture files for the data-layer tests, scratch directories and
+/* fixtures.c: builders of IDX and MAT v5 fixture files for the tests, scratch directories and
  * the real data's location (see fixtures.h). The builders are written from the format descriptions,
  * independently of the readers they test. */
 #include "fixtures.h"

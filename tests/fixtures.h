@@ -1,6 +1,7 @@
-/* fixtures.h: writers of small data files for the data-layer tests: IDX (plain or gzip) and MATLAB v5
- * MAT files (compressed or not, either byte order, small-element tags, narrow storage types); scratch
- * directories; and where the real data files are. */
+/* fixtures.h: the tests' shared file helpers: writers of small data files (IDX plain or gzip, MATLAB v5
+ * MAT files compressed or not, either byte order, small-element tags, narrow storage types), scratch
+ * directories (every test that needs one makes it here and removes it with aw_fx_rmtree), and where the
+ * real data files are. */
 #ifndef AW_TEST_FIXTURES_H
 #define AW_TEST_FIXTURES_H
 

@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "util/io.h"
 #include "util/json.h"
+#include "fixtures.h"
 
 #ifdef HAVE_CAIRO
 #include <cairo.h>
@@ -41,16 +42,13 @@ static char db[512];  /* dir/aiwae.db */
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/aw_report_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
     snprintf(db, sizeof db, "%s/aiwae.db", dir);
 }
 
 static void teardown(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    aw_fx_rmtree(dir);
 }
 
 /* ---- building a database ---- */

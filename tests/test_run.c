@@ -12,48 +12,39 @@
 #include "run/run.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "fixtures.h"
 
-static char dir[256];
+static char dir[256]; /* this test's scratch directory */
 
-static void put_u32(FILE *f, uint32_t v)
+/* Writes dir/name: an IDX file of n images of 6x6 pixels, pseudo-random intensities. */
+static void write_idx(const char *name, int n, unsigned seed)
 {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
-}
-
-/* n images of 6x6 pixels, pseudo-random intensities. */
-static void write_idx(const char *path, int n, unsigned seed)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    put_u32(f, 0x803);
-    put_u32(f, (uint32_t)n);
-    put_u32(f, 6);
-    put_u32(f, 6);
+    uint8_t *px = malloc((size_t)n * 36);
+    ck_assert_ptr_nonnull(px);
     for (int i = 0; i < n * 36; i++) {
         seed = seed * 1103515245u + 12345u;
-        ck_assert_int_ne(fputc((int)((seed >> 16) & 0xff), f), EOF);
+        px[i] = (uint8_t)((seed >> 16) & 0xff);
     }
-    ck_assert_int_eq(fclose(f), 0);
+    const uint32_t dims[3] = {(uint32_t)n, 6, 6};
+    aw_fx_buf_t b;
+    aw_fx_idx_u8(3, dims, px, &b);
+    free(px);
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    ck_assert_int_eq(aw_fx_write(p, b.p, b.n), 0);
+    aw_fx_buf_fini(&b);
 }
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "%s/aw_run_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char p[512];
-    snprintf(p, sizeof p, "%s/train.idx", dir);
-    write_idx(p, 64, 1);
-    snprintf(p, sizeof p, "%s/test.idx", dir);
-    write_idx(p, 16, 2);
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
+    write_idx("train.idx", 64, 1);
+    write_idx("test.idx", 16, 2);
 }
 
 static void teardown(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    aw_fx_rmtree(dir);
 }
 
 static void load_spec(aw_spec_list_t *list, int epochs)

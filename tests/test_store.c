@@ -2,7 +2,6 @@
  * files, atomic epoch commits with pruning, checkpoint fallback, resumable
  * evaluations, concurrent processes, kill -9, full disk and read-only files. */
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include "store/ckpt.h"
 #include "store/store.h"
 #include "util/bytes.h"
+#include "fixtures.h"
 
 /* ---- fixtures ---- */
 
@@ -26,34 +26,13 @@ static char db[512];  /* dir/results/aiwae.db */
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/aw_store_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
     snprintf(db, sizeof db, "%s/results/aiwae.db", dir);
-}
-
-/* Removes every file under path (two levels are all the tests make). */
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        rm_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
 }
 
 static void teardown(void)
 {
-    rm_tree(dir);
+    aw_fx_rmtree(dir);
 }
 
 /* The 64-hex identity number k (distinct first digits for small k). */
