@@ -75,6 +75,19 @@ static aw_store_t *open_store(const char *name)
     return s;
 }
 
+/* Overwrites byte 101 (1-based) of the one checkpoint of identity that matches `where` (an SQL condition)
+ * with 0x00, so that it fails its checksum. */
+static void damage_checkpoint(aw_store_t *s, const char *identity, const char *where)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
+             "WHERE identity = '%s' AND %s", identity, where);
+    char *emsg = NULL;
+    ck_assert_msg(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, &emsg) == SQLITE_OK, "%s", emsg);
+    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+}
+
 /* A method that behaves like iwae but fails with a non-finite loss at chosen steps. */
 static long nan_from = -1, nan_until = -1; /* global steps [from, until) fail */
 static long steps_seen;
@@ -199,13 +212,7 @@ START_TEST(test_bad_checkpoint_falls_back)
     ck_assert_int_eq(aw_run(spec, s, &stop, &fb, &err), AW_EINTR);
     run_status(s, spec->identity, AW_RUN_INTERRUPTED, 3);
     /* Damage the mid-epoch checkpoint the interruption wrote (epoch 3, step 3). */
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
-             "WHERE identity = '%s' AND epoch = 3 AND position = 3", spec->identity);
-    char *emsg = NULL;
-    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, &emsg), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    damage_checkpoint(s, spec->identity, "epoch = 3 AND position = 3");
     ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0);
     ck_assert_int_eq(count_events(s, spec->identity, "checkpoint_bad"), 1);
     run_status(s, spec->identity, AW_RUN_FINISHED, 5);
@@ -254,12 +261,7 @@ START_TEST(test_load_model)
     ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 3, &m, &ep, &err), AW_ENOTFOUND);
     ck_assert_msg(strstr(err.msg, "no checkpoint kept at epoch 3") != NULL, "%s", err.msg);
     /* Damage the newest: the newest usable one is then epoch 4's, and nothing is logged. */
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
-             "WHERE identity = '%s' AND epoch = 5", spec->identity);
-    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    damage_checkpoint(s, spec->identity, "epoch = 5");
     ck_assert_msg(aw_run_load_model(ro, spec->identity, -1, &m, &ep, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ep, 4);
     ck_assert_int_eq(memcmp(m.params, m4.params, m.n_params * sizeof(float)), 0);
