@@ -564,8 +564,10 @@ START_TEST(test_layout_roundtrip)
 END_TEST
 
 /* Re-encodes the layout blob with section tag replaced by data [n] (or removed when data is NULL)
- * and decodes it: the container is sound, so what fails is the layout's own check. */
-static int decode_altered(const char *tag, const void *data, size_t n, aw_error_t *err)
+ * and decodes it into *out (which the caller finalizes): the container is sound, so what fails is the
+ * layout's own check. */
+static int decode_altered_into(const char *tag, const void *data, size_t n, aw_run_ckpt_t *out,
+                               aw_error_t *err)
 {
     uint8_t *b;
     size_t nb;
@@ -586,12 +588,19 @@ static int decode_altered(const char *tag, const void *data, size_t n, aw_error_
     }
     ck_assert_int_eq(aw_ckpt_encode(&c, &b, &nb, err), 0);
     aw_ckpt_fini(&c);
-    aw_run_ckpt_t ck;
-    int rc = aw_run_ckpt_decode(b, nb, &ck, err);
+    int rc = aw_run_ckpt_decode(b, nb, out, err);
     if (rc != 0)
-        ck_assert_ptr_null(ck.params);
-    aw_run_ckpt_fini(&ck);
+        ck_assert_ptr_null(out->params);
     free(b);
+    return rc;
+}
+
+/* decode_altered_into, for the refusals: the decoded checkpoint is dropped. */
+static int decode_altered(const char *tag, const void *data, size_t n, aw_error_t *err)
+{
+    aw_run_ckpt_t ck;
+    int rc = decode_altered_into(tag, data, n, &ck, err);
+    aw_run_ckpt_fini(&ck);
     return rc;
 }
 
@@ -626,8 +635,32 @@ START_TEST(test_layout_refuses_bad_sections)
     aw_le_put_u64(prog + 56, 2);
     ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "version 2"));
+    /* A sound PROG of other values is read as written, and the other sections stay those of layout_blob. */
     aw_le_put_u64(prog, 1);
-    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), 0);
+    aw_le_put_u64(prog + 8, 5);
+    aw_le_put_u64(prog + 16, 3);
+    aw_le_put_u64(prog + 24, 17);
+    aw_le_put_f64(prog + 32, 2.5);
+    aw_le_put_f64(prog + 40, -4.25);
+    aw_le_put_f64(prog + 48, 1e-3);
+    aw_le_put_f64(prog + 64, 0.75);
+    aw_le_put_f64(prog + 72, -1.0);
+    aw_run_ckpt_t ck;
+    ck_assert_msg(decode_altered_into("PROG", prog, sizeof prog, &ck, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ck.prog.epoch, 5);
+    ck_assert_int_eq(ck.prog.position, 3);
+    ck_assert_int_eq(ck.prog.points, 17);
+    ck_assert(ck.prog.sum_loss == 2.5 && ck.prog.sum_bound == -4.25 && ck.prog.seconds == 1e-3);
+    ck_assert_int_eq(ck.prog.n_temps, 2);
+    ck_assert(ck.prog.sum_accept[0] == 0.75 && ck.prog.sum_accept[1] == -1.0);
+    ck_assert_int_eq(ck.shape.hidden[0], 4);
+    ck_assert_int_eq(ck.shape.hidden[1], 3);
+    for (size_t i = 0; i < aw_shape_n_params(&ck.shape); i++)
+        ck_assert(ck.params[i] == (float)(i % 7) * -1.25e-3f + (float)i);
+    ck_assert_uint_eq(ck.meth_bytes, 300);
+    aw_run_ckpt_fini(&ck);
+    memset(prog + 8, 0, 56);
+    memset(prog + 64, 0, 16);
     aw_le_put_u64(prog + 56, 3); /* claims one temperature more than it holds */
     ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
     aw_le_put_u64(prog + 56, UINT64_MAX / 4);
