@@ -30,8 +30,7 @@ static void write_idx(const char *name, int n, unsigned seed)
     aw_fx_idx_u8(3, dims, px, &b);
     free(px);
     char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    ck_assert_int_eq(aw_fx_write(p, b.p, b.n), 0);
+    ck_assert_int_eq(aw_fx_write_in(dir, name, &b, p, sizeof p), 0);
     aw_fx_buf_fini(&b);
 }
 
