@@ -734,6 +734,28 @@ END_TEST
 
 /* ---- several processes, crashes, full disk, read-only ---- */
 
+/* The metrics writer_child commits for epoch e (acc and step hold its one temperature's values). */
+static aw_store_metrics_t writer_metrics(int64_t e, double *acc, double *step)
+{
+    *acc = 0.9;
+    *step = 0.1;
+    return (aw_store_metrics_t){e, 1.0, 2.0, 1e-3, 1, acc, step, 0.01, 1e4};
+}
+
+/* 1 if m[0..nm) are the rows writer_child committed: epochs 1..nm in order, each with writer_metrics. */
+static int metrics_as_written(const aw_store_metrics_t *m, size_t nm)
+{
+    for (size_t i = 0; i < nm; i++) {
+        double acc, step;
+        aw_store_metrics_t w = writer_metrics((int64_t)i + 1, &acc, &step);
+        if (m[i].epoch != w.epoch || m[i].loss != w.loss || m[i].bound != w.bound || m[i].lr != w.lr ||
+            m[i].n_temps != 1 || m[i].accept[0] != acc || m[i].step[0] != step || m[i].seconds != w.seconds ||
+            m[i].points_per_s != w.points_per_s)
+            return 0;
+    }
+    return 1;
+}
+
 /* Child body: registers run k and commits epochs 1..n; exits 0 or prints and exits 1. */
 static void writer_child(const char *path, unsigned k, int n)
 {
@@ -749,8 +771,8 @@ static void writer_child(const char *path, unsigned k, int n)
     }
     aw_store_run_fini(&r);
     for (int e = 1; e <= n; e++) {
-        double acc = 0.9, step = 0.1;
-        aw_store_metrics_t m = {e, 1.0, 2.0, 1e-3, 1, &acc, &step, 0.01, 1e4};
+        double acc, step;
+        aw_store_metrics_t m = writer_metrics(e, &acc, &step);
         size_t nb;
         uint8_t *b = make_blob(e, 0, 2048, &nb);
         usleep(2000); /* the epoch's training: commits are spaced, as in real runs */
@@ -765,7 +787,8 @@ static void writer_child(const char *path, unsigned k, int n)
     _exit(0);
 }
 
-/* Child body: reads through a read-only connection while the writers write. */
+/* Child body: reads through a read-only connection while the writers write; every read shows whole
+ * epochs: the metrics as committed, at least as many as the run's epoch read just before. */
 static void reader_child(const char *path, int rounds)
 {
     aw_store_t *s = NULL;
@@ -790,6 +813,11 @@ static void reader_child(const char *path, int rounds)
             size_t nm;
             if (aw_store_metrics_list(s, runs[j].identity, &m, &nm, &err) != 0) {
                 fprintf(stderr, "reader: %s\n", err.msg);
+                _exit(1);
+            }
+            if (!metrics_as_written(m, nm) || nm < (size_t)runs[j].epoch) {
+                fprintf(stderr, "reader: run %s at epoch %lld: %zu metrics rows, not as committed\n",
+                        runs[j].identity, (long long)runs[j].epoch, nm);
                 _exit(1);
             }
             aw_store_metrics_free(m, nm);
@@ -840,8 +868,7 @@ START_TEST(test_two_processes)
         size_t nm;
         ck_assert_int_eq(aw_store_metrics_list(s, id, &m, &nm, &err), 0);
         ck_assert_uint_eq(nm, (size_t)n);
-        for (size_t i = 0; i < nm; i++)
-            ck_assert_int_eq(m[i].epoch, (int64_t)i + 1);
+        ck_assert(metrics_as_written(m, nm));
         aw_store_metrics_free(m, nm);
         aw_store_ckpt_ref_t *refs;
         size_t nr;
