@@ -80,6 +80,26 @@ static void add_run(aw_store_t *s, const char *id, const char *name, int64_t epo
     aw_store_run_fini(&r);
 }
 
+/* Opens db for writing with run number k (its identity written into id) registered. */
+static aw_store_t *open_with_run(char id[65], unsigned k, const char *name, int64_t epochs)
+{
+    aw_store_t *s = open_ok(db, 0);
+    ident(id, k);
+    add_run(s, id, name, epochs);
+    return s;
+}
+
+/* The epoch stored for run id. */
+static int64_t run_epoch(aw_store_t *s, const char *id)
+{
+    aw_store_run_t r;
+    aw_error_t err;
+    ck_assert_msg(aw_store_run_get(s, id, &r, &err) == 0, "%s", err.msg);
+    int64_t e = r.epoch;
+    aw_store_run_fini(&r);
+    return e;
+}
+
 /* An encoded checkpoint whose EPOC/POSN sections name its key, padded to bytes. */
 static uint8_t *make_blob(int64_t epoch, int64_t position, size_t pad, size_t *n)
 {
@@ -375,10 +395,8 @@ END_TEST
 /* Latest plus every checkpoint_every-th epoch survive, and metrics round-trip. */
 START_TEST(test_commit_and_prune)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 1);
-    add_run(s, id, "prune", 10);
+    aw_store_t *s = open_with_run(id, 1, "prune", 10);
     aw_error_t err;
     const int every = 3;
     for (int e = 1; e <= 10; e++) {
@@ -401,10 +419,7 @@ START_TEST(test_commit_and_prune)
         ck_assert_uint_eq(n, k);
         free(refs);
     }
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 10);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 10);
     aw_store_metrics_t *rows;
     size_t n;
     ck_assert_int_eq(aw_store_metrics_list(s, id, &rows, &n, &err), 0);
@@ -442,10 +457,8 @@ END_TEST
 /* A commit that fails half way leaves no trace: not the metrics, the blob, nor runs.epoch. */
 START_TEST(test_commit_atomic)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 3);
-    add_run(s, id, "atomic", 10);
+    aw_store_t *s = open_with_run(id, 3, "atomic", 10);
     aw_error_t err;
     for (int e = 1; e <= 3; e++)
         ck_assert_int_eq(commit(s, id, e, 1, 50, &err), 0);
@@ -453,10 +466,7 @@ START_TEST(test_commit_atomic)
     ck_assert_int_eq(commit(s, id, 2, 1, 77, &err), AW_EDB);
     ck_assert_ptr_nonnull(strstr(err.msg, db));
     ck_assert_ptr_nonnull(strstr(err.msg, "already exists"));
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 3);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 3);
     uint8_t *b;
     size_t n;
     ck_assert_int_eq(aw_store_load_checkpoint(s, id, 2, 0, &b, &n, &err), 0);
@@ -480,10 +490,8 @@ END_TEST
 
 START_TEST(test_mid_epoch_checkpoints)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 5);
-    add_run(s, id, "mid", 10);
+    aw_store_t *s = open_with_run(id, 5, "mid", 10);
     aw_error_t err;
     ck_assert_int_eq(commit(s, id, 1, 0, 20, &err), 0);
     ck_assert_int_eq(commit(s, id, 2, 0, 20, &err), 0);
@@ -528,10 +536,8 @@ END_TEST
 /* The newest blob corrupted in the database: reported, the previous good one is used. */
 START_TEST(test_corrupt_checkpoint_fallback)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 6);
-    add_run(s, id, "fallback", 10);
+    aw_store_t *s = open_with_run(id, 6, "fallback", 10);
     aw_error_t err;
     for (int e = 1; e <= 4; e++)
         ck_assert_int_eq(commit(s, id, e, e % 2 == 0, 64, &err), 0);
@@ -562,10 +568,7 @@ START_TEST(test_corrupt_checkpoint_fallback)
     aw_store_events_free(ev, nev);
     /* Roll back to it: metrics and checkpoints after epoch 2 go, training continues from 3. */
     ck_assert_int_eq(aw_store_rollback(s, id, epoch, pos, &err), 0);
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 2);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 2);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), 2);
     ck_assert_int_eq(q_int(s, "SELECT max(epoch) FROM checkpoints"), 2);
     ck_assert_int_eq(commit(s, id, 3, 0, 64, &err), 0);
@@ -607,10 +610,8 @@ static int count_kind(aw_store_t *s, const char *id, const char *kind)
  * reports a damaged checkpoint without logging it. */
 START_TEST(test_take_checkpoint)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 7);
-    add_run(s, id, "take", 10);
+    aw_store_t *s = open_with_run(id, 7, "take", 10);
     aw_error_t err;
     for (int e = 1; e <= 4; e++)
         ck_assert_int_eq(commit(s, id, e, e % 2 == 0, 32, &err), 0);
@@ -665,10 +666,8 @@ END_TEST
 
 START_TEST(test_eval_resume)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 10);
-    add_run(s, id, "eval", 1);
+    aw_store_t *s = open_with_run(id, 10, "eval", 1);
     aw_store_eval_key_t key = {id, "ais_nll", "{chains: 16, temperatures: 100}", "test", 5};
     aw_store_eval_t e;
     aw_error_t err;
@@ -860,10 +859,7 @@ START_TEST(test_two_processes)
     for (unsigned k = 100; k < 102; k++) {
         char id[65];
         ident(id, k);
-        aw_store_run_t r;
-        ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-        ck_assert_int_eq(r.epoch, n);
-        aw_store_run_fini(&r);
+        ck_assert_int_eq(run_epoch(s, id), n);
         aw_store_metrics_t *m;
         size_t nm;
         ck_assert_int_eq(aw_store_metrics_list(s, id, &m, &nm, &err), 0);
@@ -893,10 +889,8 @@ END_TEST
  * at exactly the last committed epoch. */
 START_TEST(test_kill9)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 200);
-    add_run(s, id, "victim", 1000000);
+    aw_store_t *s = open_with_run(id, 200, "victim", 1000000);
     aw_store_close(s);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -930,11 +924,8 @@ START_TEST(test_kill9)
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
     sqlite3_finalize(st);
-    aw_store_run_t r;
     aw_error_t err;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    int64_t last = r.epoch;
-    aw_store_run_fini(&r);
+    int64_t last = run_epoch(s, id);
     ck_assert_int_ge(last, epoch);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), last);
     ck_assert_int_eq(q_int(s, "SELECT max(epoch) FROM metrics"), last);
@@ -953,10 +944,8 @@ END_TEST
 /* A full disk (simulated by max_page_count): a clear error, nothing committed lost. */
 START_TEST(test_disk_full)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 300);
-    add_run(s, id, "full", 10);
+    aw_store_t *s = open_with_run(id, 300, "full", 10);
     aw_error_t err;
     for (int e = 1; e <= 3; e++)
         ck_assert_int_eq(commit(s, id, e, 0, 1000, &err), 0);
@@ -979,10 +968,7 @@ START_TEST(test_disk_full)
     aw_store_close(s);
 
     s = open_ok(db, 0);
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 3);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 3);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), 3);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM eval_points"), 0);
     aw_ckpt_t c;
@@ -999,10 +985,7 @@ END_TEST
 static void check_read_only(aw_store_t *s, const char *id)
 {
     aw_error_t err;
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 2);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 2);
     uint8_t *b;
     size_t n;
     ck_assert_int_eq(aw_store_load_checkpoint(s, id, 2, 0, &b, &n, &err), 0);
@@ -1021,10 +1004,8 @@ static void check_read_only(aw_store_t *s, const char *id)
 
 START_TEST(test_read_only)
 {
-    aw_store_t *w = open_ok(db, 0);
     char id[65];
-    ident(id, 400);
-    add_run(w, id, "ro", 10);
+    aw_store_t *w = open_with_run(id, 400, "ro", 10);
     aw_error_t err;
     ck_assert_int_eq(commit(w, id, 1, 1, 10, &err), 0);
     ck_assert_int_eq(commit(w, id, 2, 1, 10, &err), 0);
