@@ -1,4 +1,4 @@
-/* fixtures.c: builders of IDX and MAT v5 fixture files for the data-layer tests, scratch directories and
+/* fixtures.c: builders of IDX and MAT v5 fixture files for the tests, scratch directories and
  * the real data's location (see fixtures.h). The builders are written from the format descriptions,
  * independently of the readers they test. */
 #include "fixtures.h"
@@ -105,6 +105,24 @@ void aw_fx_idx_u8(int ndim, const uint32_t *dims, const uint8_t *values, aw_fx_b
         count *= dims[i];
     }
     aw_fx_put(out, values, count);
+}
+
+void aw_fx_mnist_like(size_t n, aw_fx_buf_t *img, aw_fx_buf_t *lab)
+{
+    const size_t dim = AW_FX_SIDE * AW_FX_SIDE;
+    uint8_t *px = malloc(n ? n * dim : 1), *lb = malloc(n ? n : 1);
+    if (px == NULL || lb == NULL)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < dim; k++)
+            px[i * dim + k] = (uint8_t)((i * 31 + k) % 256);
+        lb[i] = (uint8_t)(i % 10);
+    }
+    uint32_t d3[3] = {(uint32_t)n, AW_FX_SIDE, AW_FX_SIDE}, d1[1] = {(uint32_t)n};
+    aw_fx_idx_u8(3, d3, px, img);
+    aw_fx_idx_u8(1, d1, lb, lab);
+    free(px);
+    free(lb);
 }
 
 static void deflate_to(const uint8_t *in, size_t n, int window_bits, aw_fx_buf_t *out)
@@ -249,6 +267,14 @@ int aw_fx_write(const char *path, const void *p, size_t n)
     size_t w = fwrite(p, 1, n, f);
     int rc = fclose(f);
     return w == n && rc == 0 ? 0 : -1;
+}
+
+int aw_fx_write_in(const char *dir, const char *name, const aw_fx_buf_t *b, char *path, size_t n)
+{
+    int w = snprintf(path, n, "%s/%s", dir, name);
+    if (w < 0 || (size_t)w >= n)
+        return -1;
+    return aw_fx_write(path, b->p, b->n);
 }
 
 int aw_fx_tmpdir(char *out, size_t n)

@@ -1,6 +1,7 @@
-/* fixtures.h: writers of small data files for the data-layer tests: IDX (plain or gzip) and MATLAB v5
- * MAT files (compressed or not, either byte order, small-element tags, narrow storage types); scratch
- * directories; and where the real data files are. */
+/* fixtures.h: the tests' shared file helpers: writers of small data files (IDX plain or gzip, MATLAB v5
+ * MAT files compressed or not, either byte order, small-element tags, narrow storage types), scratch
+ * directories (every test that needs one makes it here and removes it with aw_fx_rmtree), and where the
+ * real data files are. */
 #ifndef AW_TEST_FIXTURES_H
 #define AW_TEST_FIXTURES_H
 
@@ -41,6 +42,11 @@ void aw_fx_idx(int type, int ndim, const uint32_t *dims, const double *values, a
 /* Same for unsigned-byte data given as bytes. */
 void aw_fx_idx_u8(int ndim, const uint32_t *dims, const uint8_t *values, aw_fx_buf_t *out);
 
+/* An MNIST-like pair: an IDX image file of n AW_FX_SIDE x AW_FX_SIDE images whose pixel (i, k) is
+ * (i * 31 + k) % 256, and its IDX label file, label i % 10 (both initialised by the call). */
+#define AW_FX_SIDE 28
+void aw_fx_mnist_like(size_t n, aw_fx_buf_t *img, aw_fx_buf_t *lab);
+
 /* Compresses in[0..n) as one gzip member (level 6) or a zlib stream into out (initialised by the call). */
 void aw_fx_gzip(const uint8_t *in, size_t n, aw_fx_buf_t *out);
 void aw_fx_zlib(const uint8_t *in, size_t n, aw_fx_buf_t *out);
@@ -50,6 +56,9 @@ void aw_fx_mat(const aw_fx_matvar_t *vars, int nvars, int big_endian, aw_fx_buf_
 
 /* Writes bytes to path; returns 0 or -1 (errno set). */
 int aw_fx_write(const char *path, const void *p, size_t n);
+
+/* Writes b's bytes to dir/name and that path into path[n]; returns 0 or -1. */
+int aw_fx_write_in(const char *dir, const char *name, const aw_fx_buf_t *b, char *path, size_t n);
 
 /* Creates a fresh directory /tmp/aiwae-fx-XXXXXX (or under $TMPDIR) and writes its path into out[n].
  * Returns 0 or -1. */

@@ -1,4 +1,5 @@
-/* lingauss.c: closed forms and the log_joint callback of the linear-Gaussian test model (see lingauss.h).
+/* lingauss.c: closed forms, the log_joint callback and the HMC/AIS fixture of the linear-Gaussian test model
+ * (see lingauss.h).
  * Small dense linear algebra in double: Cholesky, triangular solves. */
 #include "lingauss.h"
 
@@ -196,4 +197,48 @@ int lg_log_joint(void *ctx, const float *h, int N, float *logp, float *grad_h, a
             }
     }
     return 0;
+}
+
+int lg_fixture_init(lg_fixture_t *f, int D, int H, int B, int K, double s, double shift, double widen,
+                    uint64_t seed)
+{
+    memset(f, 0, sizeof *f);
+    if (H > 64)
+        return -1;
+    aw_rng_t r;
+    aw_rng_seed(&r, seed, 0);
+    if (lg_init(&f->m, D, H, 1.0, s, &r) != 0)
+        return -1;
+    f->B = B, f->K = K, f->H = H;
+    f->x = malloc((size_t)B * D * sizeof *f->x);
+    f->mu = malloc((size_t)B * H * sizeof *f->mu);
+    f->ls = malloc((size_t)B * H * sizeof *f->ls);
+    if (f->x == NULL || f->mu == NULL || f->ls == NULL) {
+        lg_fixture_fini(f);
+        return -1;
+    }
+    lg_sample_x(&f->m, B, &r, f->x);
+    for (int b = 0; b < B; b++) {
+        double mean[64], cov[64 * 64], chol[64 * 64];
+        lg_posterior(&f->m, f->x + (size_t)b * D, mean, cov, chol);
+        for (int j = 0; j < H; j++) {
+            double sd = sqrt(cov[j * H + j]);
+            f->mu[b * H + j] = (float)(mean[j] + shift * sd);
+            f->ls[b * H + j] = (float)log(widen * sd);
+        }
+    }
+    f->ctx = (lg_ctx_t){ .m = &f->m, .x = f->x, .K = K, .calls = 0 };
+    f->tg = (aw_hmc_target_t){ .B = B, .K = K, .mu = f->mu, .logsig = f->ls, .log_joint = lg_log_joint,
+                               .ctx = &f->ctx };
+    return 0;
+}
+
+void lg_fixture_fini(lg_fixture_t *f)
+{
+    lg_fini(&f->m);
+    free(f->x);
+    free(f->mu);
+    free(f->ls);
+    f->x = NULL;
+    f->mu = f->ls = NULL;
 }

@@ -25,6 +25,24 @@ typedef struct lg_ctx {
     long calls;           /* callback evaluations so far */
 } lg_ctx_t;
 
+/* The test fixture of HMC and AIS: a model, B points drawn from it, and a deliberately imperfect Gaussian q
+ * per point (the exact posterior's mean shifted by `shift` posterior sds, its sds scaled by `widen`), with
+ * the callback context and the HMC target over them. ctx and tg point into the fixture: do not copy it. */
+typedef struct lg_fixture {
+    lg_model_t m;       /* the model */
+    int B, K, H;        /* points, chains per point, latent size */
+    double *x;          /* [B,D] observed points */
+    float *mu, *ls;     /* [B,H] q's mean and log sd */
+    lg_ctx_t ctx;       /* callback context */
+    aw_hmc_target_t tg; /* the target */
+} lg_fixture_t;
+
+/* Fixture for model lg_init(D, H, scale 1, noise s) with rng stream (seed, 0); x ~ the model's marginal.
+ * H <= 64. Returns 0, or -1 (out of memory or H too large) with nothing left to free. */
+int lg_fixture_init(lg_fixture_t *f, int D, int H, int B, int K, double s, double shift, double widen,
+                    uint64_t seed);
+void lg_fixture_fini(lg_fixture_t *f);
+
 /* Random model: W entries N(0, scale^2), b entries N(0, 1); noise s. Returns 0 or -1 on OOM. */
 int lg_init(lg_model_t *m, int D, int H, double scale, double s, aw_rng_t *rng);
 void lg_fini(lg_model_t *m);

@@ -9,41 +9,19 @@
 #include "core/ais.h"
 #include "lingauss.h"
 
+/* The fixture of lingauss.h (noise sd 0.5) with the chains and their log weights. */
 typedef struct fixture {
-    lg_model_t m;       /* the model */
-    int B, K, H;        /* sizes */
-    double *x;          /* [B,D] */
-    float *mu, *ls;     /* [B,H] q: posterior mean shifted by `shift` sds, sd scaled by `widen` */
-    lg_ctx_t ctx;       /* callback context */
-    aw_hmc_target_t tg; /* the target */
+    lg_fixture_t lg;    /* model, points, q and the target */
     aw_hmc_t s;         /* chains */
     double *logw;       /* [N] */
 } fixture_t;
 
+/* q: posterior mean shifted by `shift` sds, sd scaled by `widen`. */
 static void fx_init(fixture_t *f, int D, int H, int B, int K, double shift, double widen, uint64_t seed)
 {
-    aw_rng_t r;
-    aw_rng_seed(&r, seed, 0);
-    ck_assert_int_eq(lg_init(&f->m, D, H, 1.0, 0.5, &r), 0);
-    f->B = B, f->K = K, f->H = H;
-    f->x = malloc((size_t)B * D * sizeof *f->x);
-    f->mu = malloc((size_t)B * H * sizeof *f->mu);
-    f->ls = malloc((size_t)B * H * sizeof *f->ls);
+    ck_assert_int_eq(lg_fixture_init(&f->lg, D, H, B, K, 0.5, shift, widen, seed), 0);
     f->logw = malloc((size_t)B * K * sizeof *f->logw);
-    ck_assert(f->x && f->mu && f->ls && f->logw);
-    lg_sample_x(&f->m, B, &r, f->x);
-    for (int b = 0; b < B; b++) {
-        double mean[64], cov[64 * 64], chol[64 * 64];
-        lg_posterior(&f->m, f->x + (size_t)b * D, mean, cov, chol);
-        for (int j = 0; j < H; j++) {
-            double sd = sqrt(cov[j * H + j]);
-            f->mu[b * H + j] = (float)(mean[j] + shift * sd);
-            f->ls[b * H + j] = (float)log(widen * sd);
-        }
-    }
-    f->ctx = (lg_ctx_t){ .m = &f->m, .x = f->x, .K = K, .calls = 0 };
-    f->tg = (aw_hmc_target_t){ .B = B, .K = K, .mu = f->mu, .logsig = f->ls, .log_joint = lg_log_joint,
-                               .ctx = &f->ctx };
+    ck_assert_ptr_nonnull(f->logw);
     aw_error_t err;
     ck_assert_int_eq(aw_hmc_init(&f->s, B * K, H, &err), 0);
 }
@@ -51,10 +29,7 @@ static void fx_init(fixture_t *f, int D, int H, int B, int K, double shift, doub
 static void fx_fini(fixture_t *f)
 {
     aw_hmc_fini(&f->s);
-    lg_fini(&f->m);
-    free(f->x);
-    free(f->mu);
-    free(f->ls);
+    lg_fixture_fini(&f->lg);
     free(f->logw);
 }
 
@@ -135,11 +110,11 @@ START_TEST(test_estimates_evidence)
     for (int sched = 0; sched < 2; sched++) {
         aw_ais_cfg_t c = adapt_cfg(50, 4, sched);
         float step = 0.2f;
-        long calls0 = f.ctx.calls;
-        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, NULL, &r, f.logw, &err), 0);
-        ck_assert_int_eq(f.ctx.calls - calls0, 1 + 49 * 4);
+        long calls0 = f.lg.ctx.calls;
+        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), 0);
+        ck_assert_int_eq(f.lg.ctx.calls - calls0, 1 + 49 * 4);
         for (int b = 0; b < B; b++) {
-            double logz, se, exact = lg_log_evidence(&f.m, f.x + (size_t)b * f.m.D);
+            double logz, se, exact = lg_log_evidence(&f.lg.m, f.lg.x + (size_t)b * f.lg.m.D);
             summarize(f.logw + (size_t)b * K, K, &logz, &se);
             ck_assert_double_gt(se, 0);
             ck_assert_double_lt(fabs(logz - exact), 5 * se);
@@ -156,7 +131,7 @@ START_TEST(test_error_shrinks_with_T)
     fixture_t f;
     const int K = 1000;
     fx_init(&f, 6, 3, 1, K, 1.5, 2.5, 51);
-    const double exact = lg_log_evidence(&f.m, f.x);
+    const double exact = lg_log_evidence(&f.lg.m, f.lg.x);
     aw_rng_t r;
     aw_rng_seed(&r, 52, 0);
     aw_error_t err;
@@ -165,7 +140,7 @@ START_TEST(test_error_shrinks_with_T)
     for (int i = 0; i < 3; i++) {
         aw_ais_cfg_t c = adapt_cfg(Ts[i], 4, AW_AIS_LINEAR);
         float step = 0.2f;
-        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, NULL, &r, f.logw, &err), 0);
+        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), 0);
         double logz, se, m = 0, v = 0;
         summarize(f.logw, K, &logz, &se);
         ck_assert_double_lt(fabs(logz - exact), 5 * se);
@@ -190,7 +165,7 @@ START_TEST(test_weights_unbiased)
     const int K = 4000;
     fixture_t f;
     fx_init(&f, 5, 2, 1, K, 1.5, 2.0, 61);
-    const double exact = lg_log_evidence(&f.m, f.x);
+    const double exact = lg_log_evidence(&f.lg.m, f.lg.x);
     aw_rng_t r;
     aw_rng_seed(&r, 62, 0);
     aw_error_t err;
@@ -198,7 +173,7 @@ START_TEST(test_weights_unbiased)
         for (int T = 2; T <= 6; T += 4) {
             aw_ais_cfg_t c = adapt_cfg(T, 3, sched);
             float step = 0.3f;
-            ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, NULL, &r, f.logw, &err), 0);
+            ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), 0);
             double m1 = 0, m2 = 0;
             for (int k = 0; k < K; k++) {
                 double w = exp(f.logw[k] - exact);
@@ -229,7 +204,7 @@ START_TEST(test_step_adaptation)
     ck_assert_ptr_nonnull(acc);
     aw_ais_cfg_t c = adapt_cfg(T, 2, AW_AIS_LINEAR);
     float step = 0.2f;
-    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, acc, &r, f.logw, &err), 0);
+    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, acc, &r, f.logw, &err), 0);
     double mean = 0;
     for (int t = (T - 1) / 2; t < T - 1; t++)
         mean += acc[t] / ((T - 1) - (T - 1) / 2);
@@ -238,7 +213,7 @@ START_TEST(test_step_adaptation)
     /* A tight clip binds: the step sits at its maximum and acceptance rises above the target. */
     c.step_max = 0.05f;
     step = 0.3f;
-    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, acc, &r, f.logw, &err), 0);
+    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, acc, &r, f.logw, &err), 0);
     ck_assert_float_eq(step, 0.05f);
     ck_assert_double_gt(acc[T - 2], 0.8);
     free(acc);
@@ -252,7 +227,7 @@ START_TEST(test_step_adaptation)
     double a[NT], amean[NT] = { 0 };
     const int sweeps = 900, tail = 300;
     for (int i = 0; i < sweeps; i++) {
-        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &cp, steps, a, &r, f.logw, &err), 0);
+        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &cp, steps, a, &r, f.logw, &err), 0);
         aw_ais_adapt_steps(steps, a, NT, 0.6f, 0.001f, 0.3f);
         for (int t = 0; t < NT; t++) {
             ck_assert(steps[t] >= 0.001f && steps[t] <= 0.3f);
@@ -283,7 +258,7 @@ START_TEST(test_thread_independent)
         aw_rng_seed(&r, 82, 0);
         aw_ais_cfg_t c = adapt_cfg(20, 3, AW_AIS_SIGMOID);
         float step = 0.2f;
-        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, NULL, &r, f.logw, &err), 0);
+        ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), 0);
         if (threads == 1) {
             memcpy(lw1, f.logw, (size_t)B * K * sizeof *lw1);
             memcpy(h1, f.s.h, (size_t)B * K * 3 * sizeof *h1);
@@ -307,7 +282,7 @@ START_TEST(test_errors)
     aw_error_t err;
     aw_ais_cfg_t c = adapt_cfg(1, 3, AW_AIS_LINEAR);
     float step = 0.1f;
-    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.tg, &c, &step, NULL, &r, f.logw, &err), AW_EARG);
+    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), AW_EARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "T >= 2"));
     fx_fini(&f);
 }

@@ -321,33 +321,119 @@ START_TEST(test_crafted_structure)
 }
 END_TEST
 
-/* Random garbage of random lengths, with and without a valid checksum. */
+/* One section as the reference parser below finds it. */
+typedef struct ref_sec {
+    char tag[5];   /* the four tag bytes, NUL-terminated */
+    size_t off;    /* offset of its data in the blob */
+    size_t len;    /* its length */
+} ref_sec_t;
+
+static uint64_t get_le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* The blob format of docs/schema.md#checkpoints, parsed independently of store/ckpt.c: magic, version 1,
+ * CRC-32 of all before the last 4 bytes, count sections (4 printable ASCII tag bytes, none twice, u64
+ * length within the blob) and nothing after them. Returns the section count (at most max, in sec) or -1. */
+static int ref_parse(const uint8_t *g, size_t n, ref_sec_t *sec, int max)
+{
+    if (n < 16 || memcmp(g, "AWCK", 4) != 0 || get_le(g + 4, 4) != 1)
+        return -1;
+    const size_t end = n - 4;
+    if (get_le(g + end, 4) != (uint32_t)crc32(0L, g, (uInt)end))
+        return -1;
+    const uint64_t count = get_le(g + 8, 4);
+    size_t off = 12;
+    for (uint64_t i = 0; i < count; i++) {
+        if ((int)i >= max || end - off < 12)
+            return -1;
+        for (int k = 0; k < 4; k++)
+            if (g[off + k] < 0x21 || g[off + k] > 0x7e)
+                return -1;
+        for (uint64_t j = 0; j < i; j++)
+            if (memcmp(sec[j].tag, g + off, 4) == 0)
+                return -1;
+        const uint64_t len = get_le(g + off + 4, 8);
+        if (len > end - off - 12)
+            return -1;
+        memcpy(sec[i].tag, g + off, 4);
+        sec[i].tag[4] = '\0';
+        sec[i].off = off + 12;
+        sec[i].len = (size_t)len;
+        off += 12 + (size_t)len;
+    }
+    return off == end ? (int)count : -1;
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    return *x;
+}
+
+/* Random bytes of random lengths: some with a valid header, some laid out as sections (tags from a small
+ * alphabet, so some repeat; now and then a control character), with and without a valid checksum. The
+ * decoder accepts exactly the blobs the reference parser accepts, and then holds its sections: tags,
+ * lengths and bytes in blob order. */
 START_TEST(test_random_garbage)
 {
     uint64_t x = 88172645463325252ULL;
     aw_error_t err;
-    for (int t = 0; t < 2000; t++) {
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        size_t n = (size_t)(x % 96);
+    int decoded = 0, sections = 0;
+    for (int t = 0; t < 4000; t++) {
+        size_t n = (size_t)(xorshift(&x) % 96);
         uint8_t *g = malloc(n > 0 ? n : 1);
         ck_assert_ptr_nonnull(g);
-        for (size_t i = 0; i < n; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            g[i] = (uint8_t)x;
-        }
+        for (size_t i = 0; i < n; i++)
+            g[i] = (uint8_t)xorshift(&x);
         if (n >= 16) {
             memcpy(g, "AWCK", 4);
             put32(g + 4, 1);
-            put32(g + 8, (uint32_t)(x % 4));
+            const uint32_t count = (uint32_t)(xorshift(&x) % 4);
+            put32(g + 8, count);
+            size_t off = 12;
+            for (uint32_t i = 0; t % 4 >= 2 && i < count && off + 12 <= n - 4; i++) {
+                for (int k = 0; k < 4; k++)
+                    g[off + k] = (uint8_t)(xorshift(&x) % 64 == 0 ? '\t' : "AB"[xorshift(&x) % 2]);
+                const size_t room = n - 4 - off - 12;
+                const size_t len = i + 1 == count ? room : (size_t)(xorshift(&x) % (room + 1));
+                put64(g + off + 4, len);
+                off += 12 + len;
+            }
             if (t % 2)
                 fix_crc(g, n);
         }
+        ref_sec_t want[8];
+        const int nwant = ref_parse(g, n, want, 8);
         aw_ckpt_t c;
+        aw_error_clear(&err);
         int rc = aw_ckpt_decode(g, n, &c, &err);
-        ck_assert(rc == 0 || rc == AW_EFORMAT);
+        ck_assert_msg(rc == (nwant >= 0 ? 0 : AW_EFORMAT), "case %d (%zu bytes): decode %d, reference %d: %s", t,
+                      n, rc, nwant, err.msg);
+        if (rc == 0) {
+            ck_assert_uint_eq(c.n, (size_t)nwant);
+            for (int i = 0; i < nwant; i++) {
+                ck_assert_str_eq(c.sec[i].tag, want[i].tag);
+                ck_assert_uint_eq(c.sec[i].n, want[i].len);
+                ck_assert_ptr_nonnull(c.sec[i].data);
+                ck_assert_int_eq(memcmp(c.sec[i].data, g + want[i].off, want[i].len), 0);
+            }
+            decoded++;
+            sections += nwant;
+        } else {
+            ck_assert(strlen(err.msg) > 0);
+        }
         aw_ckpt_fini(&c);
         free(g);
     }
+    /* Both outcomes occur often, and decoded blobs have sections to compare. */
+    ck_assert_int_gt(decoded, 200);
+    ck_assert_int_lt(decoded, 3000);
+    ck_assert_int_gt(sections, decoded);
 }
 END_TEST
 
@@ -478,8 +564,10 @@ START_TEST(test_layout_roundtrip)
 END_TEST
 
 /* Re-encodes the layout blob with section tag replaced by data [n] (or removed when data is NULL)
- * and decodes it: the container is sound, so what fails is the layout's own check. */
-static int decode_altered(const char *tag, const void *data, size_t n, aw_error_t *err)
+ * and decodes it into *out (which the caller finalizes): the container is sound, so what fails is the
+ * layout's own check. */
+static int decode_altered_into(const char *tag, const void *data, size_t n, aw_run_ckpt_t *out,
+                               aw_error_t *err)
 {
     uint8_t *b;
     size_t nb;
@@ -500,12 +588,19 @@ static int decode_altered(const char *tag, const void *data, size_t n, aw_error_
     }
     ck_assert_int_eq(aw_ckpt_encode(&c, &b, &nb, err), 0);
     aw_ckpt_fini(&c);
-    aw_run_ckpt_t ck;
-    int rc = aw_run_ckpt_decode(b, nb, &ck, err);
+    int rc = aw_run_ckpt_decode(b, nb, out, err);
     if (rc != 0)
-        ck_assert_ptr_null(ck.params);
-    aw_run_ckpt_fini(&ck);
+        ck_assert_ptr_null(out->params);
     free(b);
+    return rc;
+}
+
+/* decode_altered_into, for the refusals: the decoded checkpoint is dropped. */
+static int decode_altered(const char *tag, const void *data, size_t n, aw_error_t *err)
+{
+    aw_run_ckpt_t ck;
+    int rc = decode_altered_into(tag, data, n, &ck, err);
+    aw_run_ckpt_fini(&ck);
     return rc;
 }
 
@@ -540,8 +635,32 @@ START_TEST(test_layout_refuses_bad_sections)
     aw_le_put_u64(prog + 56, 2);
     ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "version 2"));
+    /* A sound PROG of other values is read as written, and the other sections stay those of layout_blob. */
     aw_le_put_u64(prog, 1);
-    ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), 0);
+    aw_le_put_u64(prog + 8, 5);
+    aw_le_put_u64(prog + 16, 3);
+    aw_le_put_u64(prog + 24, 17);
+    aw_le_put_f64(prog + 32, 2.5);
+    aw_le_put_f64(prog + 40, -4.25);
+    aw_le_put_f64(prog + 48, 1e-3);
+    aw_le_put_f64(prog + 64, 0.75);
+    aw_le_put_f64(prog + 72, -1.0);
+    aw_run_ckpt_t ck;
+    ck_assert_msg(decode_altered_into("PROG", prog, sizeof prog, &ck, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(ck.prog.epoch, 5);
+    ck_assert_int_eq(ck.prog.position, 3);
+    ck_assert_int_eq(ck.prog.points, 17);
+    ck_assert(ck.prog.sum_loss == 2.5 && ck.prog.sum_bound == -4.25 && ck.prog.seconds == 1e-3);
+    ck_assert_int_eq(ck.prog.n_temps, 2);
+    ck_assert(ck.prog.sum_accept[0] == 0.75 && ck.prog.sum_accept[1] == -1.0);
+    ck_assert_int_eq(ck.shape.hidden[0], 4);
+    ck_assert_int_eq(ck.shape.hidden[1], 3);
+    for (size_t i = 0; i < aw_shape_n_params(&ck.shape); i++)
+        ck_assert(ck.params[i] == (float)(i % 7) * -1.25e-3f + (float)i);
+    ck_assert_uint_eq(ck.meth_bytes, 300);
+    aw_run_ckpt_fini(&ck);
+    memset(prog + 8, 0, 56);
+    memset(prog + 64, 0, 16);
     aw_le_put_u64(prog + 56, 3); /* claims one temperature more than it holds */
     ck_assert_int_eq(decode_altered("PROG", prog, sizeof prog, &err), AW_EFORMAT);
     aw_le_put_u64(prog + 56, UINT64_MAX / 4);

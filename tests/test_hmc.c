@@ -9,53 +9,16 @@
 #include "core/hmc.h"
 #include "lingauss.h"
 
-/* A model, B points and a deliberately imperfect q per point (shifted mean, wider diagonal). */
-typedef struct fixture {
-    lg_model_t m;      /* the model */
-    int B, K, H;       /* sizes */
-    double *x;         /* [B,D] */
-    float *mu, *ls;    /* [B,H] q's mean and log sd */
-    lg_ctx_t ctx;      /* callback context */
-    aw_hmc_target_t tg;/* the target */
-} fixture_t;
-
-static void fx_init(fixture_t *f, int D, int H, int B, int K, uint64_t seed)
+/* The fixture of lingauss.h with noise sd 0.7 and q's mean 0.8 posterior sds off, its sds 1.5 times wider. */
+static void fx_init(lg_fixture_t *f, int D, int H, int B, int K, uint64_t seed)
 {
-    aw_rng_t r;
-    aw_rng_seed(&r, seed, 0);
-    ck_assert_int_eq(lg_init(&f->m, D, H, 1.0, 0.7, &r), 0);
-    f->B = B, f->K = K, f->H = H;
-    f->x = malloc((size_t)B * D * sizeof *f->x);
-    f->mu = malloc((size_t)B * H * sizeof *f->mu);
-    f->ls = malloc((size_t)B * H * sizeof *f->ls);
-    ck_assert(f->x && f->mu && f->ls);
-    lg_sample_x(&f->m, B, &r, f->x);
-    for (int b = 0; b < B; b++) {
-        double mean[64], cov[64 * 64], chol[64 * 64];
-        lg_posterior(&f->m, f->x + (size_t)b * D, mean, cov, chol);
-        for (int j = 0; j < H; j++) {
-            double sd = sqrt(cov[j * H + j]);
-            f->mu[b * H + j] = (float)(mean[j] + 0.8 * sd);
-            f->ls[b * H + j] = (float)log(1.5 * sd);
-        }
-    }
-    f->ctx = (lg_ctx_t){ .m = &f->m, .x = f->x, .K = K, .calls = 0 };
-    f->tg = (aw_hmc_target_t){ .B = B, .K = K, .mu = f->mu, .logsig = f->ls, .log_joint = lg_log_joint,
-                               .ctx = &f->ctx };
-}
-
-static void fx_fini(fixture_t *f)
-{
-    lg_fini(&f->m);
-    free(f->x);
-    free(f->mu);
-    free(f->ls);
+    ck_assert_int_eq(lg_fixture_init(f, D, H, B, K, 0.7, 0.8, 1.5, seed), 0);
 }
 
 /* Leapfrog forward L steps, flip the momentum, leapfrog again: back at the start to float precision. */
 static void check_reversible(double beta, int per_chain)
 {
-    fixture_t f;
+    lg_fixture_t f;
     fx_init(&f, 5, 3, 2, 4, 11);
     const int N = f.B * f.K, H = f.H, L = 25;
     aw_hmc_t s;
@@ -88,7 +51,7 @@ static void check_reversible(double beta, int per_chain)
         ck_assert_double_lt(fabs(-s.r[i] - r0[i]), tol * (1 + fabs(r0[i])));
     }
     aw_hmc_fini(&s);
-    fx_fini(&f);
+    lg_fixture_fini(&f);
 }
 
 START_TEST(test_reversible)
@@ -104,7 +67,7 @@ END_TEST
  * (error O(e^2)), so every proposal is accepted and the state is the proposal. */
 START_TEST(test_cost_and_small_step)
 {
-    fixture_t f;
+    lg_fixture_t f;
     fx_init(&f, 4, 2, 3, 5, 12);
     const int N = 15, H = 2;
     aw_hmc_t s;
@@ -135,7 +98,7 @@ START_TEST(test_cost_and_small_step)
     }
     ck_assert_mem_eq(g, s.grad, sizeof g);
     aw_hmc_fini(&s);
-    fx_fini(&f);
+    lg_fixture_fini(&f);
 }
 END_TEST
 
@@ -147,7 +110,7 @@ START_TEST(test_errors)
     ck_assert_int_eq(aw_hmc_init(&s, 0, 3, &err), AW_EARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "max_n"));
     aw_hmc_fini(&s);
-    fixture_t f;
+    lg_fixture_t f;
     fx_init(&f, 4, 2, 3, 5, 13);
     ck_assert_int_eq(aw_hmc_init(&s, 14, 2, &err), 0);
     aw_rng_t r;
@@ -155,7 +118,7 @@ START_TEST(test_errors)
     ck_assert_int_eq(aw_hmc_start(&s, &f.tg, &r, &err), AW_EARG);
     ck_assert_ptr_nonnull(strstr(err.msg, "B*K <= 14"));
     aw_hmc_fini(&s);
-    fx_fini(&f);
+    lg_fixture_fini(&f);
 }
 END_TEST
 
@@ -188,7 +151,7 @@ static void check_posterior_moments(const aw_hmc_t *s, int N, int H, const doubl
  * correct Metropolis test this fails. */
 START_TEST(test_posterior_invariant)
 {
-    fixture_t f;
+    lg_fixture_t f;
     const int N = 4000, H = 2;
     fx_init(&f, 4, H, 1, N, 21);
     double mean[4], cov[4], chol[4];
@@ -224,14 +187,14 @@ START_TEST(test_posterior_invariant)
     check_posterior_moments(&s, N, H, mean, cov);
     free(h0);
     aw_hmc_fini(&s);
-    fx_fini(&f);
+    lg_fixture_fini(&f);
 }
 END_TEST
 
 /* Chains started from q (off the posterior) converge to it under repeated transitions at beta = 1. */
 START_TEST(test_converges_from_q)
 {
-    fixture_t f;
+    lg_fixture_t f;
     const int N = 2000, H = 3;
     fx_init(&f, 5, H, 1, N, 31);
     double mean[9], cov[9], chol[9];
@@ -248,7 +211,7 @@ START_TEST(test_converges_from_q)
         ck_assert_int_eq(aw_hmc_transition(&s, 1.0, &e, 0, 5, &r, NULL, &err), 0);
     check_posterior_moments(&s, N, H, mean, cov);
     aw_hmc_fini(&s);
-    fx_fini(&f);
+    lg_fixture_fini(&f);
 }
 END_TEST
 

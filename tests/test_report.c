@@ -24,6 +24,7 @@
 #include "store/store.h"
 #include "util/io.h"
 #include "util/json.h"
+#include "fixtures.h"
 
 #ifdef HAVE_CAIRO
 #include <cairo.h>
@@ -41,16 +42,13 @@ static char db[512];  /* dir/aiwae.db */
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/aw_report_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
     snprintf(db, sizeof db, "%s/aiwae.db", dir);
 }
 
 static void teardown(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    aw_fx_rmtree(dir);
 }
 
 /* ---- building a database ---- */
@@ -245,38 +243,34 @@ static const char *const EXT[] = {"md", "csv", "tex", "json"};
 
 /* ---- tables ---- */
 
-START_TEST(test_nll_table_every_format)
+/* One results table of the paper database, in every format, against goldens BASE.md, .csv, .tex, .json. */
+static void table_goldens(const aw_report_query_t *q, const char *base)
 {
     build_paper_db();
     aw_report_snap_t snap;
     load_snap(&snap);
     ck_assert_uint_eq(snap.n_runs, 21);
     for (int f = 0; f < 4; f++) {
-        aw_report_query_t q = {.table = "nll", .epoch = -1};
         char *out = NULL, name[64];
         aw_error_t err = {0};
-        ck_assert_msg(aw_report_results(&snap, &q, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
-        snprintf(name, sizeof name, "nll.%s", EXT[f]);
+        ck_assert_msg(aw_report_results(&snap, q, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
+        snprintf(name, sizeof name, "%s.%s", base, EXT[f]);
         golden(name, out);
     }
     aw_report_snap_fini(&snap);
+}
+
+START_TEST(test_nll_table_every_format)
+{
+    const aw_report_query_t q = {.table = "nll", .epoch = -1};
+    table_goldens(&q, "nll");
 }
 END_TEST
 
 START_TEST(test_elbo_table_reference_every_format)
 {
-    build_paper_db();
-    aw_report_snap_t snap;
-    load_snap(&snap);
-    for (int f = 0; f < 4; f++) {
-        aw_report_query_t q = {.table = "elbo", .epoch = -1, .reference = 1};
-        char *out = NULL, name[64];
-        aw_error_t err = {0};
-        ck_assert_msg(aw_report_results(&snap, &q, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
-        snprintf(name, sizeof name, "elbo_reference.%s", EXT[f]);
-        golden(name, out);
-    }
-    aw_report_snap_fini(&snap);
+    const aw_report_query_t q = {.table = "elbo", .epoch = -1, .reference = 1};
+    table_goldens(&q, "elbo_reference");
 }
 END_TEST
 

@@ -12,48 +12,38 @@
 #include "run/run.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "fixtures.h"
 
-static char dir[256];
+static char dir[256]; /* this test's scratch directory */
 
-static void put_u32(FILE *f, uint32_t v)
+/* Writes dir/name: an IDX file of n images of 6x6 pixels, pseudo-random intensities. */
+static void write_idx(const char *name, int n, unsigned seed)
 {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
-                          (unsigned char)v};
-    ck_assert_uint_eq(fwrite(b, 1, 4, f), 4);
-}
-
-/* n images of 6x6 pixels, pseudo-random intensities. */
-static void write_idx(const char *path, int n, unsigned seed)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    put_u32(f, 0x803);
-    put_u32(f, (uint32_t)n);
-    put_u32(f, 6);
-    put_u32(f, 6);
+    uint8_t *px = malloc((size_t)n * 36);
+    ck_assert_ptr_nonnull(px);
     for (int i = 0; i < n * 36; i++) {
         seed = seed * 1103515245u + 12345u;
-        ck_assert_int_ne(fputc((int)((seed >> 16) & 0xff), f), EOF);
+        px[i] = (uint8_t)((seed >> 16) & 0xff);
     }
-    ck_assert_int_eq(fclose(f), 0);
+    const uint32_t dims[3] = {(uint32_t)n, 6, 6};
+    aw_fx_buf_t b;
+    aw_fx_idx_u8(3, dims, px, &b);
+    free(px);
+    char p[512];
+    ck_assert_int_eq(aw_fx_write_in(dir, name, &b, p, sizeof p), 0);
+    aw_fx_buf_fini(&b);
 }
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "%s/aw_run_XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char p[512];
-    snprintf(p, sizeof p, "%s/train.idx", dir);
-    write_idx(p, 64, 1);
-    snprintf(p, sizeof p, "%s/test.idx", dir);
-    write_idx(p, 16, 2);
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
+    write_idx("train.idx", 64, 1);
+    write_idx("test.idx", 16, 2);
 }
 
 static void teardown(void)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    aw_fx_rmtree(dir);
 }
 
 static void load_spec(aw_spec_list_t *list, int epochs)
@@ -82,6 +72,19 @@ static aw_store_t *open_store(const char *name)
     int rc = aw_store_open(&s, p, 0, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
     return s;
+}
+
+/* Overwrites byte 101 (1-based) of the one checkpoint of identity that matches `where` (an SQL condition)
+ * with 0x00, so that it fails its checksum. */
+static void damage_checkpoint(aw_store_t *s, const char *identity, const char *where)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
+             "WHERE identity = '%s' AND %s", identity, where);
+    char *emsg = NULL;
+    ck_assert_msg(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, &emsg) == SQLITE_OK, "%s", emsg);
+    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
 }
 
 /* A method that behaves like iwae but fails with a non-finite loss at chosen steps. */
@@ -208,13 +211,7 @@ START_TEST(test_bad_checkpoint_falls_back)
     ck_assert_int_eq(aw_run(spec, s, &stop, &fb, &err), AW_EINTR);
     run_status(s, spec->identity, AW_RUN_INTERRUPTED, 3);
     /* Damage the mid-epoch checkpoint the interruption wrote (epoch 3, step 3). */
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
-             "WHERE identity = '%s' AND epoch = 3 AND position = 3", spec->identity);
-    char *emsg = NULL;
-    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, &emsg), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    damage_checkpoint(s, spec->identity, "epoch = 3 AND position = 3");
     ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0);
     ck_assert_int_eq(count_events(s, spec->identity, "checkpoint_bad"), 1);
     run_status(s, spec->identity, AW_RUN_FINISHED, 5);
@@ -263,12 +260,7 @@ START_TEST(test_load_model)
     ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 3, &m, &ep, &err), AW_ENOTFOUND);
     ck_assert_msg(strstr(err.msg, "no checkpoint kept at epoch 3") != NULL, "%s", err.msg);
     /* Damage the newest: the newest usable one is then epoch 4's, and nothing is logged. */
-    char sql[256];
-    snprintf(sql, sizeof sql,
-             "UPDATE checkpoints SET blob = substr(blob, 1, 100) || x'00' || substr(blob, 102) "
-             "WHERE identity = '%s' AND epoch = 5", spec->identity);
-    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), sql, NULL, NULL, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_changes(aw_store_handle(s)), 1);
+    damage_checkpoint(s, spec->identity, "epoch = 5");
     ck_assert_msg(aw_run_load_model(ro, spec->identity, -1, &m, &ep, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(ep, 4);
     ck_assert_int_eq(memcmp(m.params, m4.params, m.n_params * sizeof(float)), 0);

@@ -35,8 +35,9 @@ static uint64_t le64(const uint8_t *p)
     return v;
 }
 
-/* Parses a file made of header text and ndata zero bytes; returns the parser's code. */
-static int parse_header_text(const char *header, size_t ndata, aw_error_t *err)
+/* Parses a file made of header text and ndata zero bytes into *out (NULL: dropped; else the caller
+ * finalizes it); returns the parser's code. */
+static int parse_header_text(const char *header, size_t ndata, aw_st_file_t *out, aw_error_t *err)
 {
     size_t hl = strlen(header), n = 8 + hl + ndata;
     uint8_t *buf = calloc(n, 1);
@@ -46,7 +47,10 @@ static int parse_header_text(const char *header, size_t ndata, aw_error_t *err)
     memcpy(buf + 8, header, hl);
     aw_st_file_t f;
     int rc = aw_st_parse(buf, n, &f, err);
-    aw_st_file_fini(&f);
+    if (out != NULL)
+        *out = f;
+    else
+        aw_st_file_fini(&f);
     free(buf);
     return rc;
 }
@@ -166,25 +170,42 @@ START_TEST(test_parser_refusals)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         aw_error_clear(&err);
-        int rc = parse_header_text(bad[i].header, bad[i].ndata, &err);
+        int rc = parse_header_text(bad[i].header, bad[i].ndata, NULL, &err);
         ck_assert_msg(rc == AW_EFORMAT, "case %zu (%s): rc %d", i, bad[i].header, rc);
         ck_assert_msg(strstr(err.msg, bad[i].says) != NULL, "case %zu: message \"%s\" lacks \"%s\"", i, err.msg,
                       bad[i].says);
     }
-    /* Valid corner cases: an empty header object, spaces, escapes, other dtypes. */
-    ck_assert_int_eq(parse_header_text("{}      ", 0, &err), 0);
+    /* Valid corner cases, read as written: an empty header object, spaces, escapes, other dtypes. */
+    aw_st_file_t f;
+    ck_assert_int_eq(parse_header_text("{}      ", 0, &f, &err), 0);
+    ck_assert_uint_eq(f.header_len, 8);
+    ck_assert_uint_eq(f.n, 0);
+    ck_assert_uint_eq(f.n_meta, 0);
+    ck_assert_uint_eq(f.data_len, 0);
+    aw_st_file_fini(&f);
     ck_assert_msg(parse_header_text("{ \"a\\u00e9\\n\" : { \"dtype\" : \"I64\" , \"shape\" : [ ] , "
                                     "\"data_offsets\" : [ 0 , 8 ] } }",
-                                    8, &err) == 0,
+                                    8, &f, &err) == 0,
                   "%s", err.msg);
+    ck_assert_uint_eq(f.n, 1);
+    ck_assert_str_eq(f.t[0].name, "a\xc3\xa9\n");
+    ck_assert_str_eq(f.t[0].dtype, "I64");
+    ck_assert_int_eq(f.t[0].ndim, 0);
+    ck_assert_uint_eq(f.t[0].begin, 0);
+    ck_assert_uint_eq(f.t[0].end, 8);
+    ck_assert_uint_eq(f.data_len, 8);
+    ck_assert_ptr_eq(aw_st_find(&f, "a\xc3\xa9\n"), &f.t[0]);
+    aw_st_file_fini(&f);
     /* Length field larger than the file, and files shorter than 8 bytes. */
     uint8_t tiny[12] = {200, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' '};
-    aw_st_file_t f;
     ck_assert_int_eq(aw_st_parse(tiny, sizeof tiny, &f, &err), AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "exceeds the file"));
     ck_assert_int_eq(aw_st_parse(tiny, 5, &f, &err), AW_EFORMAT);
     tiny[0] = 4;
     ck_assert_int_eq(aw_st_parse(tiny, sizeof tiny, &f, &err), 0);
+    ck_assert_uint_eq(f.header_len, 4);
+    ck_assert_uint_eq(f.n, 0);
+    ck_assert_uint_eq(f.data_len, 0);
     aw_st_file_fini(&f);
 }
 END_TEST

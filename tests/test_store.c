@@ -2,7 +2,6 @@
  * files, atomic epoch commits with pruning, checkpoint fallback, resumable
  * evaluations, concurrent processes, kill -9, full disk and read-only files. */
 #include <check.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -18,6 +17,7 @@
 #include "store/ckpt.h"
 #include "store/store.h"
 #include "util/bytes.h"
+#include "fixtures.h"
 
 /* ---- fixtures ---- */
 
@@ -26,34 +26,13 @@ static char db[512];  /* dir/results/aiwae.db */
 
 static void setup(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/aw_store_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(aw_fx_tmpdir(dir, sizeof dir), 0);
     snprintf(db, sizeof db, "%s/results/aiwae.db", dir);
-}
-
-/* Removes every file under path (two levels are all the tests make). */
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d == NULL) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-        rm_tree(p);
-    }
-    closedir(d);
-    rmdir(path);
 }
 
 static void teardown(void)
 {
-    rm_tree(dir);
+    aw_fx_rmtree(dir);
 }
 
 /* The 64-hex identity number k (distinct first digits for small k). */
@@ -99,6 +78,26 @@ static void add_run(aw_store_t *s, const char *id, const char *name, int64_t epo
     ck_assert_msg(aw_store_run_upsert(s, &info, &r, &created, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(created, 1);
     aw_store_run_fini(&r);
+}
+
+/* Opens db for writing with run number k (its identity written into id) registered. */
+static aw_store_t *open_with_run(char id[65], unsigned k, const char *name, int64_t epochs)
+{
+    aw_store_t *s = open_ok(db, 0);
+    ident(id, k);
+    add_run(s, id, name, epochs);
+    return s;
+}
+
+/* The epoch stored for run id. */
+static int64_t run_epoch(aw_store_t *s, const char *id)
+{
+    aw_store_run_t r;
+    aw_error_t err;
+    ck_assert_msg(aw_store_run_get(s, id, &r, &err) == 0, "%s", err.msg);
+    int64_t e = r.epoch;
+    aw_store_run_fini(&r);
+    return e;
 }
 
 /* An encoded checkpoint whose EPOC/POSN sections name its key, padded to bytes. */
@@ -396,10 +395,8 @@ END_TEST
 /* Latest plus every checkpoint_every-th epoch survive, and metrics round-trip. */
 START_TEST(test_commit_and_prune)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 1);
-    add_run(s, id, "prune", 10);
+    aw_store_t *s = open_with_run(id, 1, "prune", 10);
     aw_error_t err;
     const int every = 3;
     for (int e = 1; e <= 10; e++) {
@@ -422,10 +419,7 @@ START_TEST(test_commit_and_prune)
         ck_assert_uint_eq(n, k);
         free(refs);
     }
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 10);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 10);
     aw_store_metrics_t *rows;
     size_t n;
     ck_assert_int_eq(aw_store_metrics_list(s, id, &rows, &n, &err), 0);
@@ -463,10 +457,8 @@ END_TEST
 /* A commit that fails half way leaves no trace: not the metrics, the blob, nor runs.epoch. */
 START_TEST(test_commit_atomic)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 3);
-    add_run(s, id, "atomic", 10);
+    aw_store_t *s = open_with_run(id, 3, "atomic", 10);
     aw_error_t err;
     for (int e = 1; e <= 3; e++)
         ck_assert_int_eq(commit(s, id, e, 1, 50, &err), 0);
@@ -474,10 +466,7 @@ START_TEST(test_commit_atomic)
     ck_assert_int_eq(commit(s, id, 2, 1, 77, &err), AW_EDB);
     ck_assert_ptr_nonnull(strstr(err.msg, db));
     ck_assert_ptr_nonnull(strstr(err.msg, "already exists"));
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 3);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 3);
     uint8_t *b;
     size_t n;
     ck_assert_int_eq(aw_store_load_checkpoint(s, id, 2, 0, &b, &n, &err), 0);
@@ -501,10 +490,8 @@ END_TEST
 
 START_TEST(test_mid_epoch_checkpoints)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 5);
-    add_run(s, id, "mid", 10);
+    aw_store_t *s = open_with_run(id, 5, "mid", 10);
     aw_error_t err;
     ck_assert_int_eq(commit(s, id, 1, 0, 20, &err), 0);
     ck_assert_int_eq(commit(s, id, 2, 0, 20, &err), 0);
@@ -549,10 +536,8 @@ END_TEST
 /* The newest blob corrupted in the database: reported, the previous good one is used. */
 START_TEST(test_corrupt_checkpoint_fallback)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 6);
-    add_run(s, id, "fallback", 10);
+    aw_store_t *s = open_with_run(id, 6, "fallback", 10);
     aw_error_t err;
     for (int e = 1; e <= 4; e++)
         ck_assert_int_eq(commit(s, id, e, e % 2 == 0, 64, &err), 0);
@@ -583,10 +568,7 @@ START_TEST(test_corrupt_checkpoint_fallback)
     aw_store_events_free(ev, nev);
     /* Roll back to it: metrics and checkpoints after epoch 2 go, training continues from 3. */
     ck_assert_int_eq(aw_store_rollback(s, id, epoch, pos, &err), 0);
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 2);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 2);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), 2);
     ck_assert_int_eq(q_int(s, "SELECT max(epoch) FROM checkpoints"), 2);
     ck_assert_int_eq(commit(s, id, 3, 0, 64, &err), 0);
@@ -628,10 +610,8 @@ static int count_kind(aw_store_t *s, const char *id, const char *kind)
  * reports a damaged checkpoint without logging it. */
 START_TEST(test_take_checkpoint)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 7);
-    add_run(s, id, "take", 10);
+    aw_store_t *s = open_with_run(id, 7, "take", 10);
     aw_error_t err;
     for (int e = 1; e <= 4; e++)
         ck_assert_int_eq(commit(s, id, e, e % 2 == 0, 32, &err), 0);
@@ -686,10 +666,8 @@ END_TEST
 
 START_TEST(test_eval_resume)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 10);
-    add_run(s, id, "eval", 1);
+    aw_store_t *s = open_with_run(id, 10, "eval", 1);
     aw_store_eval_key_t key = {id, "ais_nll", "{chains: 16, temperatures: 100}", "test", 5};
     aw_store_eval_t e;
     aw_error_t err;
@@ -755,6 +733,28 @@ END_TEST
 
 /* ---- several processes, crashes, full disk, read-only ---- */
 
+/* The metrics writer_child commits for epoch e (acc and step hold its one temperature's values). */
+static aw_store_metrics_t writer_metrics(int64_t e, double *acc, double *step)
+{
+    *acc = 0.9;
+    *step = 0.1;
+    return (aw_store_metrics_t){e, 1.0, 2.0, 1e-3, 1, acc, step, 0.01, 1e4};
+}
+
+/* 1 if m[0..nm) are the rows writer_child committed: epochs 1..nm in order, each with writer_metrics. */
+static int metrics_as_written(const aw_store_metrics_t *m, size_t nm)
+{
+    for (size_t i = 0; i < nm; i++) {
+        double acc, step;
+        aw_store_metrics_t w = writer_metrics((int64_t)i + 1, &acc, &step);
+        if (m[i].epoch != w.epoch || m[i].loss != w.loss || m[i].bound != w.bound || m[i].lr != w.lr ||
+            m[i].n_temps != 1 || m[i].accept[0] != acc || m[i].step[0] != step || m[i].seconds != w.seconds ||
+            m[i].points_per_s != w.points_per_s)
+            return 0;
+    }
+    return 1;
+}
+
 /* Child body: registers run k and commits epochs 1..n; exits 0 or prints and exits 1. */
 static void writer_child(const char *path, unsigned k, int n)
 {
@@ -770,8 +770,8 @@ static void writer_child(const char *path, unsigned k, int n)
     }
     aw_store_run_fini(&r);
     for (int e = 1; e <= n; e++) {
-        double acc = 0.9, step = 0.1;
-        aw_store_metrics_t m = {e, 1.0, 2.0, 1e-3, 1, &acc, &step, 0.01, 1e4};
+        double acc, step;
+        aw_store_metrics_t m = writer_metrics(e, &acc, &step);
         size_t nb;
         uint8_t *b = make_blob(e, 0, 2048, &nb);
         usleep(2000); /* the epoch's training: commits are spaced, as in real runs */
@@ -786,7 +786,8 @@ static void writer_child(const char *path, unsigned k, int n)
     _exit(0);
 }
 
-/* Child body: reads through a read-only connection while the writers write. */
+/* Child body: reads through a read-only connection while the writers write; every read shows whole
+ * epochs: the metrics as committed, at least as many as the run's epoch read just before. */
 static void reader_child(const char *path, int rounds)
 {
     aw_store_t *s = NULL;
@@ -811,6 +812,11 @@ static void reader_child(const char *path, int rounds)
             size_t nm;
             if (aw_store_metrics_list(s, runs[j].identity, &m, &nm, &err) != 0) {
                 fprintf(stderr, "reader: %s\n", err.msg);
+                _exit(1);
+            }
+            if (!metrics_as_written(m, nm) || nm < (size_t)runs[j].epoch) {
+                fprintf(stderr, "reader: run %s at epoch %lld: %zu metrics rows, not as committed\n",
+                        runs[j].identity, (long long)runs[j].epoch, nm);
                 _exit(1);
             }
             aw_store_metrics_free(m, nm);
@@ -853,16 +859,12 @@ START_TEST(test_two_processes)
     for (unsigned k = 100; k < 102; k++) {
         char id[65];
         ident(id, k);
-        aw_store_run_t r;
-        ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-        ck_assert_int_eq(r.epoch, n);
-        aw_store_run_fini(&r);
+        ck_assert_int_eq(run_epoch(s, id), n);
         aw_store_metrics_t *m;
         size_t nm;
         ck_assert_int_eq(aw_store_metrics_list(s, id, &m, &nm, &err), 0);
         ck_assert_uint_eq(nm, (size_t)n);
-        for (size_t i = 0; i < nm; i++)
-            ck_assert_int_eq(m[i].epoch, (int64_t)i + 1);
+        ck_assert(metrics_as_written(m, nm));
         aw_store_metrics_free(m, nm);
         aw_store_ckpt_ref_t *refs;
         size_t nr;
@@ -887,10 +889,8 @@ END_TEST
  * at exactly the last committed epoch. */
 START_TEST(test_kill9)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 200);
-    add_run(s, id, "victim", 1000000);
+    aw_store_t *s = open_with_run(id, 200, "victim", 1000000);
     aw_store_close(s);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
@@ -924,11 +924,8 @@ START_TEST(test_kill9)
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "ok");
     sqlite3_finalize(st);
-    aw_store_run_t r;
     aw_error_t err;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    int64_t last = r.epoch;
-    aw_store_run_fini(&r);
+    int64_t last = run_epoch(s, id);
     ck_assert_int_ge(last, epoch);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), last);
     ck_assert_int_eq(q_int(s, "SELECT max(epoch) FROM metrics"), last);
@@ -947,10 +944,8 @@ END_TEST
 /* A full disk (simulated by max_page_count): a clear error, nothing committed lost. */
 START_TEST(test_disk_full)
 {
-    aw_store_t *s = open_ok(db, 0);
     char id[65];
-    ident(id, 300);
-    add_run(s, id, "full", 10);
+    aw_store_t *s = open_with_run(id, 300, "full", 10);
     aw_error_t err;
     for (int e = 1; e <= 3; e++)
         ck_assert_int_eq(commit(s, id, e, 0, 1000, &err), 0);
@@ -973,10 +968,7 @@ START_TEST(test_disk_full)
     aw_store_close(s);
 
     s = open_ok(db, 0);
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 3);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 3);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM metrics"), 3);
     ck_assert_int_eq(q_int(s, "SELECT count(*) FROM eval_points"), 0);
     aw_ckpt_t c;
@@ -993,10 +985,7 @@ END_TEST
 static void check_read_only(aw_store_t *s, const char *id)
 {
     aw_error_t err;
-    aw_store_run_t r;
-    ck_assert_int_eq(aw_store_run_get(s, id, &r, &err), 0);
-    ck_assert_int_eq(r.epoch, 2);
-    aw_store_run_fini(&r);
+    ck_assert_int_eq(run_epoch(s, id), 2);
     uint8_t *b;
     size_t n;
     ck_assert_int_eq(aw_store_load_checkpoint(s, id, 2, 0, &b, &n, &err), 0);
@@ -1015,10 +1004,8 @@ static void check_read_only(aw_store_t *s, const char *id)
 
 START_TEST(test_read_only)
 {
-    aw_store_t *w = open_ok(db, 0);
     char id[65];
-    ident(id, 400);
-    add_run(w, id, "ro", 10);
+    aw_store_t *w = open_with_run(id, 400, "ro", 10);
     aw_error_t err;
     ck_assert_int_eq(commit(w, id, 1, 1, 10, &err), 0);
     ck_assert_int_eq(commit(w, id, 2, 1, 10, &err), 0);
