@@ -3,6 +3,7 @@
  * to the database. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -157,8 +158,9 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
 static int parse_count(const char *opt, const char *arg, long long *v)
 {
     char *end, msg[512];
+    errno = 0;
     *v = strtoll(arg, &end, 10);
-    if (*end != '\0' || end == arg || *v < 0) {
+    if (*end != '\0' || end == arg || *v < 0 || errno == ERANGE) {
         snprintf(msg, sizeof msg, "--%s %s: expected an integer >= 0", opt, arg);
         return usage_error(msg);
     }
