@@ -56,6 +56,10 @@ expect_status 0 "--epoch 1" "$REPORT" --db "$DB" --table elbo --format md --epoc
 expect_out "epoch 1; points evaluated: 20" "--epoch picks the epoch-1 evaluations"
 expect_status 1 "--where with an unknown key" "$REPORT" --db "$DB" --table nll --where model.depth=2
 one_line_error "unknown --where key"
+# Issue 14.10: an index past int range matched hidden[0]; an --epoch past long long range was accepted.
+"$REPORT" --db "$DB" --table elbo --format csv --where 'model.hidden[4294967296]=8' > "$TMP/out" 2> "$TMP/err"
+grep -q ',aiwae,' "$TMP/out" && bad "--where hidden[4294967296] matched hidden[0]" || ok "--where with a huge index matches nothing"
+expect_status 2 "--epoch past the integer range is a usage error" "$REPORT" --db "$DB" --table elbo --epoch 99999999999999999999
 
 # ---- listings ----
 expect_status 0 "--runs" "$REPORT" --db "$DB" --runs --format md
