@@ -58,6 +58,10 @@ expect_status 1 "--where with an unknown key" "$REPORT" --db "$DB" --table nll -
 one_line_error "unknown --where key"
 expect_status 1 "--where with a misspelt key" "$REPORT" --db "$DB" --table nll --where model.latnet=2
 expect_err "no run's resolved spec has the key model.latnet; did you mean model.latent?" "--where suggests the nearest key"
+# Issue 14.10: an index past int range matched hidden[0]; an --epoch past long long range was accepted.
+"$REPORT" --db "$DB" --table elbo --format csv --where 'model.hidden[4294967296]=8' > "$TMP/out" 2> "$TMP/err"
+grep -q ',aiwae,' "$TMP/out" && bad "--where hidden[4294967296] matched hidden[0]" || ok "--where with a huge index matches nothing"
+expect_status 2 "--epoch past the integer range is a usage error" "$REPORT" --db "$DB" --table elbo --epoch 99999999999999999999
 
 # ---- listings ----
 expect_status 0 "--runs" "$REPORT" --db "$DB" --runs --format md

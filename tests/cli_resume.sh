@@ -1,7 +1,9 @@
 #!/bin/sh
 # Kill-and-resume: training and evaluating with kill -9 / SIGTERM at random
 # moments must give byte-identical parameters, metrics and evaluation values
-# to an uninterrupted run (at a fixed thread count).
+# to an uninterrupted run (at a fixed thread count). `make soak` runs it with AIWAE_SOAK_KILLS=100: the
+# delays then shrink so that at least that many kill -9s land over one run (training, mid-epoch and
+# mid-evaluation checkpoints, the IWAE bound and the AIS evaluation).
 . "$(dirname "$0")/cli_common.sh"
 command -v sqlite3 >/dev/null || skip "the sqlite3 command is not installed (apt-get install sqlite3); it reads the stored values"
 make_data || { echo "cannot make data"; exit 1; }
@@ -27,6 +29,11 @@ echo "uninterrupted run: $ref_ms ms"
 # any build speed gives a couple of dozen kills at all stages of the run.
 lo=$(( ref_ms / 150 )); [ "$lo" -lt 20 ] && lo=20
 span=$(( ref_ms / 15 - lo )); [ "$span" -lt 20 ] && span=20
+soak=${AIWAE_SOAK_KILLS:-0}
+if [ "$soak" -gt 0 ]; then
+  lo=$(( ref_ms / (4 * soak) )); [ "$lo" -lt 20 ] && lo=20
+  span=$(( ref_ms / (2 * soak) )); [ "$span" -lt 20 ] && span=20
+fi
 
 # A graceful stop: SIGTERM-like stop after some steps, exit status 3, then resume.
 AIWAE_STOP_AFTER_STEPS=7 "$RUN" --quiet --db "$TMP/term.db" "$TMP/spec.yaml"
@@ -52,14 +59,19 @@ while :; do
   fi
   wait "$pid"
   st=$?
-  [ $st -eq 0 ] && break
-  if [ $rounds -ge 400 ]; then bad "run did not finish after $rounds rounds"; break; fi
+  if [ $st -eq 0 ]; then
+    [ "$kills" -ge "$soak" ] && break
+    # Finished before the soak's kills: start the killed database over (kills keep counting).
+    rm -f "$TMP/kill.db" "$TMP/kill.db-wal" "$TMP/kill.db-shm"
+  fi
+  if [ $rounds -ge $((400 + 4 * soak)) ]; then bad "run did not finish after $rounds rounds"; break; fi
 done
 # Finish the SIGTERM-ed run too.
 "$RUN" --quiet --db "$TMP/term.db" "$TMP/spec.yaml" || bad "resume after stop failed"
 end=$(date +%s)
 echo "kill-and-resume: $kills kill -9 and $terms SIGTERM over $rounds starts in $((end - start)) s"
 min_kills=${AIWAE_MIN_KILLS:-10}
+[ "$soak" -gt "$min_kills" ] && min_kills=$soak
 [ "$kills" -ge "$min_kills" ] && ok "survived $kills kill -9 (at least $min_kills)" || bad "only $kills kill -9 happened (at least $min_kills expected): the run is too short for this test"
 
 for db in kill term; do

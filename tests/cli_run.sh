@@ -27,6 +27,17 @@ expect_err "aiwae-run: error: $TMP/empty.yaml:1:1: empty spec:" "empty spec erro
 echo '{}' > "$TMP/defaults.yaml"
 expect_status 0 "{} is every default" "$RUN" --dry-run "$TMP/defaults.yaml"
 grep -q '^  epochs: 3280$' "$TMP/out" && ok "{} resolves to the paper's run" || bad "{} did not resolve to the defaults"
+# Issue 14.10 and 14.8: output that cannot be written is an error; a device is not a database.
+if [ -w /dev/full ]; then
+  "$RUN" --dry-run "$TMP/defaults.yaml" > /dev/full 2> "$TMP/err"
+  [ $? -eq 1 ] && grep -q "cannot write to standard output" "$TMP/err" && ok "--dry-run > /dev/full fails" \
+    || bad "--dry-run > /dev/full: $(cat "$TMP/err")"
+else
+  echo "note: no writable /dev/full; --dry-run's write error is not checked here"
+fi
+expect_status 1 "--db /dev/null is an error" "$RUN" --db /dev/null "$TMP/defaults.yaml"
+expect_err "/dev/null: not a database file" "--db /dev/null says it is not a file"
+[ -e /dev/null-journal ] && bad "--db /dev/null created /dev/null-journal" || ok "--db /dev/null creates nothing"
 expect_status 1 "missing spec file" "$RUN" "$TMP/nope.yaml"
 expect_err "aiwae-run: error: $TMP/nope.yaml" "missing spec file is named"
 

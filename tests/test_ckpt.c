@@ -671,6 +671,73 @@ START_TEST(test_layout_refuses_bad_sections)
 }
 END_TEST
 
+/* Issue 14.1: a shape whose parameter count wrapped around 2^64 to 3067 was accepted with a PARM section
+ * of 3067 floats, and loading it wrote past the parameter block. Every width is now at most AW_MAX_WIDTH and
+ * the count is overflow-checked. */
+START_TEST(test_layout_refuses_wrapping_shape)
+{
+    const int32_t wrap[4 + AW_MAX_HIDDEN] = {1, 1, 4, 0, 1703446124, 1703446124, 1703446124, 2007644728};
+    uint8_t shap[4 * (4 + AW_MAX_HIDDEN)];
+    for (int i = 0; i < 4 + AW_MAX_HIDDEN; i++)
+        aw_le_put_u32(shap + 4 * i, (uint32_t)wrap[i]);
+    aw_shape_t s = {.D = 1, .H = 1, .n_hidden = 4, .hidden = {1703446124, 1703446124, 1703446124, 2007644728}};
+    ck_assert_uint_eq(aw_shape_n_params(&s), 0);
+    uint8_t *b;
+    size_t nb;
+    layout_blob(2, &b, &nb);
+    aw_ckpt_t c;
+    aw_error_t err;
+    ck_assert_int_eq(aw_ckpt_decode(b, nb, &c, &err), 0);
+    free(b);
+    float *parm = calloc(3067, sizeof *parm);
+    ck_assert_ptr_nonnull(parm);
+    ck_assert_int_eq(aw_ckpt_put(&c, "SHAP", shap, sizeof shap, &err), 0);
+    ck_assert_int_eq(aw_ckpt_put_f32(&c, "PARM", parm, 3067, &err), 0);
+    free(parm);
+    ck_assert_int_eq(aw_ckpt_encode(&c, &b, &nb, &err), 0);
+    aw_ckpt_fini(&c);
+    aw_run_ckpt_t ck;
+    ck_assert_int_eq(aw_run_ckpt_decode(b, nb, &ck, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "no valid model shape") != NULL, "%s", err.msg);
+    aw_run_ckpt_fini(&ck);
+    free(b);
+    /* The largest widths are fine on their own; past them, or past AW_MAX_PARAMS in all, is not. */
+    aw_shape_t big = {.D = AW_MAX_WIDTH, .H = 1, .n_hidden = 1, .hidden = {1}};
+    ck_assert_uint_gt(aw_shape_n_params(&big), 0);
+    big.D = AW_MAX_WIDTH + 1;
+    ck_assert_uint_eq(aw_shape_n_params(&big), 0);
+    aw_shape_t wide = {.D = AW_MAX_WIDTH, .H = AW_MAX_WIDTH, .n_hidden = 4,
+                       .hidden = {AW_MAX_WIDTH, AW_MAX_WIDTH, AW_MAX_WIDTH, AW_MAX_WIDTH}};
+    ck_assert_uint_eq(aw_shape_n_params(&wide), 0);
+}
+END_TEST
+
+/* Issue 14.10: finding a section scans the sections, so a blob of 100,000 empty sections took seconds;
+ * the count is now capped. */
+START_TEST(test_too_many_sections)
+{
+    size_t count = AW_CKPT_MAX_SECTIONS + 1, n = 12 + 12 * count + 4;
+    uint8_t *b = calloc(n, 1);
+    ck_assert_ptr_nonnull(b);
+    memcpy(b, AW_CKPT_MAGIC, 4);
+    aw_le_put_u32(b + 4, AW_CKPT_VERSION);
+    aw_le_put_u32(b + 8, (uint32_t)count);
+    for (size_t i = 0; i < count; i++)
+        snprintf((char *)b + 12 + 12 * i, 5, "S%03zu", i);
+    aw_le_put_u32(b + n - 4, (uint32_t)crc32(0L, b, (uInt)(n - 4)));
+    aw_ckpt_t c;
+    aw_error_t err;
+    ck_assert_int_eq(aw_ckpt_decode(b, n, &c, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "at most 64") != NULL, "%s", err.msg);
+    aw_le_put_u32(b + 8, (uint32_t)(count - 1));
+    for (size_t i = 0; i < 12; i++)
+        b[12 + 12 * (count - 1) + i] = 0; /* the last header becomes stray bytes: still refused */
+    aw_le_put_u32(b + n - 4, (uint32_t)crc32(0L, b, (uInt)(n - 4)));
+    ck_assert_int_eq(aw_ckpt_decode(b, n, &c, &err), AW_EFORMAT);
+    free(b);
+}
+END_TEST
+
 static Suite *ckpt_suite(void)
 {
     Suite *s = suite_create("ckpt");
@@ -691,6 +758,8 @@ static Suite *ckpt_suite(void)
     tcase_add_test(lay, test_layout_reads_old_blob);
     tcase_add_test(lay, test_layout_roundtrip);
     tcase_add_test(lay, test_layout_refuses_bad_sections);
+    tcase_add_test(lay, test_layout_refuses_wrapping_shape);
+    tcase_add_test(bad, test_too_many_sections);
     suite_add_tcase(s, lay);
     return s;
 }

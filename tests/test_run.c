@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/objective.h"
+#include "run/ckpt_layout.h"
 #include "run/run.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -275,6 +276,146 @@ START_TEST(test_load_model)
 }
 END_TEST
 
+/* Rewrites checkpoint (epoch, position) of a run with its progress section's position and points set as
+ * given, re-encoded so that its checksum is valid (as anyone who can write the database could). */
+static void forge_position(aw_store_t *s, const char *identity, int64_t epoch, int64_t position, int64_t new_pos,
+                           int64_t new_points)
+{
+    sqlite3 *db = aw_store_handle(s);
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT blob FROM checkpoints WHERE identity = ? AND epoch = ? AND "
+                                        "position = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, identity, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, epoch);
+    sqlite3_bind_int64(st, 3, position);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    aw_run_ckpt_t ck;
+    aw_error_t err = {0};
+    ck_assert_int_eq(aw_run_ckpt_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &ck, &err),
+                     0);
+    sqlite3_finalize(st);
+    ck.prog.position = new_pos;
+    ck.prog.points = new_points;
+    uint8_t *b;
+    size_t n;
+    ck_assert_int_eq(aw_run_ckpt_encode(&ck, &b, &n, &err), 0);
+    aw_run_ckpt_fini(&ck);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "UPDATE checkpoints SET blob = ? WHERE identity = ? AND epoch = ? AND "
+                                        "position = ?", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, b, (int)n, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, identity, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, epoch);
+    sqlite3_bind_int64(st, 4, position);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+    ck_assert_int_eq(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    free(b);
+}
+
+static void same_params(aw_store_t *a, aw_store_t *b, const char *identity)
+{
+    float *x, *y;
+    size_t nx, ny;
+    final_params(a, identity, &x, &nx);
+    final_params(b, identity, &y, &ny);
+    ck_assert_uint_eq(nx, ny);
+    ck_assert_int_eq(memcmp(x, y, nx * sizeof(float)), 0);
+    free(x);
+    free(y);
+}
+
+static int64_t count_rows(aw_store_t *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    ck_assert_int_eq(sqlite3_prepare_v2(aw_store_handle(s), sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Issue 14.2: a checkpoint with a valid checksum but a position past the epoch (or points that do not
+ * match it) is rejected as checkpoint_bad and the run falls back to the previous one, ending with the
+ * parameters of an uninterrupted run. */
+START_TEST(test_forged_position_falls_back)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 5);
+    const aw_spec_t *spec = &list.runs[0];
+    aw_error_t err = {0};
+    int fb;
+    aw_store_t *ref = open_store("ref.db");
+    aw_run_opts_t o = {.threads = 1};
+    ck_assert_int_eq(aw_run(spec, ref, &o, &fb, &err), 0);
+    const int64_t forged[][2] = {{1000, 8000}, {3, 5}, {-4, -32}};
+    for (int k = 0; k < 3; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "forged%d.db", k);
+        aw_store_t *s = open_store(name);
+        aw_run_opts_t stop = {.threads = 1, .stop_after_steps = 27};
+        ck_assert_int_eq(aw_run(spec, s, &stop, &fb, &err), AW_EINTR);
+        forge_position(s, spec->identity, 3, 3, forged[k][0], forged[k][1]);
+        ck_assert_msg(aw_run(spec, s, &o, &fb, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(count_events(s, spec->identity, "checkpoint_bad"), 1);
+        run_status(s, spec->identity, AW_RUN_FINISHED, 5);
+        same_params(ref, s, spec->identity);
+        aw_store_close(s);
+    }
+    aw_store_close(ref);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
+/* Issue 14.9: when no checkpoint is usable the run starts over, and must first drop the metrics it had
+ * recorded (the resume failed with "UNIQUE constraint failed: metrics.identity, metrics.epoch"). A
+ * rollback also drops the evaluations after its epoch. */
+START_TEST(test_all_checkpoints_bad_starts_over)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 5);
+    const aw_spec_t *spec = &list.runs[0];
+    aw_error_t err = {0};
+    int fb;
+    aw_store_t *ref = open_store("ref.db");
+    aw_run_opts_t o = {.threads = 1};
+    ck_assert_int_eq(aw_run(spec, ref, &o, &fb, &err), 0);
+    aw_store_t *s = open_store("allbad.db");
+    aw_run_opts_t stop = {.threads = 1, .stop_after_steps = 27};
+    ck_assert_int_eq(aw_run(spec, s, &stop, &fb, &err), AW_EINTR);
+    ck_assert_int_eq(count_rows(s, "SELECT count(*) FROM metrics"), 3);
+    ck_assert_int_eq(sqlite3_exec(aw_store_handle(s), "UPDATE checkpoints SET blob = x'00'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ck_assert_msg(aw_run(spec, s, &o, &fb, &err) == 0, "%s", err.msg);
+    run_status(s, spec->identity, AW_RUN_FINISHED, 5);
+    same_params(ref, s, spec->identity);
+    ck_assert_int_eq(count_rows(s, "SELECT count(*) FROM metrics"), 5);
+    /* The finished run has its final evaluation at epoch 5; rolling back to epoch 4 drops it. */
+    ck_assert_int_eq(count_rows(s, "SELECT count(*) FROM evaluations WHERE epoch = 5"), 1);
+    ck_assert_int_gt(count_rows(s, "SELECT count(*) FROM eval_points WHERE epoch = 5"), 0);
+    ck_assert_int_eq(aw_store_rollback(s, spec->identity, 4, 0, &err), 0);
+    ck_assert_int_eq(count_rows(s, "SELECT count(*) FROM evaluations WHERE epoch > 4"), 0);
+    ck_assert_int_eq(count_rows(s, "SELECT count(*) FROM eval_points WHERE epoch > 4"), 0);
+    ck_assert_int_eq(count_rows(s, "SELECT count(*) FROM metrics"), 4);
+    aw_store_close(s);
+    aw_store_close(ref);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
+/* Issue 14.5: train.threads is bounded like --threads, and a count the system cannot create is an error
+ * (OpenMP would abort), not a crash. */
+START_TEST(test_threads_bounded)
+{
+    aw_error_t err = {0};
+    ck_assert_int_eq(aw_run_set_threads(AW_MAX_THREADS + 1, &err), AW_EARG);
+    ck_assert_int_eq(aw_run_set_threads(0, &err), AW_EARG);
+    ck_assert_int_eq(aw_run_set_threads(1, &err), 0);
+    aw_spec_list_t list;
+    ck_assert_int_eq(aw_spec_load_string("train: {threads: 100000}\n", "t", NULL, 0, &list, &err), AW_ESPEC);
+    ck_assert_msg(strstr(err.msg, "expected an integer in 1..1024") != NULL, "%s", err.msg);
+}
+END_TEST
+
 /* A run claimed by a live process is left alone; one claimed by a dead
  * process is taken over. */
 START_TEST(test_claims)
@@ -322,6 +463,9 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_bad_checkpoint_falls_back);
     tcase_add_test(tc, test_load_model);
     tcase_add_test(tc, test_claims);
+    tcase_add_test(tc, test_forged_position_falls_back);
+    tcase_add_test(tc, test_all_checkpoints_bad_starts_over);
+    tcase_add_test(tc, test_threads_bounded);
     suite_add_tcase(su, tc);
     return su;
 }

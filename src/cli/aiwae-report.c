@@ -3,6 +3,7 @@
  * to the database. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -212,8 +213,9 @@ static int watch_runs(aw_store_t *store, const cli_t *c)
 static int parse_count(const char *opt, const char *arg, long long *v)
 {
     char *end, msg[512];
+    errno = 0;
     *v = strtoll(arg, &end, 10);
-    if (*end != '\0' || end == arg || *v < 0) {
+    if (*end != '\0' || end == arg || *v < 0 || errno == ERANGE) {
         snprintf(msg, sizeof msg, "--%s %s: expected an integer >= 0", opt, arg);
         return usage_error(msg);
     }

@@ -202,8 +202,9 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 't': {
             char *end;
             long v = strtol(optarg, &end, 10);
-            if (*end != '\0' || v < 1 || v > 1024) {
-                fprintf(stderr, PROG ": error: --threads %s: expected an integer from 1 to 1024\n", optarg);
+            if (end == optarg || *end != '\0' || v < 1 || v > AW_MAX_THREADS) {
+                fprintf(stderr, PROG ": error: --threads %s: expected an integer from 1 to %d\n", optarg,
+                        AW_MAX_THREADS);
                 return AW_EXIT_USAGE;
             }
             c->threads = (int)v;
@@ -260,12 +261,15 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
     return status;
 }
 
-/* --dry-run: each resolved run's canonical YAML and identity. */
-static void print_runs(const aw_spec_list_t *list)
+/* --dry-run: each resolved run's canonical YAML and identity; a failed write is an error (> /dev/full). */
+static int print_runs(const aw_spec_list_t *list)
 {
-    for (int i = 0; i < list->n; i++)
-        printf("# run %d of %d: %s\n# identity: %s\n%s%s", i + 1, list->n, list->runs[i].name,
-               list->runs[i].identity, list->runs[i].canonical, i + 1 < list->n ? "---\n" : "");
+    int ok = 1;
+    for (int i = 0; i < list->n && ok; i++)
+        ok = printf("# run %d of %d: %s\n# identity: %s\n%s%s", i + 1, list->n, list->runs[i].name,
+                    list->runs[i].identity, list->runs[i].canonical, i + 1 < list->n ? "---\n" : "") >= 0;
+    ok = ok && fflush(stdout) == 0;
+    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
 }
 
 int main(int argc, char **argv)
@@ -292,7 +296,7 @@ int main(int argc, char **argv)
     if (rc < 0)
         status = die(rc, err.msg);
     else if (c.dry_run)
-        print_runs(&list);
+        status = print_runs(&list);
     else if (store == NULL && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
         status = die(rc, err.msg);
     else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)

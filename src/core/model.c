@@ -11,13 +11,27 @@
 
 #include "core/decoder.h"
 
+static int width_ok(int w)
+{
+    return w >= 1 && w <= AW_MAX_WIDTH;
+}
+
 static int shape_valid(const aw_shape_t *s)
 {
-    if (s->D < 1 || s->H < 1 || s->n_hidden < 1 || s->n_hidden > AW_MAX_HIDDEN)
+    if (!width_ok(s->D) || !width_ok(s->H) || s->n_hidden < 1 || s->n_hidden > AW_MAX_HIDDEN)
         return 0;
     for (int l = 0; l < s->n_hidden; l++)
-        if (s->hidden[l] < 1)
+        if (!width_ok(s->hidden[l]))
             return 0;
+    return 1;
+}
+
+/* *n += out * in + out (a layer's weights and biases), or 0 when that passes AW_MAX_PARAMS. */
+static int add_layer(size_t *n, size_t out, size_t in)
+{
+    if (in > (AW_MAX_PARAMS - *n) / out - 1)
+        return 0;
+    *n += out * in + out;
     return 1;
 }
 
@@ -53,20 +67,21 @@ size_t aw_shape_n_params(const aw_shape_t *shape)
     if (!shape_valid(shape))
         return 0;
     const int L = shape->n_hidden;
-    size_t n = 0;
-    int in = shape->D;
+    size_t n = 0, in = (size_t)shape->D;
     for (int l = 0; l < L; l++) {
-        n += (size_t)shape->hidden[l] * in + shape->hidden[l];
-        in = shape->hidden[l];
+        if (!add_layer(&n, (size_t)shape->hidden[l], in))
+            return 0;
+        in = (size_t)shape->hidden[l];
     }
-    n += (size_t)2 * shape->H * in + 2 * shape->H;
-    in = shape->H;
+    if (!add_layer(&n, 2 * (size_t)shape->H, in))
+        return 0;
+    in = (size_t)shape->H;
     for (int l = L - 1; l >= 0; l--) {
-        n += (size_t)shape->hidden[l] * in + shape->hidden[l];
-        in = shape->hidden[l];
+        if (!add_layer(&n, (size_t)shape->hidden[l], in))
+            return 0;
+        in = (size_t)shape->hidden[l];
     }
-    n += (size_t)shape->D * in + shape->D;
-    return n;
+    return add_layer(&n, (size_t)shape->D, in) ? n : 0;
 }
 
 /* 64-byte-aligned allocation of n bytes (rounded up), zeroed if zero is set, or NULL. */
@@ -95,8 +110,9 @@ int aw_model_init(aw_model_t *m, const aw_shape_t *shape, aw_rng_t *rng, aw_erro
     size_t n = aw_shape_n_params(shape);
     if (n == 0)
         return aw_error_set(err, AW_EARG,
-                            "model: invalid shape (D=%d, H=%d, n_hidden=%d): sizes must be >= 1 and "
-                            "n_hidden at most %d", shape->D, shape->H, shape->n_hidden, AW_MAX_HIDDEN);
+                            "model: invalid shape (D=%d, H=%d, n_hidden=%d): widths must be in 1..%d, n_hidden at "
+                            "most %d and the parameters at most %zu", shape->D, shape->H, shape->n_hidden,
+                            AW_MAX_WIDTH, AW_MAX_HIDDEN, AW_MAX_PARAMS);
     m->params = alloc64(n * sizeof *m->params, 1);
     if (!m->params)
         return aw_error_set(err, AW_ENOMEM, "model: cannot allocate %zu parameters", n);

@@ -34,6 +34,11 @@ typedef struct aw_model {
     aw_layer_t dec[AW_MAX_HIDDEN + 1]; /* decoder layers (views into params); dec[n_hidden] -> logits */
 } aw_model_t;
 
+/* Bounds on a shape, whatever it comes from (a spec, a dataset, a checkpoint read back): every width
+ * (D, H, hidden) at most AW_MAX_WIDTH and at most AW_MAX_PARAMS parameters in all (8 GiB of floats). */
+#define AW_MAX_WIDTH 65536
+#define AW_MAX_PARAMS ((size_t)1 << 31)
+
 /* Number of parameters of a shape, or 0 if the shape is invalid (D, H, widths >= 1, 1 <= n_hidden <=
  * AW_MAX_HIDDEN). */
 size_t aw_shape_n_params(const aw_shape_t *shape);

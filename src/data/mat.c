@@ -288,32 +288,38 @@ static int read_values(const rd_t *r, const mhdr_t *h, aw_mat_order_t order, aw_
                             loc(r, h->content, where, sizeof where), h->name, aw_mat_type_name((int)type),
                             (unsigned)type);
     size_t count = h->rows * h->cols; /* both < 2^31: no overflow in 64-bit size_t */
+    if (count > AW_MAT_MAX_VALUES)
+        return aw_error_set(err, AW_EFORMAT, "variable '%s' has dimensions %s, more than the limit of %zu values",
+                            h->name, h->dims, (size_t)AW_MAT_MAX_VALUES);
     if (nb % es != 0 || nb / es != count)
         return aw_error_set(err, AW_EFORMAT, "%s: real part of '%s': %zu bytes of %s, expected %zu values for "
                             "dimensions %s", loc(r, h->content, where, sizeof where), h->name, nb,
                             aw_mat_type_name((int)type), count, h->dims);
-    float *col = malloc((count ? count : 1) * sizeof *col);
-    if (col == NULL)
+    float *res = malloc((count ? count : 1) * sizeof *res);
+    if (res == NULL)
         return aw_error_set(err, AW_ENOMEM, "cannot allocate %zu floats for '%s'", count, h->name);
-    convert(r->p + data, type, r->swap, count, col);
-    float *res = col;
     if (order == AW_MAT_ROW_MAJOR && h->rows > 1 && h->cols > 1) {
-        res = malloc(count * sizeof *res);
-        if (res == NULL) {
-            free(col);
-            return aw_error_set(err, AW_ENOMEM, "cannot allocate %zu floats for '%s'", count, h->name);
-        }
-        /* Tiled transpose: col[r + c*rows] -> res[r*cols + c]. */
+        /* Converted a tile of columns at a time (contiguous in the file), then transposed into place:
+         * col[r + c*rows] -> res[r*cols + c], without a second full-size copy. */
         const size_t tile = 32;
-        for (size_t r0 = 0; r0 < h->rows; r0 += tile)
-            for (size_t c0 = 0; c0 < h->cols; c0 += tile) {
+        float *col = malloc(tile * h->rows * sizeof *col);
+        if (col == NULL) {
+            free(res);
+            return aw_error_set(err, AW_ENOMEM, "cannot allocate %zu floats for '%s'", tile * h->rows, h->name);
+        }
+        for (size_t c0 = 0; c0 < h->cols; c0 += tile) {
+            size_t c1 = c0 + tile < h->cols ? c0 + tile : h->cols;
+            convert(r->p + data + c0 * h->rows * es, type, r->swap, (c1 - c0) * h->rows, col);
+            for (size_t r0 = 0; r0 < h->rows; r0 += tile) {
                 size_t r1 = r0 + tile < h->rows ? r0 + tile : h->rows;
-                size_t c1 = c0 + tile < h->cols ? c0 + tile : h->cols;
                 for (size_t rr = r0; rr < r1; rr++)
                     for (size_t cc = c0; cc < c1; cc++)
-                        res[rr * h->cols + cc] = col[rr + cc * h->rows];
+                        res[rr * h->cols + cc] = col[rr + (cc - c0) * h->rows];
             }
+        }
         free(col);
+    } else {
+        convert(r->p + data, type, r->swap, count, res);
     }
     memcpy(out->name, h->name, sizeof out->name);
     out->mxclass = h->mxclass;
@@ -366,7 +372,17 @@ static int scan_compressed(const uint8_t *buf, size_t off, size_t data, size_t n
         note_var(list, list_n, &h);
         return AW_OK;
     }
-    /* The name matched, or the header is longer than the peek: inflate the whole element. */
+    /* The name matched, or the header is longer than the peek: inflate the whole element, but no more than
+     * what its dimensions can hold (the header, one tag and at most 8 bytes a value, padded). */
+    if (rc == AW_OK) {
+        size_t count = h.rows * h.cols;
+        if (count > AW_MAT_MAX_VALUES)
+            return aw_error_set(err, AW_EFORMAT, "offset %zu: variable '%s' has dimensions %s, more than the limit "
+                                "of %zu values", off, h.name, h.dims, (size_t)AW_MAT_MAX_VALUES);
+        if (cend > h.content + 16 + 8 * count)
+            return aw_error_set(err, AW_EFORMAT, "offset %zu: miCOMPRESSED element holds a miMATRIX of %zu bytes, "
+                                "more than its dimensions %s can fill", off, cend, h.dims);
+    }
     if (cend > AW_IO_MAX_BYTES)
         return aw_error_set(err, AW_EFORMAT, "offset %zu: miCOMPRESSED element holds a miMATRIX of %zu bytes, "
                             "more than the limit of %zu", off, cend, AW_IO_MAX_BYTES);

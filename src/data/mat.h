@@ -24,6 +24,10 @@ enum {
     AW_MX_UINT32 = 13, AW_MX_INT64 = 14, AW_MX_UINT64 = 15
 };
 
+/* Most values a variable may have (2^27 = 134M; 512 MiB of floats; Omniglot's largest has 25M): bounds
+ * what a small compressed file can make the reader allocate. */
+#define AW_MAT_MAX_VALUES ((size_t)1 << 27)
+
 /* Longest variable name MATLAB allows (namelengthmax). */
 #define AW_MAT_NAME_MAX 63
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "util/bytes.h"
+#include "util/io.h"
 #include "util/json.h"
 #include "util/sbuf.h"
 
@@ -106,35 +107,7 @@ int aw_st_write(const char *path, const aw_st_entry_t *t, size_t n, const aw_st_
     int rc = aw_st_encode(t, n, meta, n_meta, &buf, &len, err);
     if (rc < 0)
         return rc;
-    size_t plen = strlen(path) + 16;
-    char *tmp = malloc(plen);
-    if (tmp == NULL) {
-        free(buf);
-        return aw_error_set(err, AW_ENOMEM, "%s: out of memory", path);
-    }
-    snprintf(tmp, plen, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (f == NULL) {
-        rc = aw_error_set(err, AW_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        goto out;
-    }
-    size_t wrote = fwrite(buf, 1, len, f);
-    int werr = wrote != len ? errno : 0;
-    if (fclose(f) != 0 && werr == 0)
-        werr = errno ? errno : EIO;
-    if (wrote != len || werr != 0) {
-        rc = aw_error_set(err, AW_EIO, "%s: cannot write: %s", tmp, strerror(werr ? werr : EIO));
-        unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = aw_error_set(err, AW_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        goto out;
-    }
-    rc = AW_OK;
-out:
-    free(tmp);
+    rc = aw_io_write_atomic(path, buf, len, err);
     free(buf);
     return rc;
 }
@@ -501,13 +474,17 @@ static int check_layout(aw_st_file_t *f, aw_error_t *err)
         int64_t m = numel(t->ndim, t->shape);
         if (m < 0)
             return aw_error_set(err, AW_EFORMAT, "safetensors: tensor %s: shape too large", t->name);
-        if (t->end < t->begin || t->end - t->begin != (uint64_t)m * dtype_size(t->dtype))
+        uint64_t esize = dtype_size(t->dtype);
+        if ((uint64_t)m > UINT64_MAX / esize || (uint64_t)m * esize > (uint64_t)SIZE_MAX)
+            return aw_error_set(err, AW_EFORMAT, "safetensors: tensor %s: %lld elements of %s overflow a size",
+                                t->name, (long long)m, t->dtype);
+        if (t->end < t->begin || t->end - t->begin != (uint64_t)m * esize)
             return aw_error_set(err, AW_EFORMAT,
                                 "safetensors: tensor %s: data_offsets [%llu,%llu] hold %llu bytes, expected %llu for "
                                 "its shape and dtype %s",
                                 t->name, (unsigned long long)t->begin, (unsigned long long)t->end,
-                                (unsigned long long)(t->end - t->begin),
-                                (unsigned long long)((uint64_t)m * dtype_size(t->dtype)), t->dtype);
+                                (unsigned long long)(t->end - t->begin), (unsigned long long)((uint64_t)m * esize),
+                                t->dtype);
         if (t->end > f->data_len)
             return aw_error_set(err, AW_EFORMAT, "safetensors: tensor %s: data_offsets end %llu past the data (%zu bytes)",
                                 t->name, (unsigned long long)t->end, f->data_len);
@@ -622,38 +599,14 @@ int aw_st_parse(const uint8_t *buf, size_t len, aw_st_file_t *out, aw_error_t *e
 int aw_st_read(const char *path, aw_st_file_t *out, aw_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return aw_error_set(err, AW_EIO, "%s: cannot open: %s", path, strerror(errno));
-    uint8_t *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = AW_OK;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 1 << 16;
-            uint8_t *p = realloc(buf, ncap);
-            if (p == NULL) {
-                rc = aw_error_set(err, AW_ENOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = p;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = aw_error_set(err, AW_EIO, "%s: cannot read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (rc == AW_OK) {
-        rc = aw_st_parse(buf, n, out, err);
-        if (rc < 0)
-            aw_error_prefix(err, "%s", path);
-    }
-    free(buf);
+    aw_buf_t b = {0};
+    int rc = aw_io_read_file(path, AW_IO_MAX_BYTES, &b, err);
+    if (rc < 0)
+        return rc;
+    rc = aw_st_parse(b.data, b.size, out, err);
+    if (rc < 0)
+        aw_error_prefix(err, "%s", path);
+    aw_buf_fini(&b);
     return rc;
 }
 
@@ -691,7 +644,8 @@ int aw_st_get_f32(const aw_st_file_t *f, const aw_st_tensor_t *t, float *out, si
 {
     if (strcmp(t->dtype, "F32") != 0)
         return aw_error_set(err, AW_EFORMAT, "safetensors: tensor %s has dtype %s, expected F32", t->name, t->dtype);
-    if (t->end - t->begin != 4 * (uint64_t)n)
+    if (t->end < t->begin || t->end > f->data_len || (uint64_t)n > (t->end - t->begin) / 4 ||
+        t->end - t->begin != 4 * (uint64_t)n)
         return aw_error_set(err, AW_EFORMAT, "safetensors: tensor %s holds %llu values, expected %zu", t->name,
                             (unsigned long long)((t->end - t->begin) / 4), n);
     aw_le_get_f32s(f->data + t->begin, out, n);

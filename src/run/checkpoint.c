@@ -3,6 +3,7 @@
  * a kill lives in the checkpoint (parameters, method state, generator, position, partial sums). */
 #include "run/run_ctx.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,32 @@ static int same_shape(const aw_shape_t *a, const aw_shape_t *b)
     return 1;
 }
 
+/* Checks a decoded position against the run's spec, so that a well-formed checkpoint with a valid
+ * checksum but impossible numbers (written by anyone who can write the database) is rejected like a
+ * damaged one: 0 <= epoch <= epochs, 0 <= position < steps per epoch (0 after the last epoch), every step
+ * done a full batch, finite sums and time. */
+static int prog_fits(const run_ctx_t *c, const aw_run_progress_t *p, aw_error_t *err)
+{
+    const int64_t steps = aw_run_steps_per_epoch(c), B = c->spec->train.batch_size;
+    const int64_t epochs = c->spec->train.epochs;
+    if (p->epoch < 0 || p->epoch > epochs)
+        return aw_error_set(err, AW_EFORMAT, "progress at epoch %lld, expected 0..%lld", (long long)p->epoch,
+                            (long long)epochs);
+    if (p->position < 0 || p->position >= steps || (p->epoch == epochs && p->position != 0))
+        return aw_error_set(err, AW_EFORMAT, "progress at step %lld of epoch %lld, expected 0..%lld",
+                            (long long)p->position, (long long)p->epoch + 1,
+                            (long long)(p->epoch == epochs ? 0 : steps - 1));
+    if (p->points != p->position * B)
+        return aw_error_set(err, AW_EFORMAT, "progress counts %lld points after %lld steps of %lld",
+                            (long long)p->points, (long long)p->position, (long long)B);
+    int finite = isfinite(p->sum_loss) && isfinite(p->sum_bound) && isfinite(p->seconds) && p->seconds >= 0;
+    for (int t = 0; t < p->n_temps; t++)
+        finite &= isfinite(p->sum_accept[t]);
+    if (!finite)
+        return aw_error_set(err, AW_EFORMAT, "progress holds a non-finite sum or a negative time");
+    return AW_OK;
+}
+
 /* Restores the run from one checkpoint blob; leaves the context untouched on error. */
 static int ckpt_restore(run_ctx_t *c, const uint8_t *blob, size_t n, aw_error_t *err)
 {
@@ -42,7 +69,7 @@ static int ckpt_restore(run_ctx_t *c, const uint8_t *blob, size_t n, aw_error_t 
     else if (ck.prog.n_temps != c->ps.n_temps)
         rc = aw_error_set(err, AW_EFORMAT, "progress section holds %d temperatures, expected %d", ck.prog.n_temps,
                           c->ps.n_temps);
-    else
+    else if ((rc = prog_fits(c, &ck.prog, err)) == AW_OK)
         rc = c->ops->load(c->method, ck.meth, ck.meth_bytes, err);
     if (rc == AW_OK) {
         memcpy(c->model.params, ck.params, c->model.n_params * sizeof(float));
@@ -74,8 +101,10 @@ int aw_run_resume_latest(run_ctx_t *c, int *found, aw_error_t *err)
     aw_store_ckpt_taker_t t = {.take = take_restored, .rejected = tell_rejected, .ctx = c};
     int rc = aw_store_take_checkpoint(c->store, c->spec->identity, -1, &t, NULL, err);
     if (rc == AW_ENOTFOUND) {
+        /* No usable checkpoint: the run starts over, so nothing it recorded before may stay (metrics,
+         * evaluations, unusable checkpoints). */
         aw_error_clear(err);
-        return AW_OK;
+        return aw_store_rollback(c->store, c->spec->identity, 0, -1, err);
     }
     if (rc < 0)
         return rc;

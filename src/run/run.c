@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <stdarg.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,30 @@ static void flush_denormals(void)
 }
 #endif
 
-void aw_run_set_threads(int threads)
+static void *idle_thread(void *arg)
 {
-    if (threads < 1)
-        threads = 1;
+    return arg;
+}
+
+/* Creates and joins threads - 1 threads with the default attributes (those OpenMP uses): 0 or errno. */
+static int probe_threads(int threads)
+{
+    pthread_t t[AW_MAX_THREADS];
+    int made = 0, e = 0;
+    while (made < threads - 1 && (e = pthread_create(&t[made], NULL, idle_thread, NULL)) == 0)
+        made++;
+    for (int i = 0; i < made; i++)
+        pthread_join(t[i], NULL);
+    return made == threads - 1 ? 0 : e;
+}
+
+int aw_run_set_threads(int threads, aw_error_t *err)
+{
+    if (threads < 1 || threads > AW_MAX_THREADS)
+        return aw_error_set(err, AW_EARG, "threads: expected 1 to %d, found %d", AW_MAX_THREADS, threads);
+    int e = probe_threads(threads);
+    if (e != 0)
+        return aw_error_set(err, AW_ENOMEM, "cannot create %d threads: %s", threads, strerror(e));
     omp_set_num_threads(threads);
     openblas_set_num_threads(threads);
     /* The control register is per thread: set it here (threads created later
@@ -46,6 +67,7 @@ void aw_run_set_threads(int threads)
     flush_denormals();
 #pragma omp parallel num_threads(threads)
     flush_denormals();
+    return AW_OK;
 }
 
 double aw_run_now_s(void)
@@ -124,14 +146,13 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
         aw_error_set(err, AW_OK, "being run by %s", holder);
         return AW_OK;
     }
-    aw_run_set_threads(opts->threads > 0 ? opts->threads : spec->train.threads);
-
     run_ctx_t c;
     memset(&c, 0, sizeof c);
     c.spec = spec;
     c.store = store;
     c.opts = opts;
-    if ((rc = aw_run_ctx_init(&c, err)) < 0)
+    if ((rc = aw_run_set_threads(opts->threads > 0 ? opts->threads : spec->train.threads, err)) < 0 ||
+        (rc = aw_run_ctx_init(&c, err)) < 0)
         goto fail;
     int found = 0;
     if ((rc = aw_run_resume_latest(&c, &found, err)) < 0)

@@ -72,8 +72,10 @@ int aw_run_next_replicate(aw_store_t *store, aw_spec_t *spec, aw_error_t *err);
 /* Fills data options from the spec's dataset section (pointers borrow from spec). */
 void aw_run_data_opts(const aw_spec_t *spec, aw_data_opts_t *o);
 
-/* Sets the process's thread count: OpenMP's pool, which OpenBLAS (the OpenMP
- * build) shares. */
-void aw_run_set_threads(int threads);
+/* Sets the process's thread count (1..AW_MAX_THREADS): OpenMP's pool, which OpenBLAS (the OpenMP build)
+ * shares. First checks that the system lets this process create that many threads with the default
+ * stack (OpenMP would abort the process otherwise). Returns 0, AW_EARG out of range, or AW_ENOMEM
+ * ("cannot create N threads: ..."). */
+int aw_run_set_threads(int threads, aw_error_t *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/model.h"
 #include "data/data.h"
 #include "methods/plugin.h"
 #include "spec/schema.h"
@@ -89,10 +90,12 @@ static const aw_key_t DATASET[] = {
      .doc = "use the first N test points; ~: all", .offset = S_(dataset.test_size)},
     {0}};
 
+/* model.hidden's expect text spells these out. */
+_Static_assert(AW_MAX_WIDTH == 65536 && AW_MAX_HIDDEN == 4, "update model.hidden's expect text");
 static const aw_key_t MODEL[] = {
-    {.key = "latent", .type = AW_KEY_INT, .def = "50", .lo = 1, .identity = 1, .doc = "H, latent units",
+    {.key = "latent", .type = AW_KEY_INT, .def = "50", .lo = 1, .hi = AW_MAX_WIDTH, .identity = 1, .doc = "H, latent units",
      .offset = S_(model.latent)},
-    {.key = "hidden", .type = AW_KEY_CUSTOM, .def = "[200, 200]", .expect = "a sequence of 1 to 4 integers >= 1",
+    {.key = "hidden", .type = AW_KEY_CUSTOM, .def = "[200, 200]", .expect = "a sequence of 1 to 4 integers in 1..65536",
      .identity = 1, .doc = "widths of each network's tanh layers (the decoder uses them in reverse)",
      .offset = S_(model.hidden)},
     {0}};
@@ -120,7 +123,7 @@ static const aw_key_t TRAIN[] = {
      .doc = "Adam's epsilon", .offset = S_(train.adam.eps)},
     {.key = "checkpoint_every", .type = AW_KEY_INT, .def = "10", .lo = 1, .identity = 0,
      .doc = "keep a checkpoint every N epochs (and after the last)", .offset = S_(train.checkpoint_every)},
-    {.key = "threads", .type = AW_KEY_INT, .def = "2", .lo = 1, .identity = 0,
+    {.key = "threads", .type = AW_KEY_INT, .def = "2", .lo = 1, .hi = AW_MAX_THREADS, .identity = 0,
      .doc = "OpenMP threads (results do not depend on them)", .offset = S_(train.threads)},
     {0}};
 
@@ -402,7 +405,7 @@ static int read_hidden(load_t *L, const aw_key_t *k, const aw_ynode_t *h, aw_spe
         char p[64];
         long long x;
         snprintf(p, sizeof p, "model.hidden[%d]", i);
-        int rc = aw_spec_read_int(L, h->vals[i], p, 1, INT_MAX, NULL, &x);
+        int rc = aw_spec_read_int(L, h->vals[i], p, 1, AW_MAX_WIDTH, NULL, &x);
         if (rc != AW_OK)
             return rc;
         s->model.hidden[i] = (int)x;

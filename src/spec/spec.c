@@ -112,8 +112,8 @@ int aw_spec_load_string(const char *yaml, const char *label, const char *const *
     return load_text(yaml, strlen(yaml), label, overrides, n_overrides, out, err);
 }
 
-/* Specs are small: a file over this is not one. */
-#define SPEC_MAX_BYTES ((size_t)16 << 20)
+/* Specs are a few KB: a file over 1 MiB is not one (docs/robustness.md). */
+#define SPEC_MAX_BYTES ((size_t)1 << 20)
 
 int aw_spec_load(const char *path, const char *const *overrides, int n_overrides, aw_spec_list_t *out,
                  aw_error_t *err)

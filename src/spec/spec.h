@@ -50,6 +50,7 @@
 #define AW_MAX_EVAL 8        /* entries in a spec's evaluate list */
 #define AW_SPEC_MAX_RUNS 1000 /* runs one sweep may expand to */
 #define AW_SPEC_NAME_MAX 255 /* bytes of a run name, sweep suffix included */
+#define AW_MAX_THREADS 1024   /* train.threads and --threads */
 
 typedef struct aw_eval_spec {
     char estimator[32];        /* the estimator's name (a row of the plugin table) */

@@ -230,75 +230,238 @@ void aw_ynode_describe(const aw_ynode_t *n, char *buf, size_t size)
     snprintf(buf, size, "%s", tmp);
 }
 
-/* Conversion of a loaded libyaml document. */
-typedef struct convert {
-    yaml_document_t *doc;  /* borrowed: the loaded document */
-    const char *origin;    /* borrowed: origin for the nodes */
-    int positions;         /* keep line/col */
-    long count;            /* nodes created so far (alias expansion counts every copy) */
-    aw_error_t *err;       /* where problems go */
-} convert_t;
+/* The tree is built from libyaml's events, not from its document loader: the loader builds the whole
+ * document before anything can be checked, and its flow scanning is quadratic in the nesting depth, so a
+ * file of 100,000 '[' took minutes. Here the depth limit stops the parse as soon as it is crossed. */
+typedef struct anchor {
+    char *name;        /* owned */
+    aw_ynode_t *node;  /* borrowed: a finished node of the tree being built */
+} anchor_t;
 
-static int convert_node(convert_t *cv, yaml_node_t *yn, int depth, aw_ynode_t **out)
+typedef struct builder {
+    const char *origin;                          /* borrowed: origin for the nodes */
+    int positions;                               /* keep line/col */
+    long count;                                  /* nodes created so far (alias copies count every node) */
+    int depth;                                   /* open collections */
+    aw_ynode_t *open[AW_YTREE_MAX_DEPTH + 1];    /* the open collections, outermost first */
+    aw_ynode_t *key[AW_YTREE_MAX_DEPTH + 1];     /* an open mapping's key waiting for its value */
+    char *open_anchor[AW_YTREE_MAX_DEPTH + 1];   /* an open collection's anchor (owned), or NULL */
+    anchor_t *anchors;                           /* finished anchored nodes */
+    size_t n_anchors, cap_anchors;
+    aw_ynode_t *root;                            /* the finished document, or NULL */
+    aw_error_t *err;                             /* where problems go */
+} builder_t;
+
+static void mark_where(const builder_t *b, yaml_mark_t m, char *buf, size_t size)
 {
-    *out = NULL;
-    int line = cv->positions ? (int)yn->start_mark.line + 1 : 0;
-    int col = cv->positions ? (int)yn->start_mark.column + 1 : 0;
-    char where[512];
-    if (cv->positions)
-        snprintf(where, sizeof where, "%s:%d:%d", cv->origin, line, col);
+    if (b->positions)
+        snprintf(buf, size, "%s:%d:%d", b->origin, (int)m.line + 1, (int)m.column + 1);
     else
-        snprintf(where, sizeof where, "%s", cv->origin);
-    if (depth > AW_YTREE_MAX_DEPTH)
-        return aw_error_set(cv->err, AW_ESPEC, "%s: bad YAML: nested deeper than %d levels (a recursive alias?)",
-                            where, AW_YTREE_MAX_DEPTH);
-    if (++cv->count > AW_YTREE_MAX_NODES)
-        return aw_error_set(cv->err, AW_ESPEC, "%s: bad YAML: more than %d nodes (after expanding aliases)",
-                            where, AW_YTREE_MAX_NODES);
-    aw_ynode_t *n = NULL;
-    switch (yn->type) {
-    case YAML_SCALAR_NODE:
-        n = aw_ynode_new_scalar((const char *)yn->data.scalar.value, yn->data.scalar.length,
-                                yn->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, cv->origin, line, col);
-        break;
-    case YAML_SEQUENCE_NODE:
-        n = aw_ynode_new(AW_YSEQ, cv->origin, line, col);
-        for (yaml_node_item_t *it = yn->data.sequence.items.start; n != NULL && it < yn->data.sequence.items.top;
-             it++) {
-            aw_ynode_t *c;
-            int rc = convert_node(cv, yaml_document_get_node(cv->doc, *it), depth + 1, &c);
-            if (rc == AW_OK)
-                rc = aw_ynode_append(n, NULL, c);
-            if (rc != AW_OK) {
-                aw_ynode_free(n);
-                return rc == AW_ENOMEM ? aw_error_set(cv->err, AW_ENOMEM, "%s: out of memory", where) : rc;
-            }
+        snprintf(buf, size, "%s", b->origin);
+}
+
+static int oom(const builder_t *b, yaml_mark_t m)
+{
+    char where[512];
+    mark_where(b, m, where, sizeof where);
+    return aw_error_set(b->err, AW_ENOMEM, "%s: out of memory", where);
+}
+
+/* Nodes and depth of the tree at n (depth of a scalar: 0). */
+static void tree_size(const aw_ynode_t *n, long *nodes, int *depth)
+{
+    *nodes = 1;
+    *depth = 0;
+    for (int i = 0; i < n->n; i++) {
+        long cn;
+        int cd;
+        if (n->keys != NULL) {
+            tree_size(n->keys[i], &cn, &cd);
+            *nodes += cn;
         }
-        break;
-    case YAML_MAPPING_NODE:
-        n = aw_ynode_new(AW_YMAP, cv->origin, line, col);
-        for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; n != NULL && p < yn->data.mapping.pairs.top; p++) {
-            aw_ynode_t *k = NULL, *v = NULL;
-            int rc = convert_node(cv, yaml_document_get_node(cv->doc, p->key), depth + 1, &k);
-            if (rc == AW_OK)
-                rc = convert_node(cv, yaml_document_get_node(cv->doc, p->value), depth + 1, &v);
-            if (rc == AW_OK)
-                rc = aw_ynode_append(n, k, v);
-            else
-                aw_ynode_free(k);
-            if (rc != AW_OK) {
-                aw_ynode_free(n);
-                return rc == AW_ENOMEM ? aw_error_set(cv->err, AW_ENOMEM, "%s: out of memory", where) : rc;
-            }
-        }
-        break;
-    default:
-        return aw_error_set(cv->err, AW_ESPEC, "%s: bad YAML: empty node", where);
+        tree_size(n->vals[i], &cn, &cd);
+        *nodes += cn;
+        if (cd + 1 > *depth)
+            *depth = cd + 1;
     }
-    if (n == NULL)
-        return aw_error_set(cv->err, AW_ENOMEM, "%s: out of memory", where);
-    *out = n;
+}
+
+/* Checks that nodes more nodes with a deepest one depth levels below the current level fit the limits. */
+static int check_limits(builder_t *b, long nodes, int depth, yaml_mark_t m)
+{
+    char where[512];
+    mark_where(b, m, where, sizeof where);
+    if (b->depth + depth > AW_YTREE_MAX_DEPTH)
+        return aw_error_set(b->err, AW_ESPEC, "%s: bad YAML: nested deeper than %d levels", where,
+                            AW_YTREE_MAX_DEPTH);
+    if (nodes > AW_YTREE_MAX_NODES - b->count)
+        return aw_error_set(b->err, AW_ESPEC, "%s: bad YAML: more than %d nodes (after expanding aliases)", where,
+                            AW_YTREE_MAX_NODES);
+    b->count += nodes;
     return AW_OK;
+}
+
+/* Records that node (finished, in the tree) carries anchor name (taken over; NULL for none). */
+static int add_anchor(builder_t *b, char *name, aw_ynode_t *node, yaml_mark_t m)
+{
+    if (name == NULL)
+        return AW_OK;
+    if (b->n_anchors == b->cap_anchors) {
+        size_t cap = b->cap_anchors ? 2 * b->cap_anchors : 8;
+        anchor_t *a = realloc(b->anchors, cap * sizeof *a);
+        if (a == NULL) {
+            free(name);
+            return oom(b, m);
+        }
+        b->anchors = a;
+        b->cap_anchors = cap;
+    }
+    b->anchors[b->n_anchors++] = (anchor_t){name, node};
+    return AW_OK;
+}
+
+/* Puts a finished node into the open collection (or makes it the root); takes node. */
+static int attach(builder_t *b, aw_ynode_t *node, yaml_mark_t m)
+{
+    if (b->depth == 0) {
+        b->root = node;
+        return AW_OK;
+    }
+    int d = b->depth - 1;
+    aw_ynode_t *parent = b->open[d];
+    if (parent->kind == AW_YMAP && b->key[d] == NULL) {
+        b->key[d] = node;
+        return AW_OK;
+    }
+    aw_ynode_t *k = parent->kind == AW_YMAP ? b->key[d] : NULL;
+    b->key[d] = NULL;
+    return aw_ynode_append(parent, k, node) == AW_OK ? AW_OK : oom(b, m);
+}
+
+static char *dup_anchor(const yaml_char_t *a)
+{
+    return a == NULL ? NULL : strdup((const char *)a);
+}
+
+static int on_scalar(builder_t *b, const yaml_event_t *e)
+{
+    int rc = check_limits(b, 1, 0, e->start_mark);
+    if (rc < 0)
+        return rc;
+    int line = b->positions ? (int)e->start_mark.line + 1 : 0, col = b->positions ? (int)e->start_mark.column + 1 : 0;
+    aw_ynode_t *n = aw_ynode_new_scalar((const char *)e->data.scalar.value, e->data.scalar.length,
+                                        e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE, b->origin, line, col);
+    char *anchor = dup_anchor(e->data.scalar.anchor);
+    if (n == NULL || (e->data.scalar.anchor != NULL && anchor == NULL)) {
+        aw_ynode_free(n);
+        free(anchor);
+        return oom(b, e->start_mark);
+    }
+    if ((rc = attach(b, n, e->start_mark)) < 0) {
+        free(anchor);
+        return rc;
+    }
+    return add_anchor(b, anchor, n, e->start_mark);
+}
+
+static int on_start(builder_t *b, const yaml_event_t *e, aw_ynode_kind_t kind, const yaml_char_t *anchor)
+{
+    int rc = check_limits(b, 1, 0, e->start_mark);
+    if (rc < 0)
+        return rc;
+    int line = b->positions ? (int)e->start_mark.line + 1 : 0, col = b->positions ? (int)e->start_mark.column + 1 : 0;
+    aw_ynode_t *n = aw_ynode_new(kind, b->origin, line, col);
+    char *a = dup_anchor(anchor);
+    if (n == NULL || (anchor != NULL && a == NULL)) {
+        aw_ynode_free(n);
+        free(a);
+        return oom(b, e->start_mark);
+    }
+    b->open[b->depth] = n;
+    b->key[b->depth] = NULL;
+    b->open_anchor[b->depth] = a;
+    b->depth++;
+    return AW_OK;
+}
+
+static int on_end(builder_t *b, const yaml_event_t *e)
+{
+    b->depth--;
+    aw_ynode_t *n = b->open[b->depth];
+    char *anchor = b->open_anchor[b->depth];
+    b->open_anchor[b->depth] = NULL;
+    aw_ynode_free(b->key[b->depth]); /* libyaml always gives a key its value: never set here */
+    b->key[b->depth] = NULL;
+    int rc = attach(b, n, e->start_mark);
+    if (rc < 0) {
+        free(anchor);
+        return rc;
+    }
+    return add_anchor(b, anchor, n, e->start_mark);
+}
+
+/* An alias: a copy of the newest finished node with that anchor. An anchor whose node is still open is
+ * a recursive alias (the node would contain itself). */
+static int on_alias(builder_t *b, const yaml_event_t *e)
+{
+    const char *name = (const char *)e->data.alias.anchor;
+    char where[512];
+    mark_where(b, e->start_mark, where, sizeof where);
+    for (int d = 0; d < b->depth; d++)
+        if (b->open_anchor[d] != NULL && strcmp(b->open_anchor[d], name) == 0)
+            return aw_error_set(b->err, AW_ESPEC, "%s: bad YAML: recursive alias *%s (inside the node it names)",
+                                where, name);
+    for (size_t i = b->n_anchors; i-- > 0;) {
+        if (strcmp(b->anchors[i].name, name) != 0)
+            continue;
+        long nodes;
+        int depth;
+        tree_size(b->anchors[i].node, &nodes, &depth);
+        int rc = check_limits(b, nodes, depth, e->start_mark);
+        if (rc < 0)
+            return rc;
+        aw_ynode_t *c = aw_ynode_copy(b->anchors[i].node);
+        return c == NULL ? oom(b, e->start_mark) : attach(b, c, e->start_mark);
+    }
+    return aw_error_set(b->err, AW_ESPEC, "%s: bad YAML: alias *%s names no anchor before it", where, name);
+}
+
+/* Frees what the builder holds (not the finished root). */
+static void builder_fini(builder_t *b)
+{
+    while (b->depth > 0) {
+        b->depth--;
+        aw_ynode_free(b->key[b->depth]);
+        aw_ynode_free(b->open[b->depth]);
+        free(b->open_anchor[b->depth]);
+    }
+    for (size_t i = 0; i < b->n_anchors; i++)
+        free(b->anchors[i].name);
+    free(b->anchors);
+}
+
+/* One event into the tree; *done set at the end of the first document. */
+static int on_event(builder_t *b, const yaml_event_t *e, int *done)
+{
+    switch (e->type) {
+    case YAML_SCALAR_EVENT:
+        return on_scalar(b, e);
+    case YAML_SEQUENCE_START_EVENT:
+        return on_start(b, e, AW_YSEQ, e->data.sequence_start.anchor);
+    case YAML_MAPPING_START_EVENT:
+        return on_start(b, e, AW_YMAP, e->data.mapping_start.anchor);
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        return on_end(b, e);
+    case YAML_ALIAS_EVENT:
+        return on_alias(b, e);
+    case YAML_DOCUMENT_END_EVENT:
+    case YAML_STREAM_END_EVENT:
+        *done = 1;
+        return AW_OK;
+    default:
+        return AW_OK;
+    }
 }
 
 /* 1-based line and column of byte offset off in buf (for reader errors, which
@@ -346,48 +509,58 @@ static int parser_error(const yaml_parser_t *p, const char *buf, size_t len, con
                         ctx, line, col);
 }
 
+/* After the first document: AW_OK at the end of the stream, an error when a second document follows. */
+static int no_second_document(yaml_parser_t *p, const char *buf, size_t len, const builder_t *b)
+{
+    for (int started = 0;;) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(p, &e))
+            return parser_error(p, buf, len, b->origin, b->positions, b->err);
+        yaml_event_type_t t = e.type;
+        yaml_mark_t m = e.start_mark;
+        yaml_event_delete(&e);
+        if (t == YAML_STREAM_END_EVENT)
+            return AW_OK;
+        if (t == YAML_DOCUMENT_START_EVENT) {
+            started = 1;
+        } else if (started) {
+            char where[512];
+            mark_where(b, m, where, sizeof where);
+            return aw_error_set(b->err, AW_ESPEC, "%s: bad YAML: expected one document, found a second one", where);
+        }
+    }
+}
+
 int aw_ytree_parse(const char *buf, size_t len, const char *origin, int positions, aw_ynode_t **root,
                    aw_error_t *err)
 {
     *root = NULL;
     yaml_parser_t parser;
-    yaml_document_t doc;
     if (!yaml_parser_initialize(&parser))
         return aw_error_set(err, AW_ENOMEM, "%s: out of memory while parsing YAML", origin);
     yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-    int rc = AW_OK;
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = parser_error(&parser, buf, len, origin, positions, err);
-        yaml_parser_delete(&parser);
-        return rc;
-    }
-    yaml_node_t *top = yaml_document_get_root_node(&doc);
-    if (top != NULL) {
-        convert_t cv = {&doc, origin, positions, 0, err};
-        rc = convert_node(&cv, top, 0, root);
-    }
-    yaml_document_delete(&doc);
-    if (rc == AW_OK && top != NULL) {
-        /* A second document is an error: a spec is one mapping. */
-        if (!yaml_parser_load(&parser, &doc)) {
+    builder_t b;
+    memset(&b, 0, sizeof b);
+    b.origin = origin;
+    b.positions = positions;
+    b.err = err;
+    int rc = AW_OK, done = 0;
+    while (rc == AW_OK && !done) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&parser, &e)) {
             rc = parser_error(&parser, buf, len, origin, positions, err);
-        } else {
-            yaml_node_t *second = yaml_document_get_root_node(&doc);
-            if (second != NULL) {
-                if (positions)
-                    rc = aw_error_set(err, AW_ESPEC, "%s:%d:%d: bad YAML: expected one document, found a second one",
-                                      origin, (int)second->start_mark.line + 1, (int)second->start_mark.column + 1);
-                else
-                    rc = aw_error_set(err, AW_ESPEC, "%s: bad YAML: expected one document, found a second one",
-                                      origin);
-            }
-            yaml_document_delete(&doc);
+            break;
         }
+        rc = on_event(&b, &e, &done);
+        yaml_event_delete(&e);
     }
+    if (rc == AW_OK && b.root != NULL)
+        rc = no_second_document(&parser, buf, len, &b);
+    builder_fini(&b);
     yaml_parser_delete(&parser);
-    if (rc != AW_OK) {
-        aw_ynode_free(*root);
-        *root = NULL;
-    }
+    if (rc != AW_OK)
+        aw_ynode_free(b.root);
+    else
+        *root = b.root;
     return rc;
 }

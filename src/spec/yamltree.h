@@ -36,7 +36,8 @@ typedef struct aw_ynode {
 /* Parses buf[len] (one YAML document) into *root. An empty stream gives
  * *root == NULL. With positions != 0 nodes get 1-based line/col in origin,
  * else 0/0 (for one-line values such as --set VALUE). Aliases are expanded
- * into copies. Errors (AW_ESPEC, one line): "ORIGIN:L:C: bad YAML: <libyaml's
+ * into copies; an alias inside the node it names, or naming no earlier anchor, is an error. Built from
+ * libyaml's events: the parse stops as soon as the depth or node limit is crossed. Errors (AW_ESPEC, one line): "ORIGIN:L:C: bad YAML: <libyaml's
  * problem> (<context> at L:C)", or without positions "ORIGIN: bad YAML:
  * <problem> (at column C of the value)"; AW_ENOMEM when memory runs out.
  * The caller owns *root (aw_ynode_free). */

@@ -77,6 +77,10 @@ int aw_ckpt_put(aw_ckpt_t *c, const char *tag, const void *data, size_t n, aw_er
         s->n = n;
         return 0;
     }
+    if (c->n >= AW_CKPT_MAX_SECTIONS) {
+        free(copy);
+        return aw_error_set(err, AW_EARG, "checkpoint: more than %d sections", AW_CKPT_MAX_SECTIONS);
+    }
     if (c->n == c->cap) {
         size_t cap = c->cap ? 2 * c->cap : 8;
         aw_ckpt_section_t *sec = realloc(c->sec, cap * sizeof *sec);
@@ -200,6 +204,9 @@ int aw_ckpt_decode(const void *blob, size_t n, aw_ckpt_t *c, aw_error_t *err)
     uint32_t count = aw_le_get_u32(b + 8);
     if (count > (body - HEADER_BYTES) / SECHEAD_BYTES)
         return aw_error_set(err, AW_EFORMAT, "checkpoint: %u sections cannot fit in %zu bytes", count, n);
+    if (count > AW_CKPT_MAX_SECTIONS)
+        return aw_error_set(err, AW_EFORMAT, "checkpoint: %u sections, at most %d allowed", count,
+                            AW_CKPT_MAX_SECTIONS);
     size_t off = HEADER_BYTES;
     for (uint32_t i = 0; i < count; i++) {
         if (body - off < SECHEAD_BYTES) {

@@ -18,6 +18,9 @@
 #define AW_CKPT_MAGIC "AWCK"
 #define AW_CKPT_VERSION 1u
 #define AW_CKPT_TAG_LEN 4
+/* Most sections a checkpoint may hold (the runner writes 5): keeps lookups, which scan the sections,
+ * from making decoding quadratic in a hostile blob's section count. */
+#define AW_CKPT_MAX_SECTIONS 64
 
 /* One tagged section. */
 typedef struct aw_ckpt_section {

@@ -250,7 +250,11 @@ int aw_store_open(aw_store_t **out, const char *path, int read_only, aw_error_t 
         free(s);
         return aw_error_set(err, AW_ENOMEM, "%s: out of memory", path);
     }
-    if (!s->read_only && strncmp(path, "file:", 5) != 0)
+    struct stat st;
+    if (strncmp(path, "file:", 5) != 0 && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        rc = aw_error_set(err, AW_EIO, "%s: not a database file (it is %s)", path,
+                          S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
+    else if (!s->read_only && strncmp(path, "file:", 5) != 0)
         rc = make_parents(path, err);
     if (rc != 0)
         goto fail;

@@ -237,8 +237,9 @@ int aw_store_take_checkpoint(aw_store_t *s, const char *identity, int64_t epoch,
                              aw_store_ckpt_ref_t *taken, aw_error_t *err);
 
 /* Rolls the run back to checkpoint (epoch, position) in one transaction:
- * deletes metrics rows with epoch > `epoch`, checkpoints newer than the key,
- * and sets the run's completed epoch to min(current, epoch). */
+ * deletes metrics rows, evaluations and their per-point values with epoch > `epoch`, checkpoints newer
+ * than the key (position -1 at epoch 0: every checkpoint), and sets the run's completed epoch to
+ * min(current, epoch). */
 int aw_store_rollback(aw_store_t *s, const char *identity, int64_t epoch, int64_t position, aw_error_t *err);
 
 /* The run's metrics, by epoch, into a new array *rows of *n (free with aw_store_metrics_free). */

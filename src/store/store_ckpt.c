@@ -357,6 +357,13 @@ int aw_store_rollback(aw_store_t *s, const char *identity, int64_t epoch, int64_
         rc = aw_sq_exec(s, err, NULL, what,
                     "DELETE FROM checkpoints WHERE identity = ?1 AND (epoch > ?2 OR (epoch = ?2 AND position > ?3))",
                     "tii", identity, epoch, position);
+    /* Evaluations of the model after a discarded epoch belong to the discarded lineage. */
+    if (rc == 0)
+        rc = aw_sq_exec(s, err, NULL, what, "DELETE FROM eval_points WHERE identity = ? AND epoch > ?", "ti", identity,
+                    epoch);
+    if (rc == 0)
+        rc = aw_sq_exec(s, err, NULL, what, "DELETE FROM evaluations WHERE identity = ? AND epoch > ?", "ti", identity,
+                    epoch);
     if (rc == 0)
         rc = aw_sq_commit(s, err, what);
     if (rc != 0)

@@ -1,6 +1,7 @@
 /* store_db.c: error messages, statements, transactions and columns over SQLite for the store's files. */
 #include "store/store_db.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,8 +33,19 @@ int aw_sq_fail(const aw_store_t *s, aw_error_t *err, int rc, const char *fmt, ..
         return aw_error_set(err, AW_EDB, "%s: %s: database file is corrupt (%s)", s->path, what, detail);
     case SQLITE_CANTOPEN:
         return aw_error_set(err, AW_EDB, "%s: %s: cannot open the database file (%s)", s->path, what, detail);
-    case SQLITE_IOERR:
-        return aw_error_set(err, AW_EDB, "%s: %s: I/O error (%s)", s->path, what, detail);
+    case SQLITE_IOERR: {
+        /* SQLite folds every failed system call into IOERR: say what the system said. */
+        int sys = s->db != NULL ? sqlite3_system_errno(s->db) : 0;
+        if (sys == EROFS)
+            return aw_error_set(err, AW_EDB, "%s: %s: read-only file system; nothing of this write was kept (%s)",
+                                s->path, what, detail);
+        if (sys == ENOSPC || sys == EDQUOT)
+            return aw_error_set(err, AW_EDB,
+                                "%s: %s: disk full, the database could not grow; nothing of this write was kept, "
+                                "everything committed before is intact (%s)", s->path, what, detail);
+        return aw_error_set(err, AW_EDB, "%s: %s: I/O error%s%s (%s)", s->path, what, sys ? ": " : "",
+                            sys ? strerror(sys) : "", detail);
+    }
     case SQLITE_NOMEM:
         return aw_error_set(err, AW_EDB, "%s: %s: SQLite is out of memory (%s)", s->path, what, detail);
     case SQLITE_CONSTRAINT:

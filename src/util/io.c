@@ -3,11 +3,13 @@
 #include "util/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "util/bytes.h"
@@ -26,24 +28,48 @@ void aw_buf_fini(aw_buf_t *b)
     b->size = 0;
 }
 
+int aw_io_open_regular(const char *path, FILE **out, struct stat *st, aw_error_t *err)
+{
+    *out = NULL;
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return aw_error_set(err, AW_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        return aw_error_set(err, AW_EIO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return aw_error_set(err, AW_EIO, "%s: is %s, expected a regular file", path,
+                            S_ISDIR(st->st_mode) ? "a directory" : S_ISFIFO(st->st_mode) ? "a FIFO"
+                            : S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? "a device" : "not a regular file");
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 || (*out = fdopen(fd, "rb")) == NULL) {
+        int e = errno;
+        close(fd);
+        return aw_error_set(err, AW_EIO, "%s: cannot open: %s", path, strerror(e));
+    }
+    return AW_OK;
+}
+
 int aw_io_read_file(const char *path, size_t limit, aw_buf_t *out, aw_error_t *err)
 {
     if (limit > AW_IO_MAX_BYTES * (size_t)64)
         limit = AW_IO_MAX_BYTES * (size_t)64; /* keeps limit + 1 and cap * 2 from overflowing */
     out->data = NULL;
     out->size = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return aw_error_set(err, AW_EIO, "%s: cannot open: %s", path, strerror(errno));
-    int rc = AW_OK;
-    uint8_t *buf = NULL;
+    FILE *f;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        rc = aw_error_set(err, AW_EIO, "%s: cannot stat: %s", path, strerror(errno));
-        goto done;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = aw_error_set(err, AW_EIO, "%s: is a directory, expected a data file", path);
+    int rc = aw_io_open_regular(path, &f, &st, err);
+    if (rc < 0)
+        return rc;
+    uint8_t *buf = NULL;
+    if ((uint64_t)st.st_size > (uint64_t)limit) {
+        rc = aw_error_set(err, AW_EFORMAT, "%s: %lld bytes, larger than the limit of %zu bytes", path,
+                          (long long)st.st_size, limit);
         goto done;
     }
     /* Start from the size stat reports and grow if the file is longer (pipes, growing files). */
@@ -94,6 +120,90 @@ done:
         rc = aw_error_set(err, AW_EIO, "%s: close failed: %s", path, strerror(errno));
         aw_buf_fini(out);
     }
+    return rc;
+}
+
+/* fsync of the directory that holds path, so that a rename into it survives a power cut. */
+static int sync_dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if ((size_t)(slash - path) >= sizeof dir)
+        return ENAMETOOLONG;
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno;
+    int e = fsync(fd) != 0 && errno != EINVAL ? errno : 0;
+    close(fd);
+    return e;
+}
+
+/* Writes all of buf[len] to fd; 0 or errno. */
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len > IO_CHUNK ? IO_CHUNK : len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return w < 0 ? errno : EIO;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+const char *aw_io_strerror(int e)
+{
+    switch (e) {
+    case EROFS:
+        return "read-only file system";
+    case ENOSPC:
+        return "no space left on the device (disk full)";
+    case EDQUOT:
+        return "disk quota exceeded";
+    default:
+        return strerror(e);
+    }
+}
+
+int aw_io_write_atomic(const char *path, const uint8_t *buf, size_t len, aw_error_t *err)
+{
+    size_t plen = strlen(path) + 8;
+    char *tmp = malloc(plen);
+    if (tmp == NULL)
+        return aw_error_set(err, AW_ENOMEM, "%s: out of memory", path);
+    snprintf(tmp, plen, "%s.tmp", path);
+    int rc = AW_OK, e;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        rc = aw_error_set(err, AW_EIO, "%s: cannot create: %s", tmp, aw_io_strerror(errno));
+        goto out;
+    }
+    e = write_all(fd, buf, len);
+    if (e == 0 && fsync(fd) != 0)
+        e = errno;
+    if (close(fd) != 0 && e == 0)
+        e = errno;
+    if (e != 0) {
+        rc = aw_error_set(err, AW_EIO, "%s: cannot write: %s", tmp, aw_io_strerror(e));
+        unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = aw_error_set(err, AW_EIO, "%s: cannot rename to %s: %s", tmp, path, aw_io_strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    if ((e = sync_dir_of(path)) != 0)
+        rc = aw_error_set(err, AW_EIO, "%s: written, but its directory cannot be synced: %s", path,
+                          aw_io_strerror(e));
+out:
+    free(tmp);
     return rc;
 }
 

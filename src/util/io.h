@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include "util/error.h"
 
@@ -27,9 +29,21 @@ typedef enum {
 /* Frees b->data and empties b. Safe on an empty or zeroed buffer. */
 void aw_buf_fini(aw_buf_t *b);
 
+/* Opens path for reading if it is a regular file (never blocking on a FIFO): *out and *st on success;
+ * AW_EIO naming the path and what it is ("a FIFO", "a device", "a directory") otherwise. */
+int aw_io_open_regular(const char *path, FILE **out, struct stat *st, aw_error_t *err);
+
 /* Reads the whole file at path into out (owned by the caller). Fails with AW_EIO naming the path and
- * strerror(errno) if it cannot be opened or read, and with AW_EFORMAT if it is larger than limit. */
+ * strerror(errno) if it cannot be opened or read or is not a regular file, and with AW_EFORMAT if it is larger than limit. */
 int aw_io_read_file(const char *path, size_t limit, aw_buf_t *out, aw_error_t *err);
+
+/* Writes buf[len] to path atomically: to PATH.tmp, fsync, rename over path, fsync of the directory. On
+ * error (AW_EIO, the message says read-only file system, disk full, ... ) path is unchanged and PATH.tmp
+ * removed. */
+int aw_io_write_atomic(const char *path, const uint8_t *buf, size_t len, aw_error_t *err);
+
+/* strerror(e), with the words this project's messages use for EROFS, ENOSPC and EDQUOT. */
+const char *aw_io_strerror(int e);
 
 /* True if buf starts with the gzip magic bytes 1f 8b. */
 int aw_io_is_gzip(const uint8_t *buf, size_t n);
