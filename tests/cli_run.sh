@@ -56,7 +56,7 @@ n=$(grep -c "already finished" "$TMP/err")
 expect_status 0 "a plain run" "$RUN" --quiet --db "$TMP/r.db" "$TMP/tiny.yaml"
 expect_status 0 "--fresh starts a new replicate" "$RUN" --quiet --fresh --db "$TMP/r.db" "$TMP/tiny.yaml"
 expect_status 0 "the new replicate is listed" "$REPORT" --db "$TMP/r.db" --runs
-grep -q "tiny-repeat=1,finished" "$TMP/out" && ok "--fresh run named with repeat=1" || bad "no repeat=1 run in: $(cat "$TMP/out")"
+grep -q "tiny-repeat=1,2,1,finished," "$TMP/out" && ok "--fresh run named with repeat=1 (and --runs shows method.samples, repeat)" || bad "no repeat=1 run in: $(cat "$TMP/out")"
 
 # Evaluations attach to a run: a new evaluate entry for a finished run evaluates its kept final
 # checkpoint and trains nothing; the run keeps its identity and its training metrics.

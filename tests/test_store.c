@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/ckpt.h"
+#include "store/run_match.h"
 #include "store/store.h"
 #include "util/bytes.h"
 
@@ -356,7 +357,7 @@ START_TEST(test_runs)
     ck_assert_str_eq(rows[0].identity, a);
     ck_assert_str_eq(rows[1].identity, b);
     aw_store_runs_free(rows, n);
-    ck_assert_int_eq(aw_store_run_find(s, "beta", &rows, &n, &err), 0);
+    ck_assert_int_eq(aw_store_runs_named(s, "beta", 0, &rows, &n, &err), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(rows[0].identity, b);
     aw_store_runs_free(rows, n);
@@ -366,19 +367,27 @@ START_TEST(test_runs)
     for (int i = 0; i < 8; i++)
         if (prefix[i] >= 'a')
             prefix[i] = (char)(prefix[i] - 32); /* upper case matches too */
-    ck_assert_int_eq(aw_store_run_find(s, prefix, &rows, &n, &err), 0);
+    ck_assert_int_eq(aw_store_runs_named(s, prefix, 0, &rows, &n, &err), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(rows[0].name, "alpha");
     aw_store_runs_free(rows, n);
-    ck_assert_int_eq(aw_store_run_find(s, b, &rows, &n, &err), 0); /* the full identity */
+    ck_assert_int_eq(aw_store_runs_named(s, b, 0, &rows, &n, &err), 0); /* the full identity */
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(rows[0].name, "beta");
     aw_store_runs_free(rows, n);
-    ck_assert_int_eq(aw_store_run_find(s, "", &rows, &n, &err), 0);
-    ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(aw_store_run_find(s, "gamma", &rows, &n, &err), 0);
+    ck_assert_int_eq(aw_store_runs_named(s, "*a", 1, &rows, &n, &err), 0); /* a glob: every match, oldest first */
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(rows[0].name, "alpha");
+    ck_assert_str_eq(rows[1].name, "beta");
+    aw_store_runs_free(rows, n);
+    ck_assert_int_eq(aw_store_runs_named(s, "*a", 0, &rows, &n, &err), AW_ENOTFOUND); /* one wanted */
+    ck_assert_msg(strstr(err.msg, "matches 2 runs") != NULL && strstr(err.msg, "alpha (") != NULL, "%s", err.msg);
+    ck_assert_int_eq(aw_store_runs_named(s, "", 0, &rows, &n, &err), AW_EARG);
+    ck_assert_int_eq(aw_store_runs_named(s, "gamma", 0, &rows, &n, &err), AW_ENOTFOUND);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(rows);
+    ck_assert_msg(strstr(err.msg, "no run matches \"gamma\"") != NULL && strstr(err.msg, "beta") != NULL, "%s",
+                  err.msg);
 
     char unknown[65];
     ident(unknown, 9);

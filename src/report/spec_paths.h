@@ -25,4 +25,9 @@ int aw_report_spec_leaves(const char *yaml, aw_report_leaves_t *l, aw_error_t *e
  * -1 if the key is absent; AW_ESPEC / AW_ENOMEM (< -1) when yaml does not parse. */
 int aw_report_spec_match(const char *yaml, const char *key_path, const char *value, aw_error_t *err);
 
+/* The value at key_path of the canonical spec yaml as text into buf[n]: a scalar as written ("~" for
+ * null), a list of scalars in its flat form "[200,200]", "{...}" for a mapping and "[...]" for other
+ * lists. 1 when found, 0 when the key is absent; AW_ESPEC / AW_ENOMEM when yaml does not parse. */
+int aw_report_spec_value(const char *yaml, const char *key_path, char *buf, size_t n, aw_error_t *err);
+
 #endif
