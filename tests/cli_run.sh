@@ -49,6 +49,14 @@ n=$(grep -c '^# identity: [0-9a-f]\{64\}$' "$TMP/out")
 ids=$(grep '^# identity:' "$TMP/out" | sort -u | wc -l)
 [ "$ids" -eq 4 ] && ok "sweep runs have distinct identities" || bad "sweep identities not distinct"
 
+expect_status 1 "--set with an empty value" "$RUN" --dry-run --set train.epochs= "$TMP/tiny.yaml"
+expect_err "aiwae-run: error: --set train.epochs=: expected a value after '=' (write train.epochs=~" "an empty --set value is refused"
+expect_status 1 "--set of a swept key" "$RUN" --dry-run --set 'sweep={method.samples: [1, 3]}' --set method.samples=4 "$TMP/tiny.yaml"
+expect_err "--set method.samples=4: the spec's sweep also sets method.samples" "a --set the sweep would replace is refused"
+expect_status 0 "--set of the sweep's values" "$RUN" --dry-run --set 'sweep={method.samples: [1, 3]}' --set 'sweep.method.samples=[4]' "$TMP/tiny.yaml"
+[ "$(grep -c '^# identity:' "$TMP/out")" -eq 1 ] && grep -q '^  samples: 4$' "$TMP/out" && ok "--set sweep.KEY narrows the sweep" \
+  || bad "--set sweep.method.samples: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+
 expect_status 0 "sweep of two runs" "$RUN" --quiet --db "$TMP/r.db" --set 'sweep={method.samples: [1, 3]}' "$TMP/tiny.yaml"
 expect_status 0 "rerun of a finished sweep" "$RUN" --db "$TMP/r.db" --set 'sweep={method.samples: [1, 3]}' "$TMP/tiny.yaml"
 n=$(grep -c "already finished" "$TMP/err")

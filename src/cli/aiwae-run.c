@@ -38,6 +38,8 @@ static void usage(FILE *f)
           "  --db FILE           results database (default results/aiwae.db)\n"
           "  --set KEY.PATH=VAL  override a spec key; VAL is YAML (repeatable), e.g.\n"
           "                      --set train.epochs=10 --set 'evaluate=[]' --set 'sweep={}'\n"
+          "                      (KEY.PATH=~ is the default; a key the sweep also sets is an error:\n"
+          "                      change the sweep, --set 'sweep.method.samples=[5]')\n"
           "  --dry-run           print each resolved run (canonical YAML and identity) and exit\n"
           "  --evaluate RUN      evaluate a finished run of the database (a name, an identity prefix or a\n"
           "                      glob over names) with its stored spec and the --set overrides, e.g.\n"
