@@ -50,7 +50,13 @@ expect_status 0 "not a terminal: csv by default" "$REPORT" --db "$DB" --table nl
 expect_out "table,method," "default format off a terminal is csv"
 expect_status 0 "--where" "$REPORT" --db "$DB" --table elbo --format csv --where method.name=aiwae
 [ "$(grep -c ',aiwae,' "$TMP/out")" -eq 1 ] && ! grep -q ',iwae,' "$TMP/out" && ok "--where keeps the AIWAE run only" || bad "--where: $(cat "$TMP/out")"
-expect_status 0 "--dataset with no match" "$REPORT" --db "$DB" --table elbo --format md --dataset mnist
+expect_status 1 "--dataset that no run is on" "$REPORT" --db "$DB" --table elbo --format md --dataset mnist
+one_line_error "unknown --dataset"
+expect_err "--dataset mnist: no run is on that dataset; the runs' datasets: idx (2 runs)" "unknown --dataset lists the datasets"
+expect_status 1 "--where that matches no run" "$REPORT" --db "$DB" --table elbo --where method.samples=7
+one_line_error "--where that matches nothing"
+expect_err "the runs' values of method.samples: 2 (2 runs)" "--where that matches nothing lists the values"
+expect_status 0 "--split train with no evaluations" "$REPORT" --db "$DB" --table elbo --format md --split train
 expect_out "No finished iwae_bound evaluations" "an empty table says so"
 expect_status 0 "--epoch 1" "$REPORT" --db "$DB" --table elbo --format md --epoch 1
 expect_out "epoch 1; points evaluated: 20" "--epoch picks the epoch-1 evaluations"
@@ -78,7 +84,7 @@ if command -v sqlite3 > /dev/null; then
   sqlite3 "$TMP/watch.db" "UPDATE runs SET status = 'finished' WHERE name = 'tiny_iwae'"
   wait $wpid && ok "--watch ends once the running run ends" || bad "--watch exited with status $?: $(cat "$TMP/err")"
   n=$(grep -c 'tiny_aiwae' "$TMP/out")
-  [ "$n" -ge 2 ] && tail -n 3 "$TMP/out" | grep -q 'tiny_iwae,finished' && ok "--watch refreshed ($n listings), the last one finished" \
+  [ "$n" -ge 2 ] && tail -n 3 "$TMP/out" | grep -q 'tiny_iwae,.*finished' && ok "--watch refreshed ($n listings), the last one finished" \
     || bad "--watch printed $n listings: $(tail -n 4 "$TMP/out")"
 else
   bad "--watch refreshing: no sqlite3 program to mark a run running (.ci/deps installs it)"
@@ -93,12 +99,47 @@ expect_out "Metrics of tiny_iwae" "prefix $id names tiny_iwae"
 expect_status 1 "unknown run" "$REPORT" --db "$DB" --metrics nosuchrun
 one_line_error "unknown run"
 expect_err "tiny_iwae" "unknown run lists the candidates"
+expect_status 0 "--metrics by a glob that names one run" "$REPORT" --db "$DB" --metrics 'tiny_a*' --format md
+expect_out "Metrics of tiny_aiwae" "the glob names tiny_aiwae"
+expect_status 1 "--metrics by a glob that names two" "$REPORT" --db "$DB" --metrics 'tiny_*'
+one_line_error "ambiguous glob"
+expect_err "matches 2 runs and this command takes one" "an ambiguous glob lists the matches"
+expect_err "tiny_iwae (finished, epoch 2 of 2)" "and says what each match is"
+expect_status 2 "--dataset with --metrics" "$REPORT" --db "$DB" --metrics tiny_iwae --dataset idx
+# --runs: filters, and the keys that differ as columns
+expect_status 0 "--runs csv" "$REPORT" --db "$DB" --runs --format csv
+head -n 1 "$TMP/out" | grep -q '^identity,name,method.name,status,' && ok "--runs shows the key that differs" \
+  || bad "--runs columns: $(head -n 1 "$TMP/out")"
+expect_status 0 "--runs --where" "$REPORT" --db "$DB" --runs --format csv --where method.name=aiwae
+[ "$(wc -l < "$TMP/out")" -eq 2 ] && grep -q ',tiny_aiwae,finished,' "$TMP/out" && ok "--runs --where keeps one run" \
+  || bad "--runs --where: $(cat "$TMP/out")"
+expect_status 0 "--runs --dataset --status" "$REPORT" --db "$DB" --runs --format csv --dataset idx --status finished
+[ "$(wc -l < "$TMP/out")" -eq 3 ] && ok "--runs --dataset idx --status finished lists both runs" || bad "--runs: $(cat "$TMP/out")"
+expect_status 0 "--runs --status running" "$REPORT" --db "$DB" --runs --format md --status running
+expect_out "has the status asked for" "no running run: the listing says so"
+expect_status 1 "--runs --dataset unknown" "$REPORT" --db "$DB" --runs --dataset omniglot
+expect_err "the runs' datasets: idx (2 runs)" "--runs with an unknown --dataset lists the datasets"
+expect_status 2 "--status bogus" "$REPORT" --db "$DB" --runs --status done
+expect_err "expected pending, running, interrupted, failed or finished" "--status lists the words"
+# --spec: the stored resolved spec, which aiwae-run reads back to the same run
+expect_status 0 "--spec" "$REPORT" --db "$DB" --spec tiny_aiwae
+expect_out 'name: "tiny_aiwae"' "--spec prints the run's spec"
+cp "$TMP/out" "$TMP/stored.yaml"
+stored_id=$(grep "^# identity:" "$TMP/stored.yaml")
+expect_status 0 "aiwae-run --dry-run of the printed spec" "$RUN" --dry-run "$TMP/stored.yaml"
+[ "$(grep '^# identity:' "$TMP/out")" = "$stored_id" ] && ok "the printed spec has the run's identity" \
+  || bad "identity: $(grep '^# identity:' "$TMP/out") vs $stored_id"
+expect_status 1 "--spec of an unknown run" "$REPORT" --db "$DB" --spec nosuchrun
 
 # ---- pictures ----
 if "$REPORT" --help | grep -q -- --curves && expect_status 0 "--curves png" "$REPORT" --db "$DB" --curves tiny_iwae tiny_aiwae -o "$TMP/c.png"; then
   [ "$(magic "$TMP/c.png")" = "89504e470d0a1a0a" ] && ok "curves PNG signature" || bad "curves file is not a PNG"
   expect_status 0 "--curves svg" "$REPORT" --db "$DB" --curves tiny_aiwae -o "$TMP/c.svg"
   grep -q "<svg" "$TMP/c.svg" && ok "curves SVG" || bad "curves file is not SVG"
+  expect_status 0 "--curves of a glob" "$REPORT" --db "$DB" --curves 'tiny_*' tiny_iwae -o "$TMP/g.svg"
+  expect_err "(2 runs)" "a glob draws every run it matches, each once"
+  expect_status 1 "--curves with an unknown run" "$REPORT" --db "$DB" --curves tiny_iwae nosuchrun -o "$TMP/n.svg"
+  one_line_error "--curves with an unknown run"
   expect_status 0 "--samples png" "$REPORT" --db "$DB" --samples tiny_aiwae -o "$TMP/s.png"
   [ "$(magic "$TMP/s.png")" = "89504e470d0a1a0a" ] && ok "samples PNG signature" || bad "samples file is not a PNG"
   expect_status 0 "--samples again, same seed" "$REPORT" --db "$DB" --samples tiny_aiwae -o "$TMP/s0.png"

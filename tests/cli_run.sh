@@ -68,6 +68,14 @@ n=$(grep -c '^# identity: [0-9a-f]\{64\}$' "$TMP/out")
 ids=$(grep '^# identity:' "$TMP/out" | sort -u | wc -l)
 [ "$ids" -eq 4 ] && ok "sweep runs have distinct identities" || bad "sweep identities not distinct"
 
+expect_status 1 "--set with an empty value" "$RUN" --dry-run --set train.epochs= "$TMP/tiny.yaml"
+expect_err "aiwae-run: error: --set train.epochs=: expected a value after '=' (write train.epochs=~" "an empty --set value is refused"
+expect_status 1 "--set of a swept key" "$RUN" --dry-run --set 'sweep={method.samples: [1, 3]}' --set method.samples=4 "$TMP/tiny.yaml"
+expect_err "--set method.samples=4: the spec's sweep also sets method.samples" "a --set the sweep would replace is refused"
+expect_status 0 "--set of the sweep's values" "$RUN" --dry-run --set 'sweep={method.samples: [1, 3]}' --set 'sweep.method.samples=[4]' "$TMP/tiny.yaml"
+[ "$(grep -c '^# identity:' "$TMP/out")" -eq 1 ] && grep -q '^  samples: 4$' "$TMP/out" && ok "--set sweep.KEY narrows the sweep" \
+  || bad "--set sweep.method.samples: $(cat "$TMP/out" "$TMP/err" | head -c 300)"
+
 expect_status 0 "sweep of two runs" "$RUN" --quiet --db "$TMP/r.db" --set 'sweep={method.samples: [1, 3]}' "$TMP/tiny.yaml"
 expect_status 0 "rerun of a finished sweep" "$RUN" --db "$TMP/r.db" --set 'sweep={method.samples: [1, 3]}' "$TMP/tiny.yaml"
 n=$(grep -c "already finished" "$TMP/err")
@@ -75,7 +83,7 @@ n=$(grep -c "already finished" "$TMP/err")
 expect_status 0 "a plain run" "$RUN" --quiet --db "$TMP/r.db" "$TMP/tiny.yaml"
 expect_status 0 "--fresh starts a new replicate" "$RUN" --quiet --fresh --db "$TMP/r.db" "$TMP/tiny.yaml"
 expect_status 0 "the new replicate is listed" "$REPORT" --db "$TMP/r.db" --runs
-grep -q "tiny-repeat=1,finished" "$TMP/out" && ok "--fresh run named with repeat=1" || bad "no repeat=1 run in: $(cat "$TMP/out")"
+grep -q "tiny-repeat=1,2,1,finished," "$TMP/out" && ok "--fresh run named with repeat=1 (and --runs shows method.samples, repeat)" || bad "no repeat=1 run in: $(cat "$TMP/out")"
 
 # Evaluations attach to a run: a new evaluate entry for a finished run evaluates its kept final
 # checkpoint and trains nothing; the run keeps its identity and its training metrics.
@@ -107,6 +115,77 @@ expect_status 1 "--evaluate cannot change the training" "$RUN" --db "$TMP/r.db" 
 expect_err "--evaluate changes evaluations only" "an --evaluate that changes the training is refused"
 expect_status 1 "--evaluate of an unknown run" "$RUN" --db "$TMP/r.db" --evaluate nosuchrun
 expect_err "no run matches" "the unknown run is named"
+
+# --delete: what goes is listed first; off a terminal it needs --yes; on one it asks (y/N); everything
+# recorded for the run goes in one transaction, and nothing of the other runs.
+cp "$TMP/r.db" "$TMP/del.db"
+rows_of() { # identity -> its rows in every table, summed
+  sqlite3 "$TMP/del.db" "SELECT (SELECT count(*) FROM runs WHERE identity='$1') + (SELECT count(*) FROM metrics WHERE identity='$1')
+    + (SELECT count(*) FROM checkpoints WHERE identity='$1') + (SELECT count(*) FROM evaluations WHERE identity='$1')
+    + (SELECT count(*) FROM eval_points WHERE identity='$1') + (SELECT count(*) FROM events WHERE identity='$1')"
+}
+id_tiny=$(sqlite3 "$TMP/del.db" "SELECT identity FROM runs WHERE name = 'tiny'")
+all_rows=$(sqlite3 "$TMP/del.db" "SELECT (SELECT count(*) FROM metrics) + (SELECT count(*) FROM eval_points)")
+expect_status 0 "--delete --dry-run" "$RUN" --db "$TMP/del.db" --dry-run --delete 'tiny-method*'
+expect_err "--delete would remove run tiny-method.samples=1 (" "--dry-run lists what --delete would remove"
+expect_err "2 epochs of metrics, 1 checkpoints" "and what is recorded for it"
+expect_status 2 "--delete off a terminal without --yes" "$RUN" --db "$TMP/del.db" --delete tiny < /dev/null
+expect_err "give --yes to delete without asking" "--delete off a terminal says to give --yes"
+[ "$(rows_of "$id_tiny")" -gt 0 ] && ok "nothing is deleted without an answer" || bad "tiny was deleted without --yes"
+ask_delete() { # answer RUN: aiwae-run --delete RUN on a pseudo-terminal, answering the question
+  /usr/bin/python3 - "$1" "$RUN" --db "$TMP/del.db" --delete "$2" <<'PY'
+import os, pty, signal, sys
+signal.alarm(60)
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+out = b""
+def more():
+    global out
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        chunk = b""
+    out += chunk
+    return chunk != b""
+while b"[y/N]" not in out and more():
+    pass
+if b"[y/N]" in out:
+    os.write(fd, (sys.argv[1] + "\n").encode())
+while more():
+    pass
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 99)
+PY
+}
+if /usr/bin/python3 -c 'import pty' 2> /dev/null; then
+  expect_status 1 "--delete answered n on a terminal" ask_delete n tiny
+  expect_out "Delete it? [y/N]" "--delete asks on a terminal"
+  expect_out "nothing deleted" "and an answer other than y deletes nothing"
+  [ "$(rows_of "$id_tiny")" -gt 0 ] && ok "the run is still there" || bad "tiny was deleted after answering n"
+  expect_status 0 "--delete answered y on a terminal" ask_delete y tiny
+  expect_out "deleted 1 run" "--delete answered y deletes"
+  [ "$(rows_of "$id_tiny")" -eq 0 ] && ok "every row of the run is gone" || bad "$(rows_of "$id_tiny") rows of tiny are left"
+else
+  expect_status 0 "--delete --yes" "$RUN" --db "$TMP/del.db" --delete tiny --yes
+  [ "$(rows_of "$id_tiny")" -eq 0 ] && ok "every row of the run is gone" || bad "$(rows_of "$id_tiny") rows of tiny are left"
+fi
+expect_status 0 "--delete --yes of a glob" "$RUN" --db "$TMP/del.db" --delete 'tiny-method*' --yes
+expect_err "deleted 2 runs" "--delete of a glob removes every match"
+[ "$(sqlite3 "$TMP/del.db" "SELECT group_concat(name) FROM runs")" = "tiny-repeat=1" ] && ok "and only those" \
+  || bad "runs left: $(sqlite3 "$TMP/del.db" "SELECT group_concat(name) FROM runs")"
+left=$(sqlite3 "$TMP/del.db" "SELECT (SELECT count(*) FROM metrics) + (SELECT count(*) FROM eval_points)")
+[ "$left" -gt 0 ] && [ "$left" -lt "$all_rows" ] && ok "the other run keeps its rows" || bad "rows left: $left of $all_rows"
+expect_status 1 "--delete of an unknown run" "$RUN" --db "$TMP/del.db" --delete nosuchrun --yes
+expect_err "no run matches \"nosuchrun\"" "--delete of an unknown run says so"
+expect_status 2 "--delete with a spec file" "$RUN" --db "$TMP/del.db" --delete tiny-repeat=1 "$TMP/tiny.yaml"
+sqlite3 "$TMP/del.db" "UPDATE runs SET status = 'running', message = 'pid $$ on $(hostname)'"
+expect_status 2 "--delete of a run a live process holds" "$RUN" --db "$TMP/del.db" --delete tiny-repeat=1 --yes
+expect_err "is being run by pid $$" "--delete refuses a run being trained"
+[ "$(sqlite3 "$TMP/del.db" "SELECT count(*) FROM runs")" = 1 ] && ok "and deletes nothing" || bad "a held run was deleted"
+expect_status 1 "--delete in a missing database" "$RUN" --db "$TMP/none.db" --delete tiny --yes
+[ ! -e "$TMP/none.db" ] && ok "--delete does not create a database" || bad "--delete created $TMP/none.db"
 
 # Two processes writing to one database at once.
 sed 's/name: tiny/name: p1/' "$TMP/tiny.yaml" > "$TMP/p1.yaml"

@@ -14,13 +14,15 @@
 #include "data/data.h"
 #include "report/figures.h"
 #include "report/plot.h"
-#include "report/find.h"
+#include "report/filter.h"
 #include "report/grid.h"
 #include "report/listing.h"
 #include "report/results.h"
+#include "report/spec_diff.h"
 #include "report/spec_paths.h"
 #include "report/report_db.h"
 #include "spec/spec.h"
+#include "store/run_match.h"
 #include "store/store.h"
 #include "util/io.h"
 #include "util/json.h"
@@ -176,6 +178,20 @@ static void build_paper_db(void)
     ck_assert(aw_store_run_set_status(s, id, AW_RUN_RUNNING, NULL, &err) == 0);
     fix_times(s);
     aw_store_close(s);
+}
+
+/* The one run of the snapshot that query names (store/run_match.h), as aiwae-report looks it up. */
+static int find_run(const aw_report_snap_t *snap, const char *query, size_t *at, aw_error_t *err)
+{
+    const aw_store_run_t *rows[64];
+    size_t hits[64], n = 0;
+    ck_assert_uint_le(snap->n_runs, 64);
+    for (size_t i = 0; i < snap->n_runs; i++)
+        rows[i] = &snap->runs[i].row;
+    int rc = aw_store_run_match(rows, snap->n_runs, query, 0, hits, &n, err);
+    if (rc == 0)
+        *at = hits[0];
+    return rc;
 }
 
 /* ---- goldens ---- */
@@ -390,11 +406,11 @@ START_TEST(test_empty_database)
     ck_assert_msg(aw_report_results(&snap, &q, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
     ck_assert_msg(strstr(out, "No finished iwae_bound evaluations") != NULL, "%s", out);
     free(out);
-    ck_assert_msg(aw_report_runs(&snap, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(aw_report_runs(&snap, NULL, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
     ck_assert_msg(strstr(out, "no runs yet") != NULL, "%s", out);
     free(out);
     size_t at;
-    ck_assert_int_eq(aw_report_find_run(&snap, "abc", &at, &err), AW_ENOTFOUND);
+    ck_assert_int_eq(find_run(&snap, "abc", &at, &err), AW_ENOTFOUND);
     ck_assert_msg(strstr(err.msg, "has no runs") != NULL, "%s", err.msg);
     aw_report_snap_fini(&snap);
 }
@@ -410,7 +426,7 @@ START_TEST(test_runs_listing_every_format)
     for (int f = 0; f < 4; f++) {
         char *out = NULL, name[64];
         aw_error_t err = {0};
-        ck_assert_msg(aw_report_runs(&snap, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
+        ck_assert_msg(aw_report_runs(&snap, NULL, (aw_report_format_t)f, &out, &err) == 0, "%s", err.msg);
         snprintf(name, sizeof name, "runs.%s", EXT[f]);
         golden(name, out);
     }
@@ -426,7 +442,7 @@ START_TEST(test_metrics_every_format)
     aw_report_snap_t snap;
     load_snap(&snap);
     size_t at;
-    ck_assert_msg(aw_report_find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
+    ck_assert_msg(find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
     ck_assert_msg(aw_report_open(&s, db, 1000, &err) == 0, "%s", err.msg);
     aw_store_metrics_t *rows = NULL;
     size_t n = 0;
@@ -453,35 +469,128 @@ START_TEST(test_find_run)
     aw_error_t err = {0};
     size_t at;
     /* by name (unique), by a full identity in upper case, by its first 12 digits */
-    ck_assert_msg(aw_report_find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
+    ck_assert_msg(find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
     char upper[65];
     for (int i = 0; i < 65; i++)
         upper[i] = (char)(snap.runs[at].row.identity[i] >= 'a' ? snap.runs[at].row.identity[i] - 32
                                                                 : snap.runs[at].row.identity[i]);
     size_t at2 = 99;
-    ck_assert_msg(aw_report_find_run(&snap, upper, &at2, &err) == 0, "%s", err.msg);
+    ck_assert_msg(find_run(&snap, upper, &at2, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(at, at2);
     char pre[13];
     memcpy(pre, snap.runs[at].row.identity, 12);
     pre[12] = '\0';
-    ck_assert_int_eq(aw_report_find_run(&snap, pre, &at2, &err), 0);
+    ck_assert_int_eq(find_run(&snap, pre, &at2, &err), 0);
     ck_assert_uint_eq(at, at2);
     /* a name shared by three replicates: ambiguous, the candidates are listed */
-    ck_assert_int_eq(aw_report_find_run(&snap, "mnist_vae", &at2, &err), AW_ENOTFOUND);
-    ck_assert_msg(strstr(err.msg, "matches 3 runs") != NULL, "%s", err.msg);
+    ck_assert_int_eq(find_run(&snap, "mnist_vae", &at2, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "names 3 runs") != NULL && strstr(err.msg, "(finished, epoch 3 of 3)") != NULL,
+                  "%s", err.msg);
+    /* a glob that names one run, and one that names several where one is wanted */
+    ck_assert_msg(find_run(&snap, "mnist_aiwae_k5?", &at2, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(at, at2);
+    ck_assert_int_eq(find_run(&snap, "mnist_*", &at2, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "matches 12 runs and this command takes one") != NULL, "%s", err.msg);
     ck_assert_ptr_nonnull(strstr(err.msg, "mnist_vae"));
     /* one hex digit matches several runs */
     char one[2] = {snap.runs[0].row.identity[0], '\0'};
     int hits = 0;
     for (size_t i = 0; i < snap.n_runs; i++)
         hits += snap.runs[i].row.identity[0] == one[0];
-    ck_assert_int_eq(aw_report_find_run(&snap, one, &at2, &err), hits == 1 ? 0 : AW_ENOTFOUND);
+    ck_assert_int_eq(find_run(&snap, one, &at2, &err), hits == 1 ? 0 : AW_ENOTFOUND);
     /* nothing matches: the runs there are are listed, on one line */
-    ck_assert_int_eq(aw_report_find_run(&snap, "zzz", &at2, &err), AW_ENOTFOUND);
+    ck_assert_int_eq(find_run(&snap, "zzz", &at2, &err), AW_ENOTFOUND);
     ck_assert_msg(strstr(err.msg, "no run matches \"zzz\"") != NULL && strstr(err.msg, "mnist_vae") != NULL &&
                       strstr(err.msg, "and 9 more") != NULL && strchr(err.msg, '\n') == NULL,
                   "%s", err.msg);
+    /* a near miss lists the runs whose names contain it */
+    ck_assert_int_eq(find_run(&snap, "aiwae_k5", &at2, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "runs whose names contain it: ") != NULL && strstr(err.msg, "mnist_vae") == NULL &&
+                      strstr(err.msg, "omniglot_aiwae_k5") != NULL,
+                  "%s", err.msg);
     aw_report_snap_fini(&snap);
+}
+END_TEST
+
+/* --runs with --dataset, --where and --status: the runs kept, the keys that differ as columns, and filters
+ * that match nothing as errors that list what exists. */
+START_TEST(test_runs_filters)
+{
+    build_paper_db();
+    aw_report_snap_t snap;
+    load_snap(&snap);
+    aw_error_t err = {0};
+    char *out = NULL;
+    aw_report_query_t q = {.epoch = -1, .n_datasets = 1, .datasets = {"omniglot"}};
+    ck_assert_msg(aw_report_runs(&snap, &q, AW_FMT_CSV, &out, &err) == 0, "%s", err.msg);
+    /* omniglot's runs differ in method and repeat, not in dataset */
+    ck_assert_msg(strncmp(out, "identity,name,method.name,method.samples,train.batch_size,repeat,status,", 72) == 0,
+                  "%s", out);
+    ck_assert_ptr_null(strstr(out, "mnist"));
+    ck_assert_ptr_nonnull(strstr(out, ",omniglot_iwae_k5,iwae,5,20,2,finished,"));
+    free(out);
+    q.datasets[0] = "mnsit";
+    ck_assert_int_eq(aw_report_runs(&snap, &q, AW_FMT_MD, &out, &err), AW_ENOTFOUND);
+    ck_assert_msg(strncmp(err.msg, "--dataset mnsit: no run is on that dataset; the runs' datasets: ", 63) == 0 &&
+                      strstr(err.msg, "mnist (12 runs)") != NULL && strstr(err.msg, "omniglot (9 runs)") != NULL,
+                  "%s", err.msg);
+    q.n_datasets = 2; /* one good dataset does not hide a misspelt one */
+    q.datasets[1] = "mnist";
+    ck_assert_int_eq(aw_report_runs(&snap, &q, AW_FMT_MD, &out, &err), AW_ENOTFOUND);
+    aw_report_query_t w = {.epoch = -1, .n_where = 1, .where = {"train.epochs=5"}};
+    ck_assert_int_eq(aw_report_runs(&snap, &w, AW_FMT_MD, &out, &err), AW_ENOTFOUND);
+    ck_assert_str_eq(err.msg, "--where train.epochs=5: no run has that value; the runs' values of train.epochs: "
+                              "3 (21 runs)");
+    /* each filter alone matches runs, together none */
+    aw_report_query_t both = {.epoch = -1, .n_datasets = 1, .datasets = {"omniglot"}, .n_where = 1,
+                              .where = {"method.samples=50"}};
+    ck_assert_int_eq(aw_report_results(&snap, &(aw_report_query_t){.table = "nll", .epoch = -1, .n_datasets = 1,
+                                                                    .datasets = {"omniglot"}, .n_where = 1,
+                                                                    .where = {"method.samples=50"}},
+                                       AW_FMT_MD, &out, &err),
+                     AW_ENOTFOUND);
+    ck_assert_int_eq(aw_report_runs(&snap, &both, AW_FMT_MD, &out, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "no run passes --dataset omniglot --where method.samples=50 together") != NULL,
+                  "%s", err.msg);
+    /* --status: the one running run; a status no run has is an empty listing that says so */
+    aw_report_query_t st = {.epoch = -1, .n_status = 1, .status = {AW_RUN_RUNNING}};
+    ck_assert_msg(aw_report_runs(&snap, &st, AW_FMT_CSV, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(strncmp(out, "identity,name,status,", 21) == 0 && strstr(out, ",mnist_aiwae_k50,running,") &&
+                      strstr(out, "finished") == NULL,
+                  "%s", out);
+    free(out);
+    st.status[0] = AW_RUN_FAILED;
+    ck_assert_msg(aw_report_runs(&snap, &st, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(out, "No run of the 21 in the database has the status asked for.") != NULL, "%s", out);
+    free(out);
+    aw_report_snap_fini(&snap);
+}
+END_TEST
+
+/* The keys that differ: training keys only, in document order, with each spec's value. */
+START_TEST(test_spec_diff)
+{
+    /* model.latent is only in a: a key that only some have differs only if their values do */
+    const char *specs[] = {"name: a\nmethod: {name: iwae, samples: 5}\ntrain: {epochs: 3, threads: 1}\n"
+                           "evaluate: [{estimator: iwae_bound, samples: 10}]\nseed: 0\nrepeat: 0\nmodel: {latent: 2}\n",
+                           "name: b\nmethod: {name: iwae, samples: 50}\ntrain: {epochs: 3, threads: 2}\n"
+                           "evaluate: [{estimator: iwae_bound, samples: 20}]\nseed: 4\n",
+                           "not: [valid"};
+    aw_report_diff_t d;
+    aw_error_t err = {0};
+    ck_assert_msg(aw_report_spec_diff(specs, 3, &d, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d.n_keys, 2);
+    ck_assert_str_eq(d.keys[0], "method.samples");
+    ck_assert_str_eq(d.keys[1], "seed");
+    ck_assert_str_eq(d.values[0], "5");
+    ck_assert_str_eq(d.values[1], "0");
+    ck_assert_str_eq(d.values[2], "50");
+    ck_assert_str_eq(d.values[3], "4");
+    ck_assert_ptr_null(d.values[4]); /* the spec that does not parse */
+    aw_report_diff_fini(&d);
+    ck_assert_msg(aw_report_spec_diff(specs, 1, &d, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(d.n_keys, 0); /* one run: nothing differs */
+    aw_report_diff_fini(&d);
 }
 END_TEST
 
@@ -799,10 +908,8 @@ START_TEST(test_figures_from_db)
     ck_assert_msg(aw_report_open(&s, db, 1000, &err) == 0, "%s", err.msg);
     char path[600];
     snprintf(path, sizeof path, "%s/c.png", dir);
-    const char *bad[] = {"mnist_aiwae_k50", "nosuchrun"};
-    ck_assert_int_eq(aw_report_curves(s, &snap, bad, 2, NULL, path, &err), AW_ENOTFOUND);
-    ck_assert_ptr_nonnull(strstr(err.msg, "nosuchrun"));
-    const char *good[] = {"mnist_aiwae_k50", "mnist_vae"};
+    size_t good[1];
+    ck_assert_msg(find_run(&snap, "mnist_aiwae_k50", &good[0], &err) == 0, "%s", err.msg);
     int rc = aw_report_curves(s, &snap, good, 1, "test", path, &err);
     if (HAVE_PLOT) {
         ck_assert_msg(rc == 0, "%s", err.msg);
@@ -814,7 +921,7 @@ START_TEST(test_figures_from_db)
         ck_assert_int_eq(rc, AW_EARG);
     }
     size_t at;
-    ck_assert_msg(aw_report_find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
+    ck_assert_msg(find_run(&snap, "mnist_aiwae_k50", &at, &err) == 0, "%s", err.msg);
     int64_t ep = -7;
     snprintf(path, sizeof path, "%s/s.png", dir);
     ck_assert_int_lt(aw_report_samples(s, &snap.runs[at], -1, 0, path, &ep, &err), 0);
@@ -851,6 +958,8 @@ static Suite *report_suite(void)
     tcase_add_test(t, test_metrics_every_format);
     tcase_add_test(t, test_find_run);
     tcase_add_test(t, test_spec_match);
+    tcase_add_test(t, test_runs_filters);
+    tcase_add_test(t, test_spec_diff);
     tcase_add_test(t, test_formats_and_labels);
     suite_add_tcase(s, t);
     t = tcase_create("errors");

@@ -274,6 +274,22 @@ static const struct {
      "--set dataset={name: idx, train_images: a}: dataset: missing key test_images (required for dataset idx)"},
     {"{}", {"name=a/b"}, "--set name=a/b: name: expected a name of letters, digits and . _ , + = - (starting with a "
                        "letter, digit or _), found \"a/b\""},
+    /* An empty value is not the default (that is ~). */
+    {"{}", {"train.epochs="}, "--set train.epochs=: expected a value after '=' (write train.epochs=~ for the key's "
+                              "default)"},
+    /* A --set of what the sweep also sets: the sweep would win, so it is an error. */
+    {"sweep: {method.samples: [1, 5]}\n", {"method.samples=5"},
+     "--set method.samples=5: the spec's sweep also sets method.samples, and the sweep's values would replace this; "
+     "change the sweep instead (--set 'sweep.method.samples=[...]') or drop it (--set 'sweep={}')"},
+    {"sweep: {method.samples: [1, 5]}\n", {"method={name: iwae, samples: 2}"},
+     "--set method={name: iwae, samples: 2}: the spec's sweep also sets method.samples, and the sweep's values would "
+     "replace this; change the sweep instead (--set 'sweep.method.samples=[...]') or drop it (--set 'sweep={}')"},
+    {"sweep: {method: [{name: vae}, {name: iwae}]}\n", {"method.samples=5"},
+     "--set method.samples=5: the spec's sweep also sets method, and the sweep's values would replace this; change "
+     "the sweep instead (--set 'sweep.method=[...]') or drop it (--set 'sweep={}')"},
+    {"sweep: {method.samples: [1, 5]}\n", {"sweep.method.samples=[2]", "method.samples=2"},
+     "--set method.samples=2: the spec's sweep also sets method.samples, and the sweep's values would replace this; "
+     "change the sweep instead (--set 'sweep.method.samples=[...]') or drop it (--set 'sweep={}')"},
     /* Strings carry the label and positions of the text. */
     {"seed: 1\nmodel:\n  latent: 0\n", {NULL}, "t.yaml:3:11: model.latent: expected an integer in 1..65536, found 0"},
     {"a: &x {b: *x}\n", {NULL}, "t.yaml:1:11: bad YAML: recursive alias *x (inside the node it names)"},
@@ -527,7 +543,7 @@ START_TEST(test_sweep_expansion)
     ck_assert_int_eq(l.n, 0);
     ck_assert_ptr_null(l.runs);
 
-    /* Sequence values, index paths, sanitized values; --set replaces a sweep's values. */
+    /* Sequence values, index paths, sanitized values; --set sweep.KEY replaces a sweep's values. */
     yaml = "sweep:\n  model.hidden: [[100], [200, 200]]\n  evaluate[1].size: [10, 20]\n"
            "  dataset.dir: [\"/d 1\"]\n";
     const char *set[] = {"sweep.evaluate[1].size=[30]"};
@@ -543,6 +559,20 @@ START_TEST(test_sweep_expansion)
     ck_assert_int_eq(aw_spec_from_canonical(l.runs[1].canonical, "run x", &back, &err), AW_OK);
     assert_same_spec(&l.runs[1], &back);
     aw_spec_fini(&back);
+    aw_spec_list_fini(&l);
+
+    /* A --set beside a sweep: a parent of a swept key whose value leaves that key to the sweep, or with the
+     * sweep dropped, is fine. */
+    const char *beside[] = {"method={name: iwae}", "train.epochs=4"};
+    ck_assert_int_eq(aw_spec_load_string("sweep: {method.samples: [1, 5]}\n", "s.yaml", beside, 2, &l, &err), AW_OK);
+    ck_assert_int_eq(l.n, 2);
+    ck_assert_int_eq(MV(&l.runs[1], "samples"), 5);
+    ck_assert_int_eq(l.runs[1].train.epochs, 4);
+    aw_spec_list_fini(&l);
+    const char *dropped[] = {"sweep={}", "method.samples=7"};
+    ck_assert_int_eq(aw_spec_load_string("sweep: {method.samples: [1, 5]}\n", "s.yaml", dropped, 2, &l, &err), AW_OK);
+    ck_assert_int_eq(l.n, 1);
+    ck_assert_int_eq(MV(&l.runs[0], "samples"), 7);
     aw_spec_list_fini(&l);
 
     /* Run names may reach 255 bytes with the suffix, not more. */

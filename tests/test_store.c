@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "store/ckpt.h"
+#include "store/run_match.h"
 #include "store/store.h"
+#include "store/store_delete.h"
 #include "util/bytes.h"
 #include "fixtures.h"
 
@@ -355,7 +357,7 @@ START_TEST(test_runs)
     ck_assert_str_eq(rows[0].identity, a);
     ck_assert_str_eq(rows[1].identity, b);
     aw_store_runs_free(rows, n);
-    ck_assert_int_eq(aw_store_run_find(s, "beta", &rows, &n, &err), 0);
+    ck_assert_int_eq(aw_store_runs_named(s, "beta", 0, &rows, &n, &err), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(rows[0].identity, b);
     aw_store_runs_free(rows, n);
@@ -365,19 +367,27 @@ START_TEST(test_runs)
     for (int i = 0; i < 8; i++)
         if (prefix[i] >= 'a')
             prefix[i] = (char)(prefix[i] - 32); /* upper case matches too */
-    ck_assert_int_eq(aw_store_run_find(s, prefix, &rows, &n, &err), 0);
+    ck_assert_int_eq(aw_store_runs_named(s, prefix, 0, &rows, &n, &err), 0);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(rows[0].name, "alpha");
     aw_store_runs_free(rows, n);
-    ck_assert_int_eq(aw_store_run_find(s, b, &rows, &n, &err), 0); /* the full identity */
+    ck_assert_int_eq(aw_store_runs_named(s, b, 0, &rows, &n, &err), 0); /* the full identity */
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(rows[0].name, "beta");
     aw_store_runs_free(rows, n);
-    ck_assert_int_eq(aw_store_run_find(s, "", &rows, &n, &err), 0);
-    ck_assert_uint_eq(n, 0);
-    ck_assert_int_eq(aw_store_run_find(s, "gamma", &rows, &n, &err), 0);
+    ck_assert_int_eq(aw_store_runs_named(s, "*a", 1, &rows, &n, &err), 0); /* a glob: every match, oldest first */
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(rows[0].name, "alpha");
+    ck_assert_str_eq(rows[1].name, "beta");
+    aw_store_runs_free(rows, n);
+    ck_assert_int_eq(aw_store_runs_named(s, "*a", 0, &rows, &n, &err), AW_ENOTFOUND); /* one wanted */
+    ck_assert_msg(strstr(err.msg, "matches 2 runs") != NULL && strstr(err.msg, "alpha (") != NULL, "%s", err.msg);
+    ck_assert_int_eq(aw_store_runs_named(s, "", 0, &rows, &n, &err), AW_EARG);
+    ck_assert_int_eq(aw_store_runs_named(s, "gamma", 0, &rows, &n, &err), AW_ENOTFOUND);
     ck_assert_uint_eq(n, 0);
     ck_assert_ptr_null(rows);
+    ck_assert_msg(strstr(err.msg, "no run matches \"gamma\"") != NULL && strstr(err.msg, "beta") != NULL, "%s",
+                  err.msg);
 
     char unknown[65];
     ident(unknown, 9);
@@ -663,6 +673,77 @@ START_TEST(test_take_checkpoint)
 END_TEST
 
 /* ---- evaluations ---- */
+
+/* A claim that always counts as alive, for aw_store_runs_delete. */
+static int always_alive(const char *owner, void *ctx)
+{
+    (void)owner;
+    (void)ctx;
+    return 1;
+}
+
+/* Rows of run id in every table. */
+static int64_t rows_of(aw_store_t *s, const char *id)
+{
+    static const char *const tables[] = {"runs", "metrics", "checkpoints", "evaluations", "eval_points", "events"};
+    int64_t n = 0;
+    for (int t = 0; t < 6; t++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE identity = '%s'", tables[t], id);
+        n += q_int(s, sql);
+    }
+    return n;
+}
+
+/* Deleting runs: what each has is counted; all of a run's rows go, in one transaction, and no one else's. */
+START_TEST(test_delete_runs)
+{
+    aw_store_t *s = open_ok(db, 0);
+    char a[65], b[65], none[65];
+    ident(a, 21);
+    ident(b, 22);
+    ident(none, 23);
+    aw_error_t err;
+    const char *ids[] = {a, b};
+    for (int r = 0; r < 2; r++) {
+        add_run(s, ids[r], r == 0 ? "alpha" : "beta", 3);
+        for (int e = 1; e <= 2; e++)
+            ck_assert_msg(commit(s, ids[r], e, 1, 100, &err) == 0, "%s", err.msg);
+        aw_store_eval_key_t key = {ids[r], "iwae_bound", "{samples: 5}", "test", 2};
+        ck_assert_int_eq(aw_store_eval_begin(s, &key, 4, NULL, &err), 0);
+        double v[4] = {1, 2, 3, 4};
+        ck_assert_int_eq(aw_store_eval_put_points(s, &key, 0, v, 4, 1.0, &err), 0);
+        ck_assert_int_eq(aw_store_log_event(s, ids[r], "resume", "resumed", &err), 0);
+    }
+    ck_assert_int_eq(aw_store_log_event(s, NULL, "note", "about no run", &err), 0);
+    aw_store_run_usage_t u;
+    ck_assert_msg(aw_store_run_usage(s, a, &u, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(u.metrics, 2);
+    ck_assert_int_eq(u.checkpoints, 2);
+    ck_assert_int_gt(u.checkpoint_bytes, 200);
+    ck_assert_int_eq(u.evaluations, 1);
+    ck_assert_int_eq(u.eval_points, 4);
+    ck_assert_int_eq(u.events, 1);
+    int64_t before_b = rows_of(s, b);
+    /* an unknown identity in the list: nothing at all is deleted */
+    const char *with_unknown[] = {a, none};
+    ck_assert_int_eq(aw_store_runs_delete(s, with_unknown, 2, NULL, NULL, &err), AW_ENOTFOUND);
+    ck_assert_int_eq(rows_of(s, a), 11);
+    /* a run held by a live process is refused */
+    ck_assert_int_eq(aw_store_run_set_status(s, a, AW_RUN_RUNNING, "pid 1 on elsewhere", &err), 0);
+    ck_assert_int_eq(aw_store_runs_delete(s, ids, 1, always_alive, NULL, &err), AW_EARG);
+    ck_assert_msg(strstr(err.msg, "is being run by pid 1 on elsewhere") != NULL, "%s", err.msg);
+    ck_assert_int_eq(rows_of(s, a), 11);
+    /* a run whose claimer is gone is not */
+    ck_assert_msg(aw_store_runs_delete(s, ids, 1, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(rows_of(s, a), 0);
+    ck_assert_int_eq(rows_of(s, b), before_b);
+    ck_assert_int_eq(q_int(s, "SELECT count(*) FROM events WHERE identity IS NULL"), 1);
+    ck_assert_msg(aw_store_run_usage(s, a, &u, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(u.metrics + u.checkpoints + u.evaluations + u.eval_points + u.events, 0);
+    aw_store_close(s);
+}
+END_TEST
 
 START_TEST(test_eval_resume)
 {
@@ -1093,6 +1174,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_corrupt_checkpoint_fallback);
     tcase_add_test(tc, test_take_checkpoint);
     tcase_add_test(tc, test_eval_resume);
+    tcase_add_test(tc, test_delete_runs);
     suite_add_tcase(s, tc);
     tc = tcase_create("durability");
     tcase_add_checked_fixture(tc, setup, teardown);

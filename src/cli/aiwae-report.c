@@ -15,12 +15,12 @@
 #include "util/error.h"
 #include "run/build_info.h"
 #include "report/figures.h"
-#include "report/find.h"
 #include "report/grid.h"
 #include "report/html.h"
 #include "report/listing.h"
 #include "report/report_db.h"
 #include "report/results.h"
+#include "store/run_match.h"
 #include "store/store.h"
 
 #define PROG "aiwae-report"
@@ -44,25 +44,32 @@ static void usage(FILE *f)
                "Reads the results database that aiwae-run writes (never writes to it; works while runs are "
                "going).\n\ncommands:\n  %-22s  the paper's tables: methods x datasets, mean +- sd over replicates\n",
             head);
-    fputs("  --runs                  one line per run: identity, name, status, epoch, bound, speed, ETA\n"
+    fputs("  --runs                  one line per run: identity, name, the training keys that differ\n"
+          "                          between the runs listed, status, epoch, bound, speed, ETA\n"
+          "  --spec RUN              the run's resolved spec (canonical YAML, as aiwae-run stored it)\n"
           "  --metrics RUN           per-epoch metrics of a run\n"
           "  --curves RUN [RUN...] -o FILE.png|FILE.svg\n"
-          "                          training bound and evaluations against epoch; AIWAE runs add\n"
-          "                          acceptance rate and step size per temperature\n"
+          "                          training bound and evaluations against epoch, one colour per run\n"
+          "                          (each RUN may be a glob: every match); AIWAE runs add acceptance\n"
+          "                          rate and step size per temperature\n"
           "  --samples RUN -o FILE.png\n"
           "                          decoded prior samples, test images and their reconstructions\n"
           "  --export RUN -o FILE.safetensors\n"
           "                          the parameters under the original PyTorch state-dict names\n"
           "  --html -o FILE.html     one self-contained page: the tables, the runs, each run's\n"
           "                          evaluations with settings, curves and samples\n"
-          "RUN is a run's name or a unique prefix of its identity (see --runs).\n"
+          "RUN is a run's name, a unique prefix of its identity (see --runs), or a quoted glob over\n"
+          "names ('mnist_10epochs-*aiwae*') that matches one run (or several, for --curves).\n"
           "\n"
           "options:\n"
           "  --db FILE               results database (default " AW_STORE_DEFAULT_PATH ")\n"
           "  --format md|csv|latex|json  table format (default: md on a terminal, csv otherwise)\n"
-          "  --dataset NAME          only runs on this dataset (repeatable)\n"
-          "  --where KEY.PATH=VALUE  only runs whose resolved spec has this value (repeatable), e.g.\n"
-          "                          --where train.epochs=3280 --where model.hidden=[200,200]\n"
+          "  --dataset NAME          --table / --runs: only runs on this dataset (repeatable)\n"
+          "  --where KEY.PATH=VALUE  --table / --runs: only runs whose resolved spec has this value\n"
+          "                          (repeatable), e.g. --where train.epochs=3280 --where model.hidden=[200,200];\n"
+          "                          a --dataset or --where that matches no run is an error listing what exists\n"
+          "  --status WORD           --table / --runs: only runs with this status (repeatable): pending,\n"
+          "                          running, interrupted, failed or finished\n"
           "  --split train|test      evaluations of this split (default test)\n"
           "  --epoch N               tables: evaluations at epoch N (default: each run's newest);\n"
           "                          --export / --samples: the checkpoint kept at the end of epoch N\n"
@@ -73,7 +80,8 @@ static void usage(FILE *f)
           "                          until no run is running (or Ctrl-C)\n"
           "  --help, --version\n"
           "\n"
-          "exit status: 0 done, 1 error (missing, foreign, newer or locked database; unknown run), 2 usage error\n",
+          "exit status: 0 done, 1 error (missing, foreign, newer or locked database; unknown or ambiguous\n"
+          "run; a filter that matches no run), 2 usage error\n",
           f);
 }
 
@@ -89,12 +97,13 @@ static int usage_error(const char *msg)
     return AW_EXIT_USAGE;
 }
 
-typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_HTML } command_t;
+typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_HTML,
+               CMD_SPEC } command_t;
 
 typedef struct cli {
     const char *db;              /* database path */
     command_t cmd;               /* what to do */
-    const char *run;             /* RUN of --metrics / --samples / --export / first of --curves */
+    const char *run;             /* RUN of --metrics / --samples / --export / --spec / first of --curves */
     aw_report_query_t q;         /* table query */
     int have_format;             /* --format given */
     aw_report_format_t fmt;      /* its value */
@@ -123,23 +132,64 @@ static int print_text(char *text)
     return rc ? die(AW_EIO, "cannot write to standard output") : AW_EXIT_OK;
 }
 
-/* The one command's work, with the snapshot loaded; returns the exit status. */
-static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cli_t *c)
+/* The runs the command names (store/run_match.h) into sel[*n] (room for snap->n_runs): for --curves
+ * every match of each RUN, each run once; for the others the one run RUN names. */
+static int select_runs(const aw_report_snap_t *snap, const cli_t *c, size_t *sel, size_t *n, aw_error_t *err)
+{
+    *n = 0;
+    if (c->run == NULL)
+        return AW_OK;
+    const aw_store_run_t **rows = malloc((snap->n_runs + 1) * sizeof *rows);
+    size_t *hits = malloc((snap->n_runs + 1) * sizeof *hits);
+    int rc = rows == NULL || hits == NULL ? aw_error_set(err, AW_ENOMEM, "out of memory") : AW_OK;
+    for (size_t i = 0; i < snap->n_runs && rc == AW_OK; i++)
+        rows[i] = &snap->runs[i].row;
+    int curves = c->cmd == CMD_CURVES;
+    for (int q = 0; q < (curves ? c->n_names : 1) && rc == AW_OK; q++) {
+        size_t k = 0;
+        rc = aw_store_run_match(rows, snap->n_runs, curves ? c->names[q] : c->run, curves, hits, &k, err);
+        for (size_t j = 0; j < k; j++) {
+            int seen = 0;
+            for (size_t m = 0; m < *n && !seen; m++)
+                seen = sel[m] == hits[j];
+            if (!seen)
+                sel[(*n)++] = hits[j];
+        }
+    }
+    free(rows);
+    free(hits);
+    return rc;
+}
+
+/* --spec: the run's stored resolved spec, its identity in a comment line first. */
+static char *spec_text(const aw_report_run_t *r)
+{
+    size_t n = strlen(r->row.spec) + AW_STORE_ID_LEN + 32;
+    char *t = malloc(n);
+    if (t != NULL)
+        snprintf(t, n, "# identity: %s\n%s", r->row.identity, r->row.spec);
+    return t;
+}
+
+/* The one command's work, with the snapshot loaded and its runs sel[n_sel]; returns the exit status. */
+static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cli_t *c, const size_t *sel,
+                       size_t n_sel)
 {
     aw_error_t err = {0};
     char *text = NULL;
-    size_t at = 0;
     int rc = AW_OK;
-    if (c->run != NULL && c->cmd != CMD_CURVES && (rc = aw_report_find_run(snap, c->run, &at, &err)) < 0)
-        return die(rc, err.msg);
-    const aw_report_run_t *r = c->run != NULL && c->cmd != CMD_CURVES ? &snap->runs[at] : NULL;
+    const aw_report_run_t *r = n_sel > 0 ? &snap->runs[sel[0]] : NULL;
     int64_t ep = -1;
     switch (c->cmd) {
     case CMD_TABLE:
         rc = aw_report_results(snap, &c->q, c->fmt, &text, &err);
         break;
     case CMD_RUNS:
-        rc = aw_report_runs(snap, c->fmt, &text, &err);
+        rc = aw_report_runs(snap, &c->q, c->fmt, &text, &err);
+        break;
+    case CMD_SPEC:
+        if ((text = spec_text(r)) == NULL)
+            rc = aw_error_set(&err, AW_ENOMEM, "out of memory");
         break;
     case CMD_METRICS: {
         aw_store_metrics_t *rows = NULL;
@@ -151,9 +201,9 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
         break;
     }
     case CMD_CURVES:
-        rc = aw_report_curves(store, snap, c->names, c->n_names, c->q.split, c->output, &err);
+        rc = aw_report_curves(store, snap, sel, n_sel, c->q.split, c->output, &err);
         if (rc == AW_OK)
-            fprintf(stderr, "%s: wrote %s\n", PROG, c->output);
+            fprintf(stderr, "%s: wrote %s (%zu run%s)\n", PROG, c->output, n_sel, n_sel == 1 ? "" : "s");
         break;
     case CMD_SAMPLES:
         rc = aw_report_samples(store, r, c->q.epoch, c->seed, c->output, &ep, &err);
@@ -193,7 +243,7 @@ static int watch_runs(aw_store_t *store, const cli_t *c)
         size_t running = 0;
         for (size_t i = 0; i < snap.n_runs; i++)
             running += snap.runs[i].row.status == AW_RUN_RUNNING;
-        rc = aw_report_runs(&snap, c->fmt, &text, &err);
+        rc = aw_report_runs(&snap, &c->q, c->fmt, &text, &err);
         aw_report_snap_fini(&snap);
         if (rc < 0)
             return die(rc, err.msg);
@@ -240,7 +290,18 @@ static int take_option(int opt, const char *arg, cli_t *c)
         }
         c->q.table = arg;
         return -1;
-    case 'M': case 'C': case 'S': case 'E': c->run = arg; return -1;
+    case 'M': case 'C': case 'S': case 'E': case 'P': c->run = arg; return -1;
+    case 'u': {
+        int word = aw_run_status_parse(arg);
+        if (word < 0) {
+            snprintf(msg, sizeof msg, "--status %s: expected pending, running, interrupted, failed or finished", arg);
+            return usage_error(msg);
+        }
+        if (c->q.n_status >= AW_REPORT_MAX_FILTERS)
+            return usage_error("too many --status options");
+        c->q.status[c->q.n_status++] = word;
+        return -1;
+    }
     case 'f':
         if (aw_report_format_parse(arg, &c->fmt, &err) < 0)
             return usage_error(err.msg);
@@ -300,6 +361,7 @@ static command_t option_command(int opt)
     case 'S': return CMD_SAMPLES;
     case 'E': return CMD_EXPORT;
     case 'H': return CMD_HTML;
+    case 'P': return CMD_SPEC;
     default: return CMD_NONE;
     }
 }
@@ -317,8 +379,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"reference", no_argument, NULL, 'r'},     {"output", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {"watch", optional_argument, NULL, 'W'},
-        {"html", no_argument, NULL, 'H'},
-        {NULL, 0, NULL, 0}};
+        {"html", no_argument, NULL, 'H'},          {"spec", required_argument, NULL, 'P'},
+        {"status", required_argument, NULL, 'u'},  {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
@@ -328,12 +390,13 @@ static int parse_args(int argc, char **argv, cli_t *c)
         command_t cmd = option_command(opt);
         if (cmd != CMD_NONE) {
             if (c->cmd != CMD_NONE)
-                return usage_error("give one command (--table, --runs, --metrics, --curves, --samples, --export or --html)");
+                return usage_error("give one command (--table, --runs, --spec, --metrics, --curves, --samples, --export "
+                                   "or --html)");
             c->cmd = cmd;
         }
     }
     if (c->cmd == CMD_NONE)
-        return usage_error("no command (--table, --runs, --metrics, --curves, --samples, --export or --html)");
+        return usage_error("no command (--table, --runs, --spec, --metrics, --curves, --samples, --export or --html)");
     if (optind < argc && c->cmd != CMD_CURVES) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);
@@ -345,6 +408,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         return usage_error("-o goes with --curves, --samples, --export or --html");
     if (c->watch > 0 && c->cmd != CMD_RUNS)
         return usage_error("--watch goes with --runs");
+    if (c->cmd != CMD_TABLE && c->cmd != CMD_RUNS && c->q.n_datasets + c->q.n_where + c->q.n_status > 0)
+        return usage_error("--dataset, --where and --status go with --table or --runs");
     if (!c->have_format)
         c->fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
     return -1;
@@ -377,7 +442,15 @@ int main(int argc, char **argv)
         free(names);
         return die(rc, err.msg);
     }
-    int status = c.watch > 0 ? watch_runs(store, &c) : run_command(store, &snap, &c);
+    size_t *sel = malloc((snap.n_runs + 1) * sizeof *sel), n_sel = 0;
+    int status;
+    if (sel == NULL)
+        status = die(AW_ENOMEM, "out of memory");
+    else if ((rc = select_runs(&snap, &c, sel, &n_sel, &err)) < 0)
+        status = die(rc, err.msg);
+    else
+        status = c.watch > 0 ? watch_runs(store, &c) : run_command(store, &snap, &c, sel, n_sel);
+    free(sel);
     aw_report_snap_fini(&snap);
     aw_store_close(store);
     free(names);

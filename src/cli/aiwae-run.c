@@ -15,7 +15,9 @@
 #include "run/run.h"
 #include "run/stored.h"
 #include "spec/spec.h"
+#include "store/run_match.h"
 #include "store/store.h"
+#include "store/store_delete.h"
 
 #define PROG "aiwae-run"
 
@@ -31,6 +33,7 @@ static void usage(FILE *f)
 {
     fputs("usage: " PROG " [options] SPEC.yaml\n"
           "       " PROG " [options] --evaluate RUN\n"
+          "       " PROG " [--db FILE] [--dry-run] [--yes] --delete RUN\n"
           "       " PROG " --describe\n"
           "Trains and evaluates every run of an experiment spec. Running it again resumes\n"
           "unfinished runs from their latest checkpoint and skips finished ones.\n"
@@ -39,10 +42,16 @@ static void usage(FILE *f)
           "  --db FILE           results database (default results/aiwae.db)\n"
           "  --set KEY.PATH=VAL  override a spec key; VAL is YAML (repeatable), e.g.\n"
           "                      --set train.epochs=10 --set 'evaluate=[]' --set 'sweep={}'\n"
+          "                      (KEY.PATH=~ is the default; a key the sweep also sets is an error:\n"
+          "                      change the sweep, --set 'sweep.method.samples=[5]')\n"
           "  --dry-run           print each resolved run (canonical YAML and identity) and exit\n"
           "  --evaluate RUN      evaluate a finished run of the database (a name, an identity prefix or a\n"
           "                      glob over names) with its stored spec and the --set overrides, e.g.\n"
           "                      --evaluate mnist_iwae_k5 --set 'evaluate=[{estimator: ais_nll}]'\n"
+          "  --delete RUN        remove a run (a name, an identity prefix, or a glob: every match) and all\n"
+          "                      that is recorded for it, after listing it and asking (y/N) on a terminal;\n"
+          "                      with --dry-run only list it\n"
+          "  --yes               --delete without asking (needed when stdin is not a terminal)\n"
           "  --fresh             start a new replicate (next unused repeat) instead of resuming\n"
           "  --threads N         threads for BLAS and element-wise work (default: train.threads)\n"
           "  --quiet             no progress output\n"
@@ -51,7 +60,8 @@ static void usage(FILE *f)
           "  --describe=keys     print every spec key path, one a line (for shell completion), and exit\n"
           "  --help, --version\n"
           "\n"
-          "exit status: 0 done, 1 spec/data/run error, 2 usage error,\n"
+          "exit status: 0 done, 1 spec/data/run error (or --delete answered no), 2 usage error (or\n"
+          "             --delete without --yes off a terminal),\n"
           "             3 interrupted (SIGINT/SIGTERM; the run was checkpointed)\n",
           f);
 }
@@ -146,6 +156,8 @@ typedef struct cli {
     int n_sets;
     const char *spec_path; /* the one operand */
     const char *evaluate; /* --evaluate RUN, instead of a spec */
+    const char *delete_run; /* --delete RUN, instead of a spec */
+    int yes;              /* --yes: --delete without asking */
 } cli_t;
 
 /* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
@@ -183,6 +195,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"threads", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {"describe", optional_argument, NULL, 'D'}, {"evaluate", required_argument, NULL, 'e'},
+        {"delete", required_argument, NULL, 'X'}, {"yes", no_argument, NULL, 'y'},
         {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
@@ -215,9 +228,17 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'V': return print_version();
         case 'D': return describe(optarg);
         case 'e': c->evaluate = optarg; break;
+        case 'X': c->delete_run = optarg; break;
+        case 'y': c->yes = 1; break;
         default: usage(stderr); return AW_EXIT_USAGE;
         }
     }
+    if (c->delete_run != NULL && (c->evaluate != NULL || optind != argc || c->n_sets > 0 || c->fresh)) {
+        fprintf(stderr, PROG ": error: --delete RUN takes no spec file, --evaluate, --set or --fresh (see --help)\n");
+        return AW_EXIT_USAGE;
+    }
+    if (c->delete_run != NULL)
+        return -1;
     if (c->evaluate != NULL && optind == argc)
         return -1;
     if (c->evaluate != NULL || optind != argc - 1) {
@@ -261,6 +282,70 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
     return status;
 }
 
+/* --delete: one line per run saying what goes with it. */
+static int print_deletion(aw_store_t *store, const aw_store_run_t *runs, size_t n, int dry_run, aw_error_t *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        aw_store_run_usage_t u;
+        int rc = aw_store_run_usage(store, runs[i].identity, &u, err);
+        if (rc < 0)
+            return rc;
+        double kb = (double)u.checkpoint_bytes / 1e3;
+        fprintf(stderr, PROG ": --delete %s run %s (%.12s, %s, epoch %lld of %lld): %lld epochs of metrics, %lld "
+                "checkpoints (%.1f %s), %lld evaluations with %lld point values, %lld events\n",
+                dry_run ? "would remove" : "will remove", runs[i].name, runs[i].identity,
+                aw_run_status_name(runs[i].status), (long long)runs[i].epoch, (long long)runs[i].epochs_total,
+                (long long)u.metrics, (long long)u.checkpoints, kb >= 1e3 ? kb / 1e3 : kb, kb >= 1e3 ? "MB" : "kB",
+                (long long)u.evaluations, (long long)u.eval_points, (long long)u.events);
+    }
+    return AW_OK;
+}
+
+/* --delete RUN: lists the runs RUN names, asks on a terminal (unless --yes), deletes them in one transaction. */
+static int delete_runs(const cli_t *c)
+{
+    aw_error_t err = {0};
+    aw_store_t *store = NULL;
+    aw_store_run_t *runs = NULL;
+    size_t n = 0;
+    /* never create a database only to find nothing in it */
+    int rc = strncmp(c->db_path, "file:", 5) != 0 && access(c->db_path, F_OK) != 0
+                 ? aw_error_set(&err, AW_EIO, "%s: no such database; --db names another", c->db_path)
+                 : aw_store_open(&store, c->db_path, c->dry_run, &err);
+    if (rc == AW_OK)
+        rc = aw_store_runs_named(store, c->delete_run, 1, &runs, &n, &err);
+    if (rc == AW_OK)
+        rc = print_deletion(store, runs, n, c->dry_run, &err);
+    int status = rc < 0 ? die(rc, err.msg) : AW_EXIT_OK;
+    if (status == AW_EXIT_OK && !c->dry_run && !c->yes) {
+        char answer[16] = "";
+        if (!isatty(STDIN_FILENO)) {
+            status = die(AW_EARG, "--delete asks before deleting and standard input is not a terminal: give --yes to "
+                         "delete without asking");
+        } else {
+            fprintf(stderr, "Delete %s? [y/N] ", n == 1 ? "it" : "them");
+            int got = fgets(answer, sizeof answer, stdin) != NULL;
+            if (!got || (strcmp(answer, "y\n") != 0 && strcmp(answer, "yes\n") != 0)) {
+                fprintf(stderr, PROG ": nothing deleted\n");
+                status = AW_EXIT_ERROR;
+            }
+        }
+    }
+    const char **ids = status == AW_EXIT_OK && !c->dry_run ? calloc(n + 1, sizeof *ids) : NULL;
+    if (status == AW_EXIT_OK && !c->dry_run && ids == NULL)
+        status = die(AW_ENOMEM, "out of memory");
+    for (size_t i = 0; ids != NULL && i < n; i++)
+        ids[i] = runs[i].identity;
+    if (ids != NULL && (rc = aw_store_runs_delete(store, ids, n, aw_run_owner_alive, NULL, &err)) < 0)
+        status = die(rc, err.msg);
+    else if (ids != NULL)
+        fprintf(stderr, PROG ": deleted %zu run%s\n", n, n == 1 ? "" : "s");
+    free(ids);
+    aw_store_runs_free(runs, n);
+    aw_store_close(store);
+    return status;
+}
+
 /* --dry-run: each resolved run's canonical YAML and identity; a failed write is an error (> /dev/full). */
 static int print_runs(const aw_spec_list_t *list)
 {
@@ -276,6 +361,8 @@ int main(int argc, char **argv)
 {
     cli_t c = {.db_path = AW_STORE_DEFAULT_PATH};
     int status = parse_args(argc, argv, &c);
+    if (status < 0 && c.delete_run != NULL)
+        status = delete_runs(&c);
     if (status >= 0) {
         free(c.sets);
         return status;

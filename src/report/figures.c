@@ -9,7 +9,6 @@
 #include "core/model.h"
 #include "core/model_ws.h"
 #include "data/data.h"
-#include "report/find.h"
 #include "report/plot.h"
 #include "report/run_label.h"
 #include "run/run.h"
@@ -17,29 +16,26 @@
 
 /* ---- curves ---- */
 
-int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const char *const *names, int n,
+int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const size_t *runs, size_t n,
                      const char *split, const char *path, aw_error_t *err)
 {
     const char *sp = split ? split : "test";
-    aw_plot_run_t *pr = calloc((size_t)n + 1, sizeof *pr);
-    aw_store_metrics_t **ms = calloc((size_t)n + 1, sizeof *ms);
-    size_t *nms = calloc((size_t)n + 1, sizeof *nms);
+    aw_plot_run_t *pr = calloc(n + 1, sizeof *pr);
+    aw_store_metrics_t **ms = calloc(n + 1, sizeof *ms);
+    size_t *nms = calloc(n + 1, sizeof *nms);
     aw_plot_eval_t *ev = calloc(snap->n_evals + 1, sizeof *ev);
-    const aw_report_run_t **runs = calloc((size_t)n + 1, sizeof *runs);
-    char **labels = calloc((size_t)n + 1, sizeof *labels);
+    const aw_report_run_t **rp = calloc(n + 1, sizeof *rp);
+    char **labels = calloc(n + 1, sizeof *labels);
     int rc = AW_OK;
-    if (pr == NULL || ms == NULL || nms == NULL || ev == NULL || runs == NULL || labels == NULL)
+    if (pr == NULL || ms == NULL || nms == NULL || ev == NULL || rp == NULL || labels == NULL)
         rc = aw_error_set(err, AW_ENOMEM, "out of memory");
-    for (int i = 0; i < n && rc == AW_OK; i++) {
-        size_t at;
-        if ((rc = aw_report_find_run(snap, names[i], &at, err)) == AW_OK)
-            runs[i] = &snap->runs[at];
-    }
+    for (size_t i = 0; i < n && rc == AW_OK; i++)
+        rp[i] = &snap->runs[runs[i]];
     if (rc == AW_OK)
-        rc = aw_report_run_labels(runs, n, labels, err);
+        rc = aw_report_run_labels(rp, (int)n, labels, err);
     size_t nev = 0;
-    for (int i = 0; i < n && rc == AW_OK; i++) {
-        const aw_report_run_t *r = runs[i];
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        const aw_report_run_t *r = rp[i];
         if ((rc = aw_store_metrics_list(store, r->row.identity, &ms[i], &nms[i], err)) < 0)
             break;
         pr[i].name = labels[i];
@@ -55,13 +51,13 @@ int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const char
         }
     }
     if (rc == AW_OK)
-        rc = aw_plot_curves(path, "aiwae training curves", pr, (size_t)n, err);
-    for (int i = 0; ms != NULL && i < n; i++)
+        rc = aw_plot_curves(path, "aiwae training curves", pr, n, err);
+    for (size_t i = 0; ms != NULL && i < n; i++)
         aw_store_metrics_free(ms[i], nms[i]);
-    for (int i = 0; labels != NULL && i < n; i++)
+    for (size_t i = 0; labels != NULL && i < n; i++)
         free(labels[i]);
     free(labels);
-    free(runs);
+    free(rp);
     free(pr);
     free(ms);
     free(nms);

@@ -5,16 +5,16 @@
 #ifndef AW_REPORT_FIGURES_H
 #define AW_REPORT_FIGURES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/error.h"
 #include "report/snap.h"
 #include "store/store.h"
 
-/* Draws the training curves (plot.h aw_plot_curves) of the runs names[n] (each a name or identity
- * prefix, aw_report_find_run) with their finished evaluations on split ("test" if NULL) to path
- * (.png or .svg). AW_ENOTFOUND for a name that matches no single run, AW_EDB, AW_EARG, AW_EIO. */
-int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const char *const *names, int n,
+/* Draws the training curves (plot.h aw_plot_curves) of the runs snap->runs[runs[i]], i < n, with their
+ * finished evaluations on split ("test" if NULL) to path (.png or .svg). AW_EDB, AW_EARG, AW_EIO. */
+int aw_report_curves(aw_store_t *store, const aw_report_snap_t *snap, const size_t *runs, size_t n,
                      const char *split, const char *path, aw_error_t *err);
 
 /* Writes a PNG (plot.h aw_plot_samples) of 64 images decoded from prior draws next to the first 32

@@ -101,8 +101,8 @@ static void run_section(aw_sbuf_t *b, aw_store_t *store, const aw_report_snap_t 
                    (long long)r->row.epochs_total);
     evaluations(b, snap, r);
     snprintf(tmp, sizeof tmp, "%s.part.svg", path);
-    const char *name = r->row.identity;
-    int rc = aw_report_curves(store, snap, &name, 1, q->split, tmp, &err);
+    const size_t at = (size_t)(r - snap->runs);
+    int rc = aw_report_curves(store, snap, &at, 1, q->split, tmp, &err);
     picture(b, rc, tmp, "image/svg+xml", "training curves", &err);
     snprintf(tmp, sizeof tmp, "%s.part.png", path);
     err = (aw_error_t){0};
@@ -126,7 +126,7 @@ static int page_body(aw_sbuf_t *b, aw_store_t *store, const aw_report_snap_t *sn
         free(text);
         text = NULL;
     }
-    if (rc == AW_OK && (rc = aw_report_runs(snap, AW_FMT_HTML, &text, err)) == AW_OK)
+    if (rc == AW_OK && (rc = aw_report_runs(snap, q, AW_FMT_HTML, &text, err)) == AW_OK)
         aw_sbuf_puts(b, text);
     free(text);
     const aw_report_run_t **runs = calloc(snap->n_runs + 1, sizeof *runs);

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/filter.h"
+#include "report/spec_diff.h"
+
 /* Durations for people: 0.4s, 42s, 3m05s, 2h07m, 3d04h. */
 static void fmt_duration(double s, char *buf, size_t n)
 {
@@ -23,59 +26,124 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%dd%02dh", (int)(s / 86400), (int)fmod(s, 86400) / 3600);
 }
 
-int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out, aw_error_t *err)
+enum { RUN_FIXED = 9, RUN_LEAD = 2 }; /* columns of every listing; the differing keys go after the first two */
+
+/* One run's row: identity, name, its values of the differing keys, then status to ETA. */
+static void run_row(aw_grid_t *g, const aw_report_run_t *r, aw_report_format_t fmt, const aw_report_diff_t *d,
+                    size_t di)
 {
-    static const char *keys[] = {"identity", "name", "status", "epoch", "epochs", "bound", "points_per_s", "updated",
-                                 "eta_s"};
-    static const char *heads[] = {"Run", "Name", "Status", "Epoch", "of", "Train bound", "Points/s", "Updated",
-                                  "ETA"};
-    aw_grid_t g = {.ncol = 9, .keys = keys, .heads = heads, .align = "lllrrrrlr"};
-    int running = 0;
-    for (size_t i = 0; i < s->n_runs; i++) {
-        const aw_report_run_t *r = &s->runs[i];
-        aw_cell_t *row = aw_grid_row(&g);
-        if (row == NULL)
-            break;
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.12s", r->row.identity);
-        if (fmt == AW_FMT_CSV || fmt == AW_FMT_JSON)
-            aw_grid_text(&g, &row[0], r->row.identity);
-        else
-            aw_grid_text(&g, &row[0], buf);
-        aw_grid_text(&g, &row[1], r->row.name);
-        aw_grid_text(&g, &row[2], aw_run_status_name(r->row.status));
-        aw_grid_num(&g, &row[3], (double)r->row.epoch, "%.0f");
-        aw_grid_num(&g, &row[4], (double)r->row.epochs_total, "%.0f");
-        aw_grid_num(&g, &row[5], r->has_metrics ? r->last.bound : NAN, "%.2f");
-        aw_grid_num(&g, &row[6], r->has_metrics ? r->last.points_per_s : NAN, "%.0f");
-        /* "2024-05-01T12:00:00.000Z" -> "2024-05-01 12:00:00" (UTC) */
-        snprintf(buf, sizeof buf, "%.19s", r->row.updated ? r->row.updated : "");
-        if (strlen(buf) == 19 && buf[10] == 'T')
-            buf[10] = ' ';
-        aw_grid_text(&g, &row[7], buf);
-        double eta = NAN;
-        if (r->row.status == AW_RUN_RUNNING) {
-            running++;
-            if (isfinite(r->recent_epoch_s) && r->row.epoch < r->row.epochs_total)
-                eta = r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch);
-        }
-        if (r->row.status == AW_RUN_RUNNING && r->row.epoch >= r->row.epochs_total)
-            snprintf(buf, sizeof buf, "evaluating"); /* training is done; the final evaluations run */
-        else
-            fmt_duration(eta, buf, sizeof buf);
-        aw_grid_text(&g, &row[8], buf);
-        row[8].num = eta;
-        row[8].isnum = 1;
+    aw_cell_t *row = aw_grid_row(g);
+    if (row == NULL)
+        return;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.12s", r->row.identity);
+    aw_grid_text(g, &row[0], fmt == AW_FMT_CSV || fmt == AW_FMT_JSON ? r->row.identity : buf);
+    aw_grid_text(g, &row[1], r->row.name);
+    for (size_t k = 0; k < d->n_keys; k++) {
+        const char *v = d->values[di * d->n_keys + k];
+        aw_grid_text(g, &row[RUN_LEAD + k], v != NULL ? v : "");
     }
+    row += d->n_keys;
+    aw_grid_text(g, &row[2], aw_run_status_name(r->row.status));
+    aw_grid_num(g, &row[3], (double)r->row.epoch, "%.0f");
+    aw_grid_num(g, &row[4], (double)r->row.epochs_total, "%.0f");
+    aw_grid_num(g, &row[5], r->has_metrics ? r->last.bound : NAN, "%.2f");
+    aw_grid_num(g, &row[6], r->has_metrics ? r->last.points_per_s : NAN, "%.0f");
+    /* "2024-05-01T12:00:00.000Z" -> "2024-05-01 12:00:00" (UTC) */
+    snprintf(buf, sizeof buf, "%.19s", r->row.updated ? r->row.updated : "");
+    if (strlen(buf) == 19 && buf[10] == 'T')
+        buf[10] = ' ';
+    aw_grid_text(g, &row[7], buf);
+    double eta = NAN;
+    if (r->row.status == AW_RUN_RUNNING && isfinite(r->recent_epoch_s) && r->row.epoch < r->row.epochs_total)
+        eta = r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch);
+    if (r->row.status == AW_RUN_RUNNING && r->row.epoch >= r->row.epochs_total)
+        snprintf(buf, sizeof buf, "evaluating"); /* training is done; the final evaluations run */
+    else
+        fmt_duration(eta, buf, sizeof buf);
+    aw_grid_text(g, &row[8], buf);
+    row[8].num = eta;
+    row[8].isnum = 1;
+}
+
+/* The grid's columns: the fixed ones with the differing keys after the first two. */
+static int run_columns(const aw_report_diff_t *d, const char ***keys, const char ***heads, char **align)
+{
+    static const char *k0[] = {"identity", "name", "status", "epoch", "epochs", "bound", "points_per_s", "updated",
+                               "eta_s"};
+    static const char *h0[] = {"Run", "Name", "Status", "Epoch", "of", "Train bound", "Points/s", "Updated", "ETA"};
+    static const char a0[] = "lllrrrrlr";
+    size_t nc = RUN_FIXED + d->n_keys;
+    *keys = calloc(nc, sizeof **keys);
+    *heads = calloc(nc, sizeof **heads);
+    *align = malloc(nc + 1);
+    if (*keys == NULL || *heads == NULL || *align == NULL)
+        return AW_ENOMEM;
+    for (size_t j = 0; j < nc; j++) {
+        int fixed = j < RUN_LEAD || j >= RUN_LEAD + d->n_keys;
+        size_t f = j < RUN_LEAD ? j : j - d->n_keys;
+        (*keys)[j] = fixed ? k0[f] : d->keys[j - RUN_LEAD];
+        (*heads)[j] = fixed ? h0[f] : d->keys[j - RUN_LEAD];
+        (*align)[j] = fixed ? a0[f] : 'l';
+    }
+    (*align)[nc] = '\0';
+    return AW_OK;
+}
+
+/* The notes under the listing. */
+static void run_notes(aw_grid_t *g, const aw_report_snap_t *s, size_t shown, int running, size_t n_keys)
+{
     if (s->n_runs == 0)
-        aw_grid_note(&g, "The database has no runs yet.");
+        aw_grid_note(g, "The database has no runs yet.");
+    else if (shown == 0)
+        aw_grid_note(g, "No run of the %zu in the database has the status asked for.", s->n_runs);
+    if (n_keys > 0)
+        aw_grid_note(g, "Columns after Name: the keys of the training whose values differ between the runs listed.");
     if (running > 0)
-        aw_grid_note(&g, "Times are UTC. ETA: remaining epochs at the mean time of the last (up to 5) epochs; a run "
+        aw_grid_note(g, "Times are UTC. ETA: remaining epochs at the mean time of the last (up to 5) epochs; a run "
                   "marked running whose update is old may have died (run aiwae-run again to resume it).");
-    else if (s->n_runs > 0)
-        aw_grid_note(&g, "Times are UTC.");
-    int rc = aw_grid_render(&g, "Runs", fmt, out, err);
-    aw_grid_fini(&g);
+    else if (shown > 0)
+        aw_grid_note(g, "Times are UTC.");
+}
+
+int aw_report_runs(const aw_report_snap_t *s, const aw_report_query_t *q, aw_report_format_t fmt, char **out,
+                   aw_error_t *err)
+{
+    unsigned char *keep = calloc(s->n_runs + 1, 1);
+    const char **specs = calloc(s->n_runs + 1, sizeof *specs);
+    const char **keys = NULL, **heads = NULL;
+    char *align = NULL;
+    aw_report_diff_t d = {0};
+    int rc = keep == NULL || specs == NULL ? aw_error_set(err, AW_ENOMEM, "out of memory") : AW_OK;
+    if (rc == AW_OK)
+        rc = aw_report_filter_runs(s, q, keep, err);
+    size_t shown = 0;
+    for (size_t i = 0; i < s->n_runs && rc == AW_OK; i++)
+        if (keep[i])
+            specs[shown++] = s->runs[i].row.spec;
+    if (rc == AW_OK)
+        rc = aw_report_spec_diff(specs, shown, &d, err);
+    if (rc == AW_OK && run_columns(&d, &keys, &heads, &align) < 0)
+        rc = aw_error_set(err, AW_ENOMEM, "out of memory");
+    if (rc == AW_OK) {
+        aw_grid_t g = {.ncol = RUN_FIXED + (int)d.n_keys, .keys = keys, .heads = heads, .align = align};
+        int running = 0;
+        for (size_t i = 0, di = 0; i < s->n_runs; i++) {
+            if (!keep[i])
+                continue;
+            running += s->runs[i].row.status == AW_RUN_RUNNING;
+            run_row(&g, &s->runs[i], fmt, &d, di++);
+        }
+        run_notes(&g, s, shown, running, d.n_keys);
+        rc = aw_grid_render(&g, "Runs", fmt, out, err);
+        aw_grid_fini(&g);
+    }
+    aw_report_diff_fini(&d);
+    free(keys);
+    free(heads);
+    free(align);
+    free(specs);
+    free(keep);
     return rc;
 }
 

@@ -21,6 +21,8 @@ typedef struct aw_report_query {
     const char *datasets[AW_REPORT_MAX_FILTERS];   /* keep runs whose dataset.name is one of these */
     int n_where;                                   /* conditions, all must hold */
     const char *where[AW_REPORT_MAX_FILTERS];      /* "KEY.PATH=VALUE" on the resolved spec */
+    int n_status;                                  /* 0: every status */
+    int status[AW_REPORT_MAX_FILTERS];             /* keep runs with one of these (aw_run_status_t) */
     int reference;                                 /* 1: add the IWAE paper's numbers (docs/math.md#reference-numbers) as a column */
 } aw_report_query_t;
 
@@ -28,8 +30,8 @@ typedef struct aw_report_query {
  * columns datasets, cells mean +- standard deviation of the finished evaluations over replicates
  * (runs whose resolved specs differ only in name, repeat, seed and threads). Evaluations with
  * different estimator settings, split, epoch or points never share a cell; the settings are
- * listed under the table. Returns 0, AW_EARG (bad where clause), AW_ENOTFOUND (a where key no
- * run has) or AW_ENOMEM. */
+ * listed under the table. Runs are filtered by aw_report_filter_runs (filter.h). Returns 0, AW_EARG
+ * (bad where clause), AW_ENOTFOUND (a filter that matches no run, as filter.h says) or AW_ENOMEM. */
 int aw_report_results(const aw_report_snap_t *s, const aw_report_query_t *q, aw_report_format_t fmt, char **out,
                       aw_error_t *err);
 

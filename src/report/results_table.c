@@ -14,6 +14,7 @@
 #include "util/sbuf.h"
 #include "data/data.h"
 #include "methods/plugin.h"
+#include "report/filter.h"
 #include "report/spec_paths.h"
 #include "spec/spec.h"
 
@@ -138,44 +139,16 @@ static void distinguish(aw_res_row_t *rows, int nrows, int r, char *out, size_t 
     }
 }
 
-/* Which runs pass --dataset and --where: keep[i] for run i. A --where key that no run has is an error. */
+/* Which runs the table uses: keep[i] for run i, those that pass the filters and whose spec loads. */
 static int filter_runs(aw_res_table_t *t, unsigned char *keep, aw_error_t *err)
 {
-    const aw_report_snap_t *s = t->s;
-    const aw_report_query_t *q = t->q;
-    int seen[AW_REPORT_MAX_FILTERS] = {0};
-    for (size_t i = 0; i < s->n_runs; i++) {
-        const aw_report_run_t *r = &s->runs[i];
-        if (!r->spec_ok) {
+    int rc = aw_report_filter_runs(t->s, t->q, keep, err);
+    for (size_t i = 0; i < t->s->n_runs && rc == AW_OK; i++)
+        if (!t->s->runs[i].spec_ok) {
             t->skipped_spec++;
-            continue;
+            keep[i] = 0;
         }
-        int ok = q->n_datasets == 0;
-        for (int d = 0; d < q->n_datasets; d++)
-            ok |= strcmp(r->spec.dataset.name, q->datasets[d]) == 0;
-        for (int w = 0; w < q->n_where && ok; w++) {
-            const char *eq = strchr(q->where[w], '=');
-            char key[512];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - q->where[w]), q->where[w]);
-            int m = aw_report_spec_match(r->row.spec, key, eq + 1, err);
-            if (m < -1)
-                return m;
-            seen[w] |= m >= 0;
-            ok = m == 1;
-        }
-        keep[i] = (unsigned char)ok;
-    }
-    for (int w = 0; w < q->n_where; w++)
-        if (!seen[w] && s->n_runs > 0) {
-            const char *eq = strchr(q->where[w], '=');
-            char key[512], near[512] = "";
-            snprintf(key, sizeof key, "%.*s", (int)(eq - q->where[w]), q->where[w]);
-            for (size_t i = 0; i < s->n_runs && near[0] == '\0'; i++)
-                aw_report_spec_suggest(s->runs[i].row.spec, key, near, sizeof near);
-            return aw_error_set(err, AW_ENOTFOUND, "--where %s: no run's resolved spec has the key %s%s%s%s", q->where[w],
-                                key, near[0] ? "; did you mean " : "", near, near[0] ? "?" : "");
-        }
-    return AW_OK;
+    return rc;
 }
 
 /* 1 if a finished evaluation of the same run, estimator, settings and split has a later epoch. */
@@ -191,7 +164,6 @@ static int has_newer(const aw_report_snap_t *s, const aw_store_eval_t *ev)
     return 0;
 }
 
-/* Keys that do not change what a run computes (or are shown elsewhere), left out of row keys. */
 /* Whether a spec leaf ("key=value") does not tell rows apart: keys outside the run's identity, the
  * replicate keys (seed, repeat) and the data set (the columns). */
 static int ignored_key(const char *kv)

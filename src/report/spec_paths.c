@@ -170,3 +170,26 @@ int aw_report_spec_match(const char *yaml, const char *key_path, const char *val
     aw_ynode_free(root);
     return rc < 0 ? rc : res;
 }
+
+int aw_report_spec_value(const char *yaml, const char *key_path, char *buf, size_t n, aw_error_t *err)
+{
+    aw_ynode_t *root = NULL;
+    int rc = aw_ytree_parse(yaml, strlen(yaml), "run spec", 0, &root, err);
+    if (rc < 0)
+        return rc;
+    const aw_ynode_t *v = lookup(root, key_path);
+    aw_report_leaves_t l = {0};
+    char path[8] = "";
+    if (v != NULL && v->kind == AW_YMAP) {
+        snprintf(buf, n, "{...}");
+    } else if (v != NULL) {
+        flatten(v, path, sizeof path, &l);
+        if (l.oom)
+            rc = aw_error_set(err, AW_ENOMEM, "out of memory");
+        else
+            snprintf(buf, n, "%s", l.n == 1 && l.kv[0][0] == '=' ? l.kv[0] + 1 : "[...]");
+    }
+    aw_report_leaves_fini(&l);
+    aw_ynode_free(root);
+    return rc < 0 ? rc : v != NULL;
+}

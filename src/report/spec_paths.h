@@ -28,5 +28,9 @@ int aw_report_spec_match(const char *yaml, const char *key_path, const char *val
 /* The leaf key path of the canonical spec yaml nearest to key_path (util/suggest.h) into out[n], or ""
  * when none is near or yaml does not parse: the "did you mean" of a --where key no run has. */
 void aw_report_spec_suggest(const char *yaml, const char *key_path, char *out, size_t n);
+/* The value at key_path of the canonical spec yaml as text into buf[n]: a scalar as written ("~" for
+ * null), a list of scalars in its flat form "[200,200]", "{...}" for a mapping and "[...]" for other
+ * lists. 1 when found, 0 when the key is absent; AW_ESPEC / AW_ENOMEM when yaml does not parse. */
+int aw_report_spec_value(const char *yaml, const char *key_path, char *buf, size_t n, aw_error_t *err);
 
 #endif

@@ -115,6 +115,11 @@ static int owner_alive(const char *owner, void *ctx)
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
+int aw_run_owner_alive(const char *owner, void *ctx)
+{
+    return owner_alive(owner, ctx);
+}
+
 int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, int *finished_before,
            aw_error_t *err)
 {

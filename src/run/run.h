@@ -64,6 +64,11 @@ typedef struct aw_run_opts {
 int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts,
            int *finished_before, aw_error_t *err);
 
+/* Whether the process that claimed a run ("pid N on HOST", the run's message while running) is still at
+ * work: a live process of this host (a claim from another host counts as dead); ctx is unused. The
+ * is_alive of aw_store_run_claim and aw_store_runs_delete. */
+int aw_run_owner_alive(const char *owner, void *ctx);
+
 /* --fresh: moves spec to the next replicate index (repeat + 1, + 2, ...) whose
  * run is not yet in the store, recomputing its identity and naming it
  * NAME-repeat=R. */

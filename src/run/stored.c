@@ -1,57 +1,11 @@
 /* stored.c: runs named in a database and the specs they were run with (stored.h). */
 #include "run/stored.h"
 
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/sbuf.h"
-
-static int is_glob(const char *q)
-{
-    return strpbrk(q, "*?[") != NULL;
-}
-
-/* The runs query names, into *runs / *n (aw_store_runs_free). */
-static int find(aw_store_t *store, const char *query, aw_store_run_t **runs, size_t *n, aw_error_t *err)
-{
-    if (!is_glob(query))
-        return aw_store_run_find(store, query, runs, n, err);
-    aw_store_run_t *all;
-    size_t m;
-    int rc = aw_store_runs_list(store, &all, &m, err);
-    if (rc < 0)
-        return rc;
-    size_t k = 0;
-    for (size_t i = 0; i < m; i++) {
-        if (fnmatch(query, all[i].name, 0) == 0) {
-            aw_store_run_t t = all[k];
-            all[k++] = all[i];
-            all[i] = t;
-        }
-    }
-    for (size_t i = k; i < m; i++)
-        aw_store_run_fini(&all[i]);
-    *runs = all;
-    *n = k;
-    return AW_OK;
-}
-
-/* "no run matches" / "matches N runs" with the names. */
-static int no_unique(const aw_store_run_t *runs, size_t n, const char *query, aw_error_t *err)
-{
-    aw_sbuf_t b = {0};
-    if (n == 0)
-        aw_sbuf_printf(&b, "no run matches \"%s\" (a name, a prefix of an identity or a glob over names)", query);
-    else
-        aw_sbuf_printf(&b, "\"%s\" matches %zu runs; give more of the name or identity:", query, n);
-    for (size_t i = 0; i < n && i < 20; i++)
-        aw_sbuf_printf(&b, "%s %s (%.12s)", i ? "," : "", runs[i].name, runs[i].identity);
-    int rc = aw_error_set(err, n == 0 ? AW_ENOTFOUND : AW_EARG, "%s", b.oom ? "no unique run matches" : b.p);
-    aw_sbuf_fini(&b);
-    return rc;
-}
+#include "store/run_match.h"
 
 /* The stored spec of run r with the overrides, checked to keep r's training; appended to out. */
 static int one_spec(const aw_store_run_t *r, const char *const *overrides, int n_overrides, aw_spec_list_t *out,
@@ -94,11 +48,9 @@ int aw_run_stored_specs(aw_store_t *store, const char *query, const char *const 
     out->runs = NULL;
     aw_store_run_t *runs;
     size_t n;
-    int rc = find(store, query, &runs, &n, err);
+    int rc = aw_store_runs_named(store, query, 1, &runs, &n, err);
     if (rc < 0)
         return rc;
-    if (n == 0 || (n > 1 && !is_glob(query)))
-        rc = no_unique(runs, n, query, err);
     for (size_t i = 0; i < n && rc == AW_OK; i++)
         rc = one_spec(&runs[i], overrides, n_overrides, out, err);
     aw_store_runs_free(runs, n);

@@ -203,6 +203,9 @@ int aw_spec_apply_override(load_t *L, aw_ynode_t *root, const char *arg)
         return aw_error_set(L->err, AW_ESPEC,
                             "%s: expected KEY.PATH=VALUE with KEY.PATH like method.samples or evaluate[0].size",
                             origin);
+    if (eq[1 + strspn(eq + 1, " \t")] == '\0')
+        return aw_error_set(L->err, AW_ESPEC, "%s: expected a value after '=' (write %.*s=~ for the key's default)",
+                            origin, (int)(eq - arg), arg);
     aw_ynode_t *value;
     int rc = aw_ytree_parse(eq + 1, strlen(eq + 1), origin, 0, &value, L->err);
     if (rc != AW_OK)

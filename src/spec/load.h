@@ -97,6 +97,10 @@ void aw_spec_default_name(const char *label, char *out, size_t size);
 /* Reads the sweep mapping of root into keys[*nk] and removes it from root (*sweep owns it). */
 int aw_spec_take_sweep(load_t *L, aw_ynode_t *root, aw_sweep_key_t **keys, int *nk, aw_ynode_t **sweep,
                        long *nruns);
+/* AW_ESPEC when an override ("KEY.PATH=VALUE", already applied) sets something a sweep key also sets, which
+ * the sweep's values would replace: the same key, a key under it, or a parent whose VALUE holds it. */
+int aw_spec_check_sweep_overrides(load_t *L, const char *const *overrides, int n, const aw_sweep_key_t *keys,
+                                  int nk);
 /* Builds run r of the sweep (odometer, first key slowest) into s. */
 int aw_spec_make_run(load_t *L, const aw_ynode_t *root, const aw_sweep_key_t *keys, int nk, long r,
                      const char *base, aw_spec_t *s);

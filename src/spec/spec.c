@@ -72,6 +72,8 @@ static int load_text(const char *yaml, size_t len, const char *label, const char
         rc = aw_spec_apply_override(&L, root, overrides[i]);
     if (rc == AW_OK)
         rc = aw_spec_take_sweep(&L, root, &keys, &nk, &sweep, &nruns);
+    if (rc == AW_OK)
+        rc = aw_spec_check_sweep_overrides(&L, overrides, n_overrides, keys, nk);
     if (rc != AW_OK)
         goto done;
     out->runs = calloc((size_t)nruns, sizeof *out->runs);

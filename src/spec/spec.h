@@ -16,7 +16,8 @@
  *   Keys whose default is "none" (dataset.dir, *_size, evaluate[].size/every) print as ~.
  * - An empty document is an error ("empty spec"); {} means all defaults.
  * - --set KEY.PATH=VALUE (repeatable, applied in order before validation):
- *   VALUE is parsed as YAML and replaces the node at KEY.PATH; missing mappings
+ *   VALUE is parsed as YAML and replaces the node at KEY.PATH (an empty VALUE is
+ *   an error: write ~ for the default); missing mappings
  *   on the way are created. KEY.PATH segments are keys or sequence indexes,
  *   written evaluate[1].samples or evaluate.1.samples (0-based). Indexing an
  *   absent evaluate list first fills in the default list. Under sweep the rest
@@ -29,8 +30,10 @@
  *   characters outside [A-Za-z0-9._,+=-] become "_". E.g.
  *   mnist_iwae-method.samples=5-repeat=1 (at most 255 bytes). name and sweep
  *   cannot be swept; two runs with the same identity are an error (sweeping a
- *   key outside the identity, or a value given twice). A sweep value overrides
- *   a --set of the same key.
+ *   key outside the identity, or a value given twice). A --set of a key that the
+ *   sweep also sets (the same key, one under it, or a parent whose value holds it)
+ *   is an error, since the sweep's values would replace it: change the sweep
+ *   (--set sweep.KEY.PATH=[...]) instead.
  * - canonical: every applicable key with its resolved value in a fixed order,
  *   floats printed in the shortest form that reads back to the same float,
  *   free strings (name, paths) double-quoted; no sweep key. identity: hex

@@ -89,6 +89,63 @@ int aw_spec_take_sweep(load_t *L, aw_ynode_t *root, aw_sweep_key_t **keys, int *
     return AW_OK;
 }
 
+/* ---- --set against the sweep ---- */
+
+/* 1 if the first n segments of a and b are the same key or index. */
+static int same_segments(const aw_keypath_t *a, const aw_keypath_t *b, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (a->index[k] != b->index[k] || (a->index[k] < 0 && strcmp(a->key[k], b->key[k]) != 0))
+            return 0;
+    return 1;
+}
+
+/* 1 if the YAML text value has a node at segments from..p->n-1 of p; 0 if not (or it does not parse). */
+static int value_has(const char *value, const aw_keypath_t *p, int from, aw_error_t *err)
+{
+    aw_ynode_t *root = NULL;
+    if (aw_ytree_parse(value, strlen(value), "--set", 0, &root, err) != AW_OK)
+        return 0;
+    const aw_ynode_t *n = root;
+    for (int k = from; k < p->n && n != NULL; k++) {
+        if (p->index[k] >= 0)
+            n = n->kind == AW_YSEQ && p->index[k] < n->n ? n->vals[p->index[k]] : NULL;
+        else if (n->kind == AW_YMAP && aw_ynode_find(n, p->key[k]) >= 0)
+            n = n->vals[aw_ynode_find(n, p->key[k])];
+        else
+            n = NULL;
+    }
+    int has = n != NULL;
+    aw_ynode_free(root);
+    return has;
+}
+
+int aw_spec_check_sweep_overrides(load_t *L, const char *const *overrides, int n, const aw_sweep_key_t *keys,
+                                  int nk)
+{
+    for (int i = 0; i < n; i++) {
+        const char *eq = strchr(overrides[i], '=');
+        aw_keypath_t p;
+        if (eq == NULL || aw_keypath_parse(overrides[i], (size_t)(eq - overrides[i]), &p) != 0)
+            continue; /* applying it has already said what is wrong */
+        if (p.index[0] < 0 && strcmp(p.key[0], "sweep") == 0)
+            continue;
+        for (int k = 0; k < nk; k++) {
+            const aw_keypath_t *sp = &keys[k].path;
+            int common = p.n < sp->n ? p.n : sp->n;
+            if (!same_segments(&p, sp, common))
+                continue;
+            aw_error_t scratch = {0};
+            if (p.n < sp->n && !value_has(eq + 1, sp, p.n, &scratch))
+                continue; /* a parent of the swept key whose value leaves the key to the sweep */
+            return aw_error_set(L->err, AW_ESPEC, "--set %.300s: the spec's sweep also sets %s, and the sweep's "
+                                "values would replace this; change the sweep instead (--set 'sweep.%s=[...]') or "
+                                "drop it (--set 'sweep={}')", overrides[i], sp->pretty, keys[k].key->text);
+        }
+    }
+    return AW_OK;
+}
+
 /* Builds run r of the sweep (odometer, first key slowest) into s. */
 int aw_spec_make_run(load_t *L, const aw_ynode_t *root, const aw_sweep_key_t *keys, int nk, long r, const char *base,
                     aw_spec_t *s)

@@ -585,17 +585,3 @@ int aw_store_runs_list(aw_store_t *s, aw_store_run_t **runs, size_t *n, aw_error
     return rc != 0 ? rc : read_runs(s, err, st, "listing runs", runs, n);
 }
 
-int aw_store_run_find(aw_store_t *s, const char *query, aw_store_run_t **runs, size_t *n, aw_error_t *err)
-{
-    *runs = NULL;
-    *n = 0;
-    if (query == NULL)
-        return aw_error_set(err, AW_EARG, "%s: finding a run: no query", s->path);
-    sqlite3_stmt *st;
-    int rc = aw_sq_prep(s, err, &st, "finding a run",
-                    "SELECT " RUN_COLS " FROM runs WHERE name = ?1 OR (length(?1) BETWEEN 1 AND 64"
-                    " AND substr(identity, 1, length(?1)) = lower(?1)) ORDER BY created, identity",
-                    "t", query);
-    return rc != 0 ? rc : read_runs(s, err, st, "finding a run", runs, n);
-}
-

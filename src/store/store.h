@@ -186,9 +186,7 @@ int aw_store_run_claim(aw_store_t *s, const char *identity, const char *owner,
 /* All runs, oldest first, into a new array *runs of *n rows (free with aw_store_runs_free). */
 int aw_store_runs_list(aw_store_t *s, aw_store_run_t **runs, size_t *n, aw_error_t *err);
 
-/* Runs whose name equals query or whose identity starts with query (hex,
- * case-insensitive), into *runs / *n as aw_store_runs_list; zero matches is not an error. */
-int aw_store_run_find(aw_store_t *s, const char *query, aw_store_run_t **runs, size_t *n, aw_error_t *err);
+/* Runs by what people type (name, identity prefix, glob): store/run_match.h. */
 
 /* Free a row's strings (r is zeroed) / an array of n rows and the array. */
 void aw_store_run_fini(aw_store_run_t *r);
