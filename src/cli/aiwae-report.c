@@ -12,6 +12,7 @@
 
 #include "methods/plugin.h"
 #include "util/error.h"
+#include "report/disk.h"
 #include "report/figures.h"
 #include "report/find.h"
 #include "report/grid.h"
@@ -41,6 +42,8 @@ static void usage(FILE *f)
                "going).\n\ncommands:\n  %-22s  the paper's tables: methods x datasets, mean +- sd over replicates\n",
             head);
     fputs("  --runs                  one line per run: identity, name, status, epoch, bound, speed, ETA\n"
+          "  --disk                  what each run keeps: its checkpoints, their epochs and size, and\n"
+          "                          what the retention rule keeps once it has finished\n"
           "  --metrics RUN           per-epoch metrics of a run\n"
           "  --curves RUN [RUN...] -o FILE.png|FILE.svg\n"
           "                          training bound and evaluations against epoch; AIWAE runs add\n"
@@ -81,7 +84,7 @@ static int usage_error(const char *msg)
     return AW_EXIT_USAGE;
 }
 
-typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT } command_t;
+typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_DISK } command_t;
 
 typedef struct cli {
     const char *db;              /* database path */
@@ -120,6 +123,9 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
         break;
     case CMD_RUNS:
         rc = aw_report_runs(snap, c->fmt, &text, &err);
+        break;
+    case CMD_DISK:
+        rc = aw_report_disk(store, snap, c->fmt, &text, &err);
         break;
     case CMD_METRICS: {
         aw_store_metrics_t *rows = NULL;
@@ -212,7 +218,7 @@ static int take_option(int opt, const char *arg, cli_t *c)
         return st;
     case 'r': c->q.reference = 1; return -1;
     case 'o': c->output = arg; return -1;
-    case 'R': return -1;
+    case 'R': case 'K': return -1;
     case 'h': usage(stdout); return AW_EXIT_OK;
     case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
     default: usage(stderr); return AW_EXIT_USAGE;
@@ -225,6 +231,7 @@ static command_t option_command(int opt)
     switch (opt) {
     case 'T': return CMD_TABLE;
     case 'R': return CMD_RUNS;
+    case 'K': return CMD_DISK;
     case 'M': return CMD_METRICS;
     case 'C': return CMD_CURVES;
     case 'S': return CMD_SAMPLES;
@@ -245,7 +252,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"split", required_argument, NULL, 's'},   {"epoch", required_argument, NULL, 'e'},
         {"reference", no_argument, NULL, 'r'},     {"output", required_argument, NULL, 'o'},
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       {"disk", no_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
@@ -255,12 +263,12 @@ static int parse_args(int argc, char **argv, cli_t *c)
         command_t cmd = option_command(opt);
         if (cmd != CMD_NONE) {
             if (c->cmd != CMD_NONE)
-                return usage_error("give one command (--table, --runs, --metrics, --curves, --samples or --export)");
+                return usage_error("give one command (--table, --runs, --disk, --metrics, --curves, --samples or --export)");
             c->cmd = cmd;
         }
     }
     if (c->cmd == CMD_NONE)
-        return usage_error("no command (--table, --runs, --metrics, --curves, --samples or --export)");
+        return usage_error("no command (--table, --runs, --disk, --metrics, --curves, --samples or --export)");
     if (optind < argc && c->cmd != CMD_CURVES) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);
