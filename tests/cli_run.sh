@@ -139,6 +139,14 @@ expect_err "run 'data/fetch mnist'" "the missing-data error says which data/fetc
 [ "$(wc -l < "$TMP/err")" -eq 1 ] && ok "a single run's data error is one line" || bad "data error: $(cat "$TMP/err")"
 [ ! -e "$TMP/n.db" ] && ok "a run whose data is missing creates no database" || bad "the database was created"
 
+# data/fetch --for SPEC fetches the datasets the spec's runs name (here from an empty mirror: it fails
+# naming the files, after saying which datasets the spec needs).
+mkdir -p "$TMP/mirror"
+AIWAE_RUN="$RUN" expect_status 1 "data/fetch --for a spec" "$AIWAE_SRCDIR/data/fetch" --from "$TMP/mirror" \
+  --dest "$TMP/fetched" --for "$AIWAE_SRCDIR/experiments/paper.yaml"
+expect_out "for      $AIWAE_SRCDIR/experiments/paper.yaml: omniglot" "--for finds the spec's datasets"
+expect_err "missing  omniglot/chardata.mat: not in the mirror" "--for asks for the files of those datasets"
+
 # Every run's data is checked before any work, and every problem is reported at once.
 head -c 500 "$TMP/train.idx" > "$TMP/short.idx"
 expect_status 1 "a sweep with missing and damaged data" "$RUN" --db "$TMP/pre.db" \
