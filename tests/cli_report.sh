@@ -90,6 +90,13 @@ else
   bad "--watch refreshing: no sqlite3 program to mark a run running (.ci/deps installs it)"
 fi
 expect_status 2 "--watch without --runs" "$REPORT" --db "$DB" --table nll --watch
+expect_status 0 "--disk" "$REPORT" --db "$DB" --disk --format md
+expect_out "| tiny_aiwae | finished |           2 | 1 2 " "--disk lists each run's kept checkpoints and their epochs"
+expect_status 0 "--disk --format csv" "$REPORT" --db "$DB" --disk --format csv
+b=$(sqlite3 "$DB" "SELECT sum(length(blob)) FROM checkpoints c JOIN runs r USING(identity) WHERE r.name = 'tiny_iwae'")
+mb=$(awk -v b="$b" 'BEGIN { printf "%.10g", b / 1e6 }')
+grep -q "^[0-9a-f]\{64\},tiny_iwae,finished,2,1 2,$mb,2," "$TMP/out" && ok "--disk csv: count, epochs and MB of the stored blobs" \
+  || bad "--disk csv lacks tiny_iwae with $mb MB: $(cat "$TMP/out")"
 expect_status 0 "--metrics by name" "$REPORT" --db "$DB" --metrics tiny_aiwae --format csv
 expect_out "epoch,loss,bound,lr,seconds,points_per_s,accept_1,accept_2,step_1,step_2" "AIWAE metrics have 2 temperatures"
 [ "$(wc -l < "$TMP/out")" -eq 3 ] && ok "--metrics: one line per epoch" || bad "--metrics: $(cat "$TMP/out")"

@@ -35,8 +35,6 @@ if [ -w /dev/full ]; then
 else
   echo "note: no writable /dev/full; --dry-run's write error is not checked here"
 fi
-expect_status 1 "--db /dev/null is an error" "$RUN" --db /dev/null "$TMP/defaults.yaml"
-expect_err "/dev/null: not a database file" "--db /dev/null says it is not a file"
 [ -e /dev/null-journal ] && bad "--db /dev/null created /dev/null-journal" || ok "--db /dev/null creates nothing"
 expect_status 1 "missing spec file" "$RUN" "$TMP/nope.yaml"
 expect_err "aiwae-run: error: $TMP/nope.yaml" "missing spec file is named"
@@ -61,6 +59,8 @@ train: {epochs: 2, batch_size: 40, threads: 1}
 evaluate:
   - {estimator: iwae_bound, samples: 20, split: test, size: 20}
 YAML
+expect_status 1 "--db /dev/null is an error" "$RUN" --db /dev/null "$TMP/tiny.yaml"
+expect_err "/dev/null: not a database file" "--db /dev/null says it is not a file"
 expect_status 0 "dry run" "$RUN" --dry-run --db "$TMP/dry.db" --set 'sweep={method.samples: [1, 3], repeat: [0, 1]}' "$TMP/tiny.yaml"
 n=$(grep -c '^# identity: [0-9a-f]\{64\}$' "$TMP/out")
 [ "$n" -eq 4 ] && ok "sweep of 2x2 resolves to 4 runs" || bad "sweep resolved to $n runs"
@@ -128,7 +128,7 @@ id_tiny=$(sqlite3 "$TMP/del.db" "SELECT identity FROM runs WHERE name = 'tiny'")
 all_rows=$(sqlite3 "$TMP/del.db" "SELECT (SELECT count(*) FROM metrics) + (SELECT count(*) FROM eval_points)")
 expect_status 0 "--delete --dry-run" "$RUN" --db "$TMP/del.db" --dry-run --delete 'tiny-method*'
 expect_err "--delete would remove run tiny-method.samples=1 (" "--dry-run lists what --delete would remove"
-expect_err "2 epochs of metrics, 1 checkpoints" "and what is recorded for it"
+expect_err "2 epochs of metrics, 2 checkpoints" "and what is recorded for it"
 expect_status 2 "--delete off a terminal without --yes" "$RUN" --db "$TMP/del.db" --delete tiny < /dev/null
 expect_err "give --yes to delete without asking" "--delete off a terminal says to give --yes"
 [ "$(rows_of "$id_tiny")" -gt 0 ] && ok "nothing is deleted without an answer" || bad "tiny was deleted without --yes"
@@ -238,4 +238,57 @@ YAML
 mkdir -p "$TMP/empty"
 AIWAE_DATA_DIR="$TMP/empty" expect_status 1 "missing data set" "$RUN" --db "$TMP/n.db" "$TMP/nodata.yaml"
 expect_err "aiwae-run: error:" "missing data is reported"
+expect_err "run 'data/fetch mnist'" "the missing-data error says which data/fetch call fetches it"
+[ "$(wc -l < "$TMP/err")" -eq 1 ] && ok "a single run's data error is one line" || bad "data error: $(cat "$TMP/err")"
+[ ! -e "$TMP/n.db" ] && ok "a run whose data is missing creates no database" || bad "the database was created"
+
+# data/fetch --for SPEC fetches the datasets the spec's runs name (here from an empty mirror: it fails
+# naming the files, after saying which datasets the spec needs).
+mkdir -p "$TMP/mirror"
+AIWAE_RUN="$RUN" expect_status 1 "data/fetch --for a spec" "$AIWAE_SRCDIR/data/fetch" --from "$TMP/mirror" \
+  --dest "$TMP/fetched" --for "$AIWAE_SRCDIR/experiments/paper.yaml"
+expect_out "for      $AIWAE_SRCDIR/experiments/paper.yaml: omniglot" "--for finds the spec's datasets"
+expect_err "missing  omniglot/chardata.mat: not in the mirror" "--for asks for the files of those datasets"
+
+# Every run's data is checked before any work, and every problem is reported at once.
+head -c 500 "$TMP/train.idx" > "$TMP/short.idx"
+expect_status 1 "a sweep with missing and damaged data" "$RUN" --db "$TMP/pre.db" \
+  --set "sweep={dataset.train_images: [$TMP/train.idx, $TMP/none.idx, $TMP/short.idx]}" "$TMP/tiny.yaml"
+expect_err "$TMP/none.idx: cannot open" "the missing file is reported"
+expect_err "$TMP/short.idx: offset 16: dimensions 240x8x8 of unsigned byte need 15360 data bytes" \
+  "the truncated file is reported from its header and length"
+expect_err "2 of 3 runs cannot start; nothing was run" "the check counts the runs that cannot start"
+[ "$(wc -l < "$TMP/err")" -eq 3 ] && ok "one line per problem and a count" || bad "check output: $(cat "$TMP/err")"
+[ ! -e "$TMP/pre.db" ] && ok "nothing was run" || bad "a run started although the check failed"
+expect_status 1 "a check over several runs names them" "$RUN" --db "$TMP/pre.db" \
+  --set "sweep={dataset.train_images: [$TMP/none.idx], method.samples: [1, 2]}" "$TMP/tiny.yaml"
+expect_err "(runs tiny-dataset.train_images=" "one problem of several runs is printed once with their names"
+
+# A run that fails is recorded as failed and the sweep goes on (fixed binarization of non-binary
+# data passes the header check and fails at load); the summary names it and the exit status is 1.
+FAILSWEEP="sweep={dataset.binarize: [fixed, dynamic]}"
+expect_status 1 "a sweep with a failing run" "$RUN" --db "$TMP/f.db" --set "$FAILSWEEP" "$TMP/tiny.yaml"
+expect_err "aiwae-run: error: tiny-dataset.binarize=fixed: " "the failure names its run"
+expect_err "aiwae-run: 2 runs: 1 finished; 1 failed: tiny-dataset.binarize=fixed" "the summary names the failed run"
+[ "$(sqlite3 "$TMP/f.db" "SELECT status FROM runs WHERE name LIKE '%=dynamic'")" = finished ] \
+  && ok "the run after the failed one was trained" || bad "the sweep stopped at the failure"
+[ "$(sqlite3 "$TMP/f.db" "SELECT status FROM runs WHERE name LIKE '%=fixed'")" = failed ] \
+  && ok "the failed run is recorded as failed" || bad "the failed run's status is not failed"
+sqlite3 "$TMP/f.db" "SELECT message FROM events WHERE kind = 'failed'" | grep -q '^inputs [0-9a-f]\{64\}: ' \
+  && ok "the failure is logged with its inputs' fingerprint" || bad "no failed event with a fingerprint"
+expect_status 1 "a plain rerun" "$RUN" --db "$TMP/f.db" --set "$FAILSWEEP" "$TMP/tiny.yaml"
+expect_err "failed before (" "a plain rerun says the run failed before"
+expect_err "1 not retried (failed before, unchanged): tiny-dataset.binarize=fixed" "and does not retry it"
+[ "$(sqlite3 "$TMP/f.db" "SELECT count(*) FROM events WHERE kind = 'failed'")" = 1 ] \
+  && ok "the unchanged failed run was not run again" || bad "the failed run ran again"
+expect_status 1 "--retry-failed" "$RUN" --db "$TMP/f.db" --retry-failed --set "$FAILSWEEP" "$TMP/tiny.yaml"
+[ "$(sqlite3 "$TMP/f.db" "SELECT count(*) FROM events WHERE kind = 'failed'")" = 2 ] \
+  && ok "--retry-failed runs it again" || bad "--retry-failed did not retry: $(cat "$TMP/err")"
+touch -d '2001-01-01' "$TMP/train.idx"
+expect_status 1 "a rerun after the data changed" "$RUN" --db "$TMP/f.db" --set "$FAILSWEEP" "$TMP/tiny.yaml"
+[ "$(sqlite3 "$TMP/f.db" "SELECT count(*) FROM events WHERE kind = 'failed'")" = 3 ] \
+  && ok "a failed run whose data changed is retried" || bad "changed data did not retry the run"
+expect_status 1 "a rerun after the spec changed" "$RUN" --db "$TMP/f.db" --set "$FAILSWEEP" --set train.threads=2 "$TMP/tiny.yaml"
+[ "$(sqlite3 "$TMP/f.db" "SELECT count(*) FROM events WHERE kind = 'failed'")" = 4 ] \
+  && ok "a failed run whose spec changed is retried" || bad "a changed spec did not retry the run"
 finish

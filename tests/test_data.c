@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/data.h"
@@ -505,6 +507,71 @@ START_TEST(test_real_binarized_mnist)
 }
 END_TEST
 
+/* The check before any work reads headers only: it accepts what aw_data_load accepts, catches a missing
+ * file, a bad header, a truncated plain file, mismatched labels and a size larger than the split, and its
+ * fingerprint follows the files' size and time. */
+START_TEST(test_data_check)
+{
+    make_tmp();
+    ck_assert_int_eq(aw_fx_mkdir(tmp, "mnist"), 0);
+    aw_fx_buf_t img, lab, gimg, glab, img5, lab5;
+    aw_fx_mnist_like(7, &img, &lab);
+    aw_fx_mnist_like(5, &img5, &lab5);
+    aw_fx_gzip(img.p, img.n, &gimg);
+    aw_fx_gzip(lab.p, lab.n, &glab);
+    char path[4200], ip[4200], lp[4200];
+    write_tmp("mnist/train-images-idx3-ubyte.gz", &gimg, path, sizeof path);
+    write_tmp("mnist/train-labels-idx1-ubyte.gz", &glab, path, sizeof path);
+    aw_data_opts_t o = {.name = "mnist", .dir = tmp};
+    aw_error_t err;
+    aw_sha256_t fp;
+    aw_sha256_init(&fp);
+    ck_assert_msg(aw_data_check(&o, "train", &fp, &err) == 0, "%s", err.msg);
+    uint8_t d1[AW_SHA256_BYTES], d2[AW_SHA256_BYTES];
+    aw_sha256_final(&fp, d1);
+    o.train_size = 8;
+    ck_assert_int_eq(aw_data_check(&o, "train", NULL, &err), AW_ESPEC);
+    ck_assert_msg(strstr(err.msg, "dataset.train_size is 8 but split 'train'") != NULL, "%s", err.msg);
+    o.train_size = 0;
+    ck_assert_int_eq(aw_data_check(&o, "test", NULL, &err), AW_EIO);
+    ck_assert_msg(strstr(err.msg, "run 'data/fetch mnist'") != NULL, "%s", err.msg);
+    /* A newer file changes the fingerprint. */
+    write_tmp("mnist/train-labels-idx1-ubyte.gz", &glab, path, sizeof path);
+    struct timespec later[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, later, 0), 0);
+    aw_sha256_init(&fp);
+    ck_assert_int_eq(aw_data_check(&o, "train", &fp, &err), 0);
+    aw_sha256_final(&fp, d2);
+    ck_assert_int_ne(memcmp(d1, d2, sizeof d1), 0);
+    /* idx: a truncated plain file and labels that do not match, found from the headers. */
+    write_tmp("short.idx", &(aw_fx_buf_t){.p = img.p, .n = img.n - 1}, ip, sizeof ip);
+    aw_data_opts_t x = {.name = "idx", .train_images = ip};
+    ck_assert_int_eq(aw_data_check(&x, "train", NULL, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "short.idx: offset 16: dimensions 7x28x28 of unsigned byte need 5488 data bytes") != NULL,
+                  "%s", err.msg);
+    write_tmp("img.idx", &img, ip, sizeof ip);
+    write_tmp("lab5.idx", &lab5, lp, sizeof lp);
+    x.train_labels = lp;
+    ck_assert_int_eq(aw_data_check(&x, "train", NULL, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "5 labels, expected 7") != NULL, "%s", err.msg);
+    x.train_labels = NULL;
+    ck_assert_msg(aw_data_check(&x, "train", NULL, &err) == 0, "%s", err.msg);
+    /* MAT files: the level-5 header. */
+    ck_assert_int_eq(aw_fx_mkdir(tmp, "omniglot"), 0);
+    write_tmp("omniglot/chardata.mat", &img, path, sizeof path);
+    aw_data_opts_t om = {.name = "omniglot", .dir = tmp};
+    ck_assert_int_eq(aw_data_check(&om, "train", NULL, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "chardata.mat: offset 126: endian indicator") != NULL, "%s", err.msg);
+    aw_fx_buf_fini(&img);
+    aw_fx_buf_fini(&lab);
+    aw_fx_buf_fini(&gimg);
+    aw_fx_buf_fini(&glab);
+    aw_fx_buf_fini(&lab5);
+    aw_fx_buf_fini(&img5);
+    drop_tmp();
+}
+END_TEST
+
 static Suite *data_suite(void)
 {
     Suite *s = suite_create("data");
@@ -516,6 +583,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_omniglot_fixture);
     tcase_add_test(tc, test_batch);
     tcase_add_test(tc, test_binarize_parse);
+    tcase_add_test(tc, test_data_check);
     tcase_add_test(tc, test_real_mnist);
     tcase_add_test(tc, test_real_binarized_mnist);
     suite_add_tcase(s, tc);

@@ -10,6 +10,7 @@
 
 #include "core/objective.h"
 #include "run/ckpt_layout.h"
+#include "run/retention.h"
 #include "run/run.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -236,13 +237,13 @@ END_TEST
 START_TEST(test_load_model)
 {
     aw_spec_list_t list;
-    load_spec(&list, 5);
+    load_spec(&list, 20);
     const aw_spec_t *spec = &list.runs[0];
     aw_error_t err = {0};
     int fb;
     aw_store_t *s = open_store("load.db");
     aw_run_opts_t o = {.threads = 1};
-    ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0); /* kept: epochs 2, 4 and 5 */
+    ck_assert_int_eq(aw_run(spec, s, &o, &fb, &err), 0); /* kept: the even epochs (checkpoint_every: 2) and 3, 5, 13, 15 (eighths) */
     char p[512];
     snprintf(p, sizeof p, "%s/load.db", dir);
     aw_store_t *ro = NULL;
@@ -250,23 +251,23 @@ START_TEST(test_load_model)
     aw_model_t m4, m;
     int64_t ep = -1;
     ck_assert_msg(aw_run_load_model(ro, spec->identity, -1, &m, &ep, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(ep, 5);
+    ck_assert_int_eq(ep, 20);
     ck_assert_int_eq(m.shape.D, 36);
     ck_assert_int_eq(m.shape.hidden[0], 5);
-    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 4, &m4, &ep, &err), 0);
-    ck_assert_int_eq(ep, 4);
+    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 18, &m4, &ep, &err), 0);
+    ck_assert_int_eq(ep, 18);
     ck_assert_uint_eq(m.n_params, m4.n_params);
     ck_assert_int_ne(memcmp(m.params, m4.params, m.n_params * sizeof(float)), 0);
     aw_model_fini(&m);
-    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 3, &m, &ep, &err), AW_ENOTFOUND);
-    ck_assert_msg(strstr(err.msg, "no checkpoint kept at epoch 3") != NULL, "%s", err.msg);
-    /* Damage the newest: the newest usable one is then epoch 4's, and nothing is logged. */
-    damage_checkpoint(s, spec->identity, "epoch = 5");
+    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 7, &m, &ep, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "no checkpoint kept at epoch 7") != NULL, "%s", err.msg);
+    /* Damage the newest: the newest usable one is then epoch 18's, and nothing is logged. */
+    damage_checkpoint(s, spec->identity, "epoch = 20");
     ck_assert_msg(aw_run_load_model(ro, spec->identity, -1, &m, &ep, &err) == 0, "%s", err.msg);
-    ck_assert_int_eq(ep, 4);
+    ck_assert_int_eq(ep, 18);
     ck_assert_int_eq(memcmp(m.params, m4.params, m.n_params * sizeof(float)), 0);
     aw_model_fini(&m);
-    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 5, &m, &ep, &err), AW_ENOTFOUND);
+    ck_assert_int_eq(aw_run_load_model(ro, spec->identity, 20, &m, &ep, &err), AW_ENOTFOUND);
     ck_assert_msg(strstr(err.msg, "1 failed their checks") != NULL, "%s", err.msg);
     ck_assert_int_eq(count_events(s, spec->identity, "checkpoint_bad"), 0);
     aw_model_fini(&m4);
@@ -452,6 +453,46 @@ START_TEST(test_claims)
 }
 END_TEST
 
+/* The epochs rule keeps for good: the kept epochs of spec text yaml, joined by spaces, into buf. */
+static void kept_epochs(const char *yaml, char *buf, size_t n)
+{
+    aw_spec_list_t l;
+    aw_error_t err = {0};
+    ck_assert_msg(aw_spec_load_string(yaml, "retention", NULL, 0, &l, &err) == 0, "%s", err.msg);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int64_t e = 0; e <= l.runs[0].train.epochs + 1; e++)
+        if (aw_run_keeps_checkpoint(&l.runs[0], e))
+            used += (size_t)snprintf(buf + used, n - used, "%s%lld", used ? " " : "", (long long)e);
+    int64_t count = 0;
+    for (const char *p = buf; *p; p++)
+        count += *p == ' ';
+    ck_assert_int_eq(aw_run_kept_count(&l.runs[0]), (buf[0] ? count + 1 : 0));
+    aw_spec_list_fini(&l);
+}
+
+START_TEST(test_retention)
+{
+    char got[4096];
+    /* The paper's run: the ends of Burda's eight stages, the last being the run's end. */
+    kept_epochs("evaluate: []\n", got, sizeof got);
+    ck_assert_str_eq(got, "1 4 13 40 121 364 1093 3280");
+    /* A short Burda run: the stage ends it reaches and its last epoch. */
+    kept_epochs("train: {epochs: 10}\n", got, sizeof got);
+    ck_assert_str_eq(got, "1 4 10");
+    /* A constant schedule: the first epoch at or after each eighth, and every epoch of a short run. */
+    kept_epochs("train: {epochs: 20, schedule: constant}\n", got, sizeof got);
+    ck_assert_str_eq(got, "3 5 8 10 13 15 18 20");
+    kept_epochs("train: {epochs: 3, schedule: constant}\n", got, sizeof got);
+    ck_assert_str_eq(got, "1 2 3");
+    /* Epochs with an every-N evaluation due, and checkpoint_every's multiples. */
+    kept_epochs("train: {epochs: 30, checkpoint_every: 25}\n"
+                "evaluate: [{estimator: iwae_bound}, {estimator: iwae_bound, samples: 7, every: 12}]\n",
+                got, sizeof got);
+    ck_assert_str_eq(got, "1 4 12 13 24 25 30");
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *su = suite_create("run");
@@ -466,6 +507,7 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_forged_position_falls_back);
     tcase_add_test(tc, test_all_checkpoints_bad_starts_over);
     tcase_add_test(tc, test_threads_bounded);
+    tcase_add_test(tc, test_retention);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -14,6 +14,7 @@
 #include "methods/plugin.h"
 #include "util/error.h"
 #include "run/build_info.h"
+#include "report/disk.h"
 #include "report/figures.h"
 #include "report/grid.h"
 #include "report/html.h"
@@ -47,6 +48,8 @@ static void usage(FILE *f)
     fputs("  --runs                  one line per run: identity, name, the training keys that differ\n"
           "                          between the runs listed, status, epoch, bound, speed, ETA\n"
           "  --spec RUN              the run's resolved spec (canonical YAML, as aiwae-run stored it)\n"
+          "  --disk                  what each run keeps: its checkpoints, their epochs and size, and\n"
+          "                          what the retention rule keeps once it has finished\n"
           "  --metrics RUN           per-epoch metrics of a run\n"
           "  --curves RUN [RUN...] -o FILE.png|FILE.svg\n"
           "                          training bound and evaluations against epoch, one colour per run\n"
@@ -98,7 +101,7 @@ static int usage_error(const char *msg)
 }
 
 typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_HTML,
-               CMD_SPEC } command_t;
+               CMD_SPEC, CMD_DISK } command_t;
 
 typedef struct cli {
     const char *db;              /* database path */
@@ -190,6 +193,9 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
     case CMD_SPEC:
         if ((text = spec_text(r)) == NULL)
             rc = aw_error_set(&err, AW_ENOMEM, "out of memory");
+        break;
+    case CMD_DISK:
+        rc = aw_report_disk(store, snap, c->fmt, &text, &err);
         break;
     case CMD_METRICS: {
         aw_store_metrics_t *rows = NULL;
@@ -330,7 +336,7 @@ static int take_option(int opt, const char *arg, cli_t *c)
         return st;
     case 'r': c->q.reference = 1; return -1;
     case 'o': c->output = arg; return -1;
-    case 'R': case 'H': return -1;
+    case 'R': case 'H': case 'K': return -1;
     case 'W':
         if (arg == NULL) {
             c->watch = WATCH_S;
@@ -356,6 +362,7 @@ static command_t option_command(int opt)
     switch (opt) {
     case 'T': return CMD_TABLE;
     case 'R': return CMD_RUNS;
+    case 'K': return CMD_DISK;
     case 'M': return CMD_METRICS;
     case 'C': return CMD_CURVES;
     case 'S': return CMD_SAMPLES;
@@ -380,7 +387,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"seed", required_argument, NULL, 'z'},    {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {"watch", optional_argument, NULL, 'W'},
         {"html", no_argument, NULL, 'H'},          {"spec", required_argument, NULL, 'P'},
-        {"status", required_argument, NULL, 'u'},  {NULL, 0, NULL, 0}};
+        {"status", required_argument, NULL, 'u'},  {"disk", no_argument, NULL, 'K'},
+        {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
     while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
@@ -390,13 +398,14 @@ static int parse_args(int argc, char **argv, cli_t *c)
         command_t cmd = option_command(opt);
         if (cmd != CMD_NONE) {
             if (c->cmd != CMD_NONE)
-                return usage_error("give one command (--table, --runs, --spec, --metrics, --curves, --samples, --export "
-                                   "or --html)");
+                return usage_error("give one command (--table, --runs, --spec, --disk, --metrics, --curves, --samples, "
+                                   "--export or --html)");
             c->cmd = cmd;
         }
     }
     if (c->cmd == CMD_NONE)
-        return usage_error("no command (--table, --runs, --spec, --metrics, --curves, --samples, --export or --html)");
+        return usage_error("no command (--table, --runs, --spec, --disk, --metrics, --curves, --samples, --export or "
+                           "--html)");
     if (optind < argc && c->cmd != CMD_CURVES) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);

@@ -18,6 +18,7 @@
 #include "store/run_match.h"
 #include "store/store.h"
 #include "store/store_delete.h"
+#include "util/sbuf.h"
 
 #define PROG "aiwae-run"
 
@@ -53,6 +54,7 @@ static void usage(FILE *f)
           "                      with --dry-run only list it\n"
           "  --yes               --delete without asking (needed when stdin is not a terminal)\n"
           "  --fresh             start a new replicate (next unused repeat) instead of resuming\n"
+          "  --retry-failed      train failed runs again even if their spec and data have not changed\n"
           "  --threads N         threads for BLAS and element-wise work (default: train.threads)\n"
           "  --quiet             no progress output\n"
           "  --describe          print every spec key with its type, default, accepted values and meaning\n"
@@ -60,9 +62,12 @@ static void usage(FILE *f)
           "  --describe=keys     print every spec key path, one a line (for shell completion), and exit\n"
           "  --help, --version\n"
           "\n"
-          "exit status: 0 done, 1 spec/data/run error (or --delete answered no), 2 usage error (or\n"
-          "             --delete without --yes off a terminal),\n"
-          "             3 interrupted (SIGINT/SIGTERM; the run was checkpointed)\n",
+          "Every run's data and settings are checked before any work; a run that fails is recorded as\n"
+          "failed and the sweep goes on, ending with a summary.\n"
+          "\n"
+          "exit status: 0 done, 1 spec/data error or a run failed (or --delete answered no), 2 usage\n"
+          "             error (or --delete without --yes off a terminal),\n"
+          "             3 interrupted (SIGINT/SIGTERM; the run was checkpointed, the sweep stopped)\n",
           f);
 }
 
@@ -151,7 +156,7 @@ static int die(int code, const char *msg)
 /* What the command line asks for. */
 typedef struct cli {
     const char *db_path;  /* --db */
-    int dry_run, fresh, quiet, threads;
+    int dry_run, fresh, quiet, threads, retry_failed;
     const char **sets;    /* [n_sets] --set KEY.PATH=VAL (owned array, borrowed strings) */
     int n_sets;
     const char *spec_path; /* the one operand */
@@ -196,7 +201,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {"describe", optional_argument, NULL, 'D'}, {"evaluate", required_argument, NULL, 'e'},
         {"delete", required_argument, NULL, 'X'}, {"yes", no_argument, NULL, 'y'},
-        {NULL, 0, NULL, 0}};
+        {"retry-failed", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
@@ -230,6 +235,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'e': c->evaluate = optarg; break;
         case 'X': c->delete_run = optarg; break;
         case 'y': c->yes = 1; break;
+        case 'r': c->retry_failed = 1; break;
         default: usage(stderr); return AW_EXIT_USAGE;
         }
     }
@@ -249,36 +255,146 @@ static int parse_args(int argc, char **argv, cli_t *c)
     return -1;
 }
 
-/* Trains and evaluates every run of list in order, stopping at the first failure or interruption. */
+/* Checks every run before any work and prints each distinct problem once, with the runs it concerns;
+ * returns the number of runs that cannot start (-1: out of memory). */
+static int check_all(const aw_spec_list_t *list)
+{
+    char **msgs = calloc((size_t)list->n + 1, sizeof *msgs);
+    if (msgs == NULL)
+        return -1;
+    int bad = 0, oom = 0;
+    for (int i = 0; i < list->n; i++) {
+        char fp[65];
+        aw_error_t e = {0};
+        if (aw_run_check(&list->runs[i], fp, &e) < 0) {
+            bad++;
+            oom |= (msgs[i] = strdup(e.msg)) == NULL;
+        }
+    }
+    for (int i = 0; i < list->n && !oom; i++) {
+        if (msgs[i] == NULL || msgs[i][0] == '\0')
+            continue;
+        aw_sbuf_t b = {0};
+        int k = 0;
+        for (int j = i; j < list->n; j++)
+            if (msgs[j] != NULL && strcmp(msgs[j], msgs[i]) == 0 && (j == i || msgs[j][0] != '\0')) {
+                if (k < 5)
+                    aw_sbuf_printf(&b, "%s%s", k ? ", " : "", list->runs[j].name);
+                k++;
+                if (j > i)
+                    msgs[j][0] = '\0';
+            }
+        if (k > 5)
+            aw_sbuf_printf(&b, " and %d more", k - 5);
+        if (list->n == 1)
+            fprintf(stderr, PROG ": error: %s\n", msgs[i]);
+        else
+            fprintf(stderr, PROG ": error: %s (%s %s)\n", msgs[i], k > 1 ? "runs" : "run", b.oom ? "?" : b.p);
+        aw_sbuf_fini(&b);
+    }
+    for (int i = 0; i < list->n; i++)
+        free(msgs[i]);
+    free(msgs);
+    if (bad > 0 && list->n > 1)
+        fprintf(stderr, PROG ": error: %d of %d runs cannot start; nothing was run\n", bad, list->n);
+    return oom ? -1 : bad;
+}
+
+/* What became of the runs of a sweep, for its summary: each outcome's count and names. */
+enum { OUT_FINISHED, OUT_FAILED, OUT_NOT_RETRIED, OUT_ELSEWHERE, OUT_INTERRUPTED, OUT_NOT_STARTED, N_OUT };
+static const char *const OUT_WORDS[N_OUT] = {"finished", "failed", "not retried (failed before, unchanged)",
+                                             "being run by another process", "interrupted", "not started"};
+
+typedef struct summary {
+    int count[N_OUT];
+    aw_sbuf_t names[N_OUT];
+} summary_t;
+
+static void note_outcome(summary_t *sm, int out, const char *name)
+{
+    aw_sbuf_printf(&sm->names[out], "%s%s", sm->count[out] ? ", " : "", name);
+    sm->count[out]++;
+}
+
+/* One line: "aiwae-run: 4 runs: 2 finished; 1 failed: a; 1 interrupted: b" (names except the finished). */
+static void print_summary(summary_t *sm, int n)
+{
+    aw_sbuf_t b = {0};
+    aw_sbuf_printf(&b, PROG ": %d runs:", n);
+    for (int k = 0, first = 1; k < N_OUT; k++) {
+        if (sm->count[k] == 0)
+            continue;
+        aw_sbuf_printf(&b, "%s %d %s", first ? "" : ";", sm->count[k], OUT_WORDS[k]);
+        if (k != OUT_FINISHED)
+            aw_sbuf_printf(&b, ": %s", sm->names[k].oom ? "?" : sm->names[k].p);
+        first = 0;
+    }
+    fprintf(stderr, "%s\n", b.oom ? PROG ": out of memory for the summary" : b.p);
+    aw_sbuf_fini(&b);
+    for (int k = 0; k < N_OUT; k++)
+        aw_sbuf_fini(&sm->names[k]);
+}
+
+/* Trains and evaluates every run of list in order. A run that fails is recorded and the sweep goes on;
+ * an interruption, or a database or memory failure, stops it. Ends with a summary when there are several
+ * runs. */
 static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
 {
     printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = c->quiet};
-    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = on_progress, .progress_ctx = &pr};
+    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = on_progress, .progress_ctx = &pr,
+                        .retry_failed = c->retry_failed};
     const char *env_stop = getenv("AIWAE_STOP_AFTER_STEPS"); /* testing aid, see tests/cli_resume.sh */
     if (env_stop != NULL)
         ro.stop_after_steps = strtoll(env_stop, NULL, 10);
     aw_error_t err = {0};
-    int rc, status = AW_EXIT_OK;
-    for (int i = 0; i < list->n && status == AW_EXIT_OK; i++) {
+    int rc, status = AW_EXIT_OK, stopped = 0;
+    summary_t sm;
+    memset(&sm, 0, sizeof sm);
+    for (int i = 0; i < list->n; i++) {
         aw_spec_t *run = &list->runs[i];
+        if (stopped) {
+            note_outcome(&sm, OUT_NOT_STARTED, run->name);
+            continue;
+        }
         /* --fresh: a new replicate, the next repeat index whose run is not in the store */
-        if (c->fresh && (rc = aw_run_next_replicate(store, run, &err)) < 0)
-            return die(rc, err.msg);
         int finished_before = 0;
-        rc = aw_run(run, store, &ro, &finished_before, &err);
+        rc = c->fresh ? aw_run_next_replicate(store, run, &err) : AW_OK;
+        if (rc == AW_OK)
+            rc = aw_run(run, store, &ro, &finished_before, &err);
         if (rc == AW_EINTR) {
             end_bar(&pr);
             fprintf(stderr, PROG ": %s: interrupted; run again to resume (%s)\n", run->name, err.msg);
+            note_outcome(&sm, OUT_INTERRUPTED, run->name);
             status = AW_EXIT_INTERRUPTED;
+            stopped = 1;
         } else if (rc < 0) {
             end_bar(&pr);
-            status = die(rc, err.msg);
-        } else if (finished_before == 2 && !c->quiet) {
-            fprintf(stderr, "%s: %s; skipping it\n", run->name, err.msg);
-        } else if (finished_before == 1 && !c->quiet) {
-            fprintf(stderr, "%s: already finished (identity %.12s); nothing to do\n", run->name, run->identity);
+            if (list->n > 1)
+                fprintf(stderr, PROG ": error: %s: %s\n", run->name, err.msg);
+            else
+                die(rc, err.msg);
+            note_outcome(&sm, OUT_FAILED, run->name);
+            status = AW_EXIT_ERROR;
+            stopped = rc == AW_EDB || rc == AW_ENOMEM; /* the next runs would fail the same way */
+        } else if (finished_before == 3) {
+            fprintf(stderr, "%s: %s\n", run->name, err.msg);
+            note_outcome(&sm, OUT_NOT_RETRIED, run->name);
+            status = AW_EXIT_ERROR;
+        } else if (finished_before == 2) {
+            if (!c->quiet)
+                fprintf(stderr, "%s: %s; skipping it\n", run->name, err.msg);
+            note_outcome(&sm, OUT_ELSEWHERE, run->name);
+        } else {
+            if (finished_before == 1 && !c->quiet)
+                fprintf(stderr, "%s: already finished (identity %.12s); nothing to do\n", run->name, run->identity);
+            note_outcome(&sm, OUT_FINISHED, run->name);
         }
     }
+    if (list->n > 1 && (!c->quiet || status != AW_EXIT_OK))
+        print_summary(&sm, list->n);
+    else
+        for (int k = 0; k < N_OUT; k++)
+            aw_sbuf_fini(&sm.names[k]);
     return status;
 }
 
@@ -384,6 +500,8 @@ int main(int argc, char **argv)
         status = die(rc, err.msg);
     else if (c.dry_run)
         status = print_runs(&list);
+    else if ((rc = check_all(&list)) != 0)
+        status = rc < 0 ? die(AW_ENOMEM, "out of memory") : AW_EXIT_ERROR;
     else if (store == NULL && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
         status = die(rc, err.msg);
     else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)

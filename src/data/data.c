@@ -2,6 +2,7 @@
  * File formats are io/idx/mat's business; this file knows names, layouts and orientations. */
 #include "data/data.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,10 +103,12 @@ static int find_file(const aw_data_opts_t *opts, const char *sub, const file_nam
         }
     path[0] = '\0';
     return aw_error_set(err, AW_EIO, "%s of dataset '%s' not found; tried %s (base directory from %s; run "
-                        "data/fetch, or set dataset.dir or $AIWAE_DATA_DIR)", fn->what, opts->name, tried,
+                        "'data/fetch %s' or 'data/fetch --for SPEC', or set dataset.dir or $AIWAE_DATA_DIR)", fn->what,
+                        opts->name, tried,
                         opts->dir && opts->dir[0] ? "the spec's dataset.dir"
                         : getenv("AIWAE_DATA_DIR") && getenv("AIWAE_DATA_DIR")[0] ? "$AIWAE_DATA_DIR"
-                                                                                 : "the default ./data");
+                                                                                 : "the default ./data",
+                        opts->name);
 }
 
 /* How many images to keep of a split of avail images, given the requested size (<= 0: all). */
@@ -141,22 +144,41 @@ static int check_values(const aw_dataset_t *ds, int binary, const char *where, a
     return AW_OK;
 }
 
+/* An IDX image file's shape: N x rows x cols or N x pixels. */
+static int check_image_shape(const aw_idx_t *im, const char *img_path, aw_error_t *err)
+{
+    char shape[AW_IDX_MAX_DIMS * 12];
+    if ((im->ndim != 2 && im->ndim != 3) || im->item == 0 || im->item > (size_t)1 << 24)
+        return aw_error_set(err, AW_EFORMAT, "%s: offset 3: images of shape %s, expected N x rows x cols or N x "
+                            "pixels with 1..%d pixels per image", img_path, aw_idx_shape(im, shape, sizeof shape),
+                            1 << 24);
+    return AW_OK;
+}
+
+/* An IDX label file's shape: one unsigned byte per image of im. */
+static int check_label_shape(const aw_idx_t *lb, const aw_idx_t *im, const char *lab_path, const char *img_path,
+                             aw_error_t *err)
+{
+    if (lb->ndim != 1 || lb->type != AW_IDX_U8)
+        return aw_error_set(err, AW_EFORMAT, "%s: offset 0: labels are %d-D %s, expected 1-D unsigned byte "
+                            "(magic 0x00000801)", lab_path, lb->ndim, aw_idx_type_name(lb->type));
+    if (lb->dims[0] != im->dims[0])
+        return aw_error_set(err, AW_EFORMAT, "%s: offset 4: %u labels, expected %u to match the images in %s",
+                            lab_path, (unsigned)lb->dims[0], (unsigned)im->dims[0], img_path);
+    return AW_OK;
+}
+
 /* Loads images (and optional labels) from an IDX pair. */
 static int load_idx_pair(const char *img_path, const char *lab_path, long size, const char *key,
                          const char *split, int mnist_labels, aw_dataset_t *out, aw_error_t *err)
 {
     aw_idx_t im, lb;
-    char shape[AW_IDX_MAX_DIMS * 12];
     memset(&lb, 0, sizeof lb);
     int rc = aw_idx_read(img_path, &im, err);
     if (rc != AW_OK)
         return rc;
-    if ((im.ndim != 2 && im.ndim != 3) || im.item == 0 || im.item > (size_t)1 << 24) {
-        rc = aw_error_set(err, AW_EFORMAT, "%s: offset 3: images of shape %s, expected N x rows x cols or N x "
-                          "pixels with 1..%d pixels per image", img_path, aw_idx_shape(&im, shape, sizeof shape),
-                          1 << 24);
+    if ((rc = check_image_shape(&im, img_path, err)) != AW_OK)
         goto done;
-    }
     if (im.ndim == 3) {
         out->rows = (int)im.dims[1];
         out->cols = (int)im.dims[2];
@@ -187,16 +209,8 @@ static int load_idx_pair(const char *img_path, const char *lab_path, long size, 
         rc = aw_idx_read(lab_path, &lb, err);
         if (rc != AW_OK)
             goto done;
-        if (lb.ndim != 1 || lb.type != AW_IDX_U8) {
-            rc = aw_error_set(err, AW_EFORMAT, "%s: offset 0: labels are %d-D %s, expected 1-D unsigned byte "
-                              "(magic 0x00000801)", lab_path, lb.ndim, aw_idx_type_name(lb.type));
+        if ((rc = check_label_shape(&lb, &im, lab_path, img_path, err)) != AW_OK)
             goto done;
-        }
-        if (lb.dims[0] != im.dims[0]) {
-            rc = aw_error_set(err, AW_EFORMAT, "%s: offset 4: %u labels, expected %u to match the images in %s",
-                              lab_path, (unsigned)lb.dims[0], (unsigned)im.dims[0], img_path);
-            goto done;
-        }
         for (size_t i = 0; i < take && mnist_labels; i++)
             if (lb.data[i] > 9) {
                 rc = aw_error_set(err, AW_EFORMAT, "%s: offset %zu: label %u, expected 0..9", lab_path, 8 + i,
@@ -216,21 +230,33 @@ done:
     return rc;
 }
 
+/* MNIST's files, [0] test and [1] train. */
+static const file_names_t MNIST_IMAGES[2] = {
+    {"test images", {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte", NULL}},
+    {"train images", {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte", NULL}}};
+static const file_names_t MNIST_LABELS[2] = {
+    {"test labels", {"t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte", NULL}},
+    {"train labels", {"train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte", "train-labels.idx1-ubyte", NULL}}};
+static const file_names_t OMNIGLOT_FILE = {"chardata.mat (Omniglot, optional; see data/README.md)",
+                                           {"chardata.mat", NULL}};
+
+/* Binarized MNIST's file of a split: fn names name[64] and what[32]. */
+static void binarized_names(const char *split, file_names_t *fn, char *name, char *what)
+{
+    memset(fn, 0, sizeof *fn);
+    snprintf(name, 64, "binarized_mnist_%s.mat", split);
+    snprintf(what, 32, "%s images", split);
+    fn->what = what;
+    fn->names[0] = name;
+}
+
 static int load_mnist(const aw_data_opts_t *o, int train, long size, const char *key, const char *split,
                       aw_dataset_t *out, aw_error_t *err)
 {
-    static const file_names_t imgs[2] = {
-        {"test images", {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte", NULL}},
-        {"train images",
-         {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte", NULL}}};
-    static const file_names_t labs[2] = {
-        {"test labels", {"t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte", NULL}},
-        {"train labels",
-         {"train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte", "train-labels.idx1-ubyte", NULL}}};
     char ip[PATH_MAX_LEN], lp[PATH_MAX_LEN];
-    int rc = find_file(o, "mnist/", &imgs[train], ip, err);
+    int rc = find_file(o, "mnist/", &MNIST_IMAGES[train], ip, err);
     if (rc == AW_OK)
-        rc = find_file(o, "mnist/", &labs[train], lp, err);
+        rc = find_file(o, "mnist/", &MNIST_LABELS[train], lp, err);
     if (rc != AW_OK)
         return rc;
     return load_idx_pair(ip, lp, size, key, split, 1, out, err);
@@ -239,12 +265,9 @@ static int load_mnist(const aw_data_opts_t *o, int train, long size, const char 
 static int load_binarized(const aw_data_opts_t *o, const char *split, long size, const char *key,
                           aw_dataset_t *out, aw_error_t *err)
 {
-    file_names_t fn = {NULL, {NULL, NULL}};
+    file_names_t fn;
     char name[64], what[32];
-    snprintf(name, sizeof name, "binarized_mnist_%s.mat", split);
-    snprintf(what, sizeof what, "%s images", split);
-    fn.what = what;
-    fn.names[0] = name;
+    binarized_names(split, &fn, name, what);
     char path[PATH_MAX_LEN];
     int rc = find_file(o, "binarized_mnist/", &fn, path, err);
     if (rc != AW_OK)
@@ -284,10 +307,8 @@ static int load_binarized(const aw_data_opts_t *o, const char *split, long size,
 static int load_omniglot(const aw_data_opts_t *o, int train, long size, const char *key, const char *split,
                          aw_dataset_t *out, aw_error_t *err)
 {
-    static const file_names_t fn = {"chardata.mat (Omniglot, optional; see data/README.md)",
-                                    {"chardata.mat", NULL}};
     char path[PATH_MAX_LEN];
-    int rc = find_file(o, "omniglot/", &fn, path, err);
+    int rc = find_file(o, "omniglot/", &OMNIGLOT_FILE, path, err);
     if (rc != AW_OK)
         return rc;
     const char *var = train ? "data" : "testdata";
@@ -327,22 +348,35 @@ done:
     return rc;
 }
 
+/* Which split: *train, *valid, the requested *size of it and its spec key; AW_EARG for a split the dataset
+ * does not have. */
+static int split_of(const aw_data_opts_t *opts, const char *split, int *train, int *valid, long *size,
+                    const char **key, aw_error_t *err)
+{
+    const char *name = opts->name ? opts->name : "";
+    int binm = strcmp(name, "binarized_mnist") == 0;
+    *train = strcmp(split, "train") == 0;
+    *valid = strcmp(split, "valid") == 0;
+    if (!*train && strcmp(split, "test") != 0 && !(*valid && binm))
+        return aw_error_set(err, AW_EARG, "split '%s' of dataset '%s', expected 'train' or 'test'%s", split, name,
+                            binm ? " or 'valid'" : "");
+    *size = *valid ? 0 : *train ? opts->train_size : opts->test_size; /* the valid split is always loaded whole */
+    *key = *train ? "train_size" : "test_size";
+    return AW_OK;
+}
+
 int aw_data_load(const aw_data_opts_t *opts, const char *split, aw_dataset_t *out, aw_error_t *err)
 {
     if (out == NULL || opts == NULL || split == NULL)
         return aw_error_set(err, AW_EARG, "aw_data_load: NULL argument");
     memset(out, 0, sizeof *out);
     const char *name = opts->name ? opts->name : "";
-    int train = strcmp(split, "train") == 0, test = strcmp(split, "test") == 0, valid = strcmp(split, "valid") == 0;
-    int binm = strcmp(name, "binarized_mnist") == 0;
-    if (!train && !test && !(valid && binm))
-        return aw_error_set(err, AW_EARG, "split '%s' of dataset '%s', expected 'train' or 'test'%s", split, name,
-                            binm ? " or 'valid'" : "");
-    long size = train ? opts->train_size : opts->test_size;
-    const char *key = train ? "train_size" : "test_size";
-    if (valid)
-        size = 0; /* the valid split is always loaded whole */
-    int rc;
+    int train, valid, binm = strcmp(name, "binarized_mnist") == 0;
+    long size;
+    const char *key;
+    int rc = split_of(opts, split, &train, &valid, &size, &key, err);
+    if (rc != AW_OK)
+        return rc;
     const char *where = "images";
     if (strcmp(name, "mnist") == 0) {
         rc = load_mnist(opts, train, size, key, split, out, err);
@@ -368,6 +402,90 @@ int aw_data_load(const aw_data_opts_t *opts, const char *split, aw_dataset_t *ou
         rc = check_values(out, opts->bin != NULL && opts->bin->kind == AW_BIN_FIXED, where, err);
     if (rc != AW_OK)
         aw_dataset_fini(out);
+    return rc;
+}
+
+/* ---- checking before any work ---- */
+
+/* Adds path, its size and its modification time to fp (when not NULL). */
+static int note_file(const char *path, aw_sha256_t *fp, aw_error_t *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return aw_error_set(err, AW_EIO, "%s: cannot stat (%s)", path, strerror(errno));
+    if (fp != NULL) {
+        char line[PATH_MAX_LEN + 64];
+        int w = snprintf(line, sizeof line, "%s\t%lld\t%lld.%09ld\n", path, (long long)st.st_size,
+                         (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
+        aw_sha256_update(fp, line, w > 0 && (size_t)w < sizeof line ? (size_t)w : strlen(line));
+    }
+    return AW_OK;
+}
+
+/* The headers of an IDX image file and its optional labels, and the requested size against its count. */
+static int check_idx_pair(const char *ip, const char *lp, long size, const char *key, const char *split,
+                          aw_sha256_t *fp, aw_error_t *err)
+{
+    aw_idx_t im, lb;
+    size_t take;
+    int rc = aw_idx_read_header(ip, &im, err);
+    if (rc == AW_OK)
+        rc = check_image_shape(&im, ip, err);
+    if (rc == AW_OK)
+        rc = take_count(size, key, split, im.dims[0], ip, &take, err);
+    if (rc == AW_OK && lp != NULL && (rc = aw_idx_read_header(lp, &lb, err)) == AW_OK)
+        rc = check_label_shape(&lb, &im, lp, ip, err);
+    if (rc == AW_OK)
+        rc = note_file(ip, fp, err);
+    if (rc == AW_OK && lp != NULL)
+        rc = note_file(lp, fp, err);
+    return rc;
+}
+
+/* A MAT file's header (its variables are checked when the run loads them). */
+static int check_mat(const char *path, aw_sha256_t *fp, aw_error_t *err)
+{
+    int rc = aw_mat_check_header(path, err);
+    return rc == AW_OK ? note_file(path, fp, err) : rc;
+}
+
+int aw_data_check(const aw_data_opts_t *opts, const char *split, aw_sha256_t *fp, aw_error_t *err)
+{
+    if (opts == NULL || split == NULL)
+        return aw_error_set(err, AW_EARG, "aw_data_check: NULL argument");
+    const char *name = opts->name ? opts->name : "";
+    int train, valid;
+    long size;
+    const char *key;
+    int rc = split_of(opts, split, &train, &valid, &size, &key, err);
+    if (rc != AW_OK)
+        return rc;
+    char ip[PATH_MAX_LEN], lp[PATH_MAX_LEN];
+    if (strcmp(name, "mnist") == 0) {
+        if ((rc = find_file(opts, "mnist/", &MNIST_IMAGES[train], ip, err)) == AW_OK &&
+            (rc = find_file(opts, "mnist/", &MNIST_LABELS[train], lp, err)) == AW_OK)
+            rc = check_idx_pair(ip, lp, size, key, split, fp, err);
+    } else if (strcmp(name, "binarized_mnist") == 0) {
+        file_names_t fn;
+        char fname[64], what[32];
+        binarized_names(split, &fn, fname, what);
+        if ((rc = find_file(opts, "binarized_mnist/", &fn, ip, err)) == AW_OK)
+            rc = check_mat(ip, fp, err);
+    } else if (strcmp(name, "omniglot") == 0) {
+        if ((rc = find_file(opts, "omniglot/", &OMNIGLOT_FILE, ip, err)) == AW_OK)
+            rc = check_mat(ip, fp, err);
+    } else if (strcmp(name, "idx") == 0) {
+        const char *ipath = train ? opts->train_images : opts->test_images;
+        const char *lpath = train ? opts->train_labels : opts->test_labels;
+        if (ipath == NULL || ipath[0] == '\0')
+            return aw_error_set(err, AW_ESPEC, "dataset 'idx' needs dataset.%s_images (a path to an IDX file)",
+                                split);
+        rc = check_idx_pair(ipath, lpath && lpath[0] ? lpath : NULL, size, key, split, fp, err);
+    } else {
+        char names[256];
+        dataset_list(names, sizeof names);
+        rc = aw_error_set(err, AW_ESPEC, "dataset.name is '%s', expected %s", name, names);
+    }
     return rc;
 }
 

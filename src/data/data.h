@@ -20,6 +20,7 @@
 
 #include "util/error.h"
 #include "util/rng.h"
+#include "util/sha256.h"
 
 /* ---- the named datasets ---- */
 
@@ -77,6 +78,13 @@ typedef struct aw_dataset {
  * every path tried) or cannot be read; AW_EFORMAT / AW_ENOTFOUND for malformed files, naming the file and
  * the offset or variable. */
 int aw_data_load(const aw_data_opts_t *opts, const char *split, aw_dataset_t *out, aw_error_t *err);
+
+/* What a run checks before any work: finds the files of the split as aw_data_load does and reads only their
+ * headers (IDX: magic, dimensions, a plain file's length, the labels' count, dataset.*_size against the
+ * images; MAT: the level-5 file header), without loading the images. Adds each file's path, size and
+ * modification time to fp (may be NULL): a fingerprint that changes when the data do. Errors as
+ * aw_data_load's; a missing file's message says which data/fetch call fetches it. */
+int aw_data_check(const aw_data_opts_t *opts, const char *split, aw_sha256_t *fp, aw_error_t *err);
 
 /* Frees what aw_data_load allocated and zeroes ds. Safe on a zeroed dataset. */
 void aw_dataset_fini(aw_dataset_t *ds);

@@ -2,9 +2,11 @@
  * Every read is checked against the buffer length before it happens. */
 #include "data/idx.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/bytes.h"
 
@@ -47,7 +49,10 @@ const char *aw_idx_shape(const aw_idx_t *idx, char *buf, size_t n)
     return buf;
 }
 
-int aw_idx_parse(const uint8_t *buf, size_t n, aw_idx_t *out, aw_error_t *err)
+/* Parses the magic and dimensions at buf[0..n) into out (type, ndim, dims, count, item, elsize; data NULL);
+ * *header = the header's bytes, *overflow = 1 when the element count does not fit a size_t. */
+static int parse_head(const uint8_t *buf, size_t n, aw_idx_t *out, size_t *header_out, int *overflow_out,
+                      aw_error_t *err)
 {
     memset(out, 0, sizeof *out);
     if (n < 4)
@@ -80,20 +85,41 @@ int aw_idx_parse(const uint8_t *buf, size_t n, aw_idx_t *out, aw_error_t *err)
         if (i > 0)
             item = overflow ? 0 : item * d;
     }
-    char shape[AW_IDX_MAX_DIMS * 12];
-    out->ndim = ndim;
-    aw_idx_shape(out, shape, sizeof shape);
-    size_t payload = n - header;
-    if (overflow || count > SIZE_MAX / elsize || count * elsize != payload)
-        return aw_error_set(err, AW_EFORMAT, "offset %zu: dimensions %s of %s need %s%zu data bytes after the "
-                            "%zu-byte header, the file has %zu", header, shape, aw_idx_type_name(type),
-                            overflow || count > SIZE_MAX / elsize ? "more than " : "",
-                            overflow || count > SIZE_MAX / elsize ? SIZE_MAX : count * elsize, header, payload);
     out->type = type;
     out->ndim = ndim;
-    out->count = count;
+    out->count = overflow ? SIZE_MAX : count;
     out->item = item;
     out->elsize = elsize;
+    *header_out = header;
+    *overflow_out = overflow || count > SIZE_MAX / elsize;
+    return AW_OK;
+}
+
+/* The payload bytes the header of h promises (its count times element size), or an error naming the
+ * offset when they are not `payload`. */
+static int check_payload(const aw_idx_t *h, size_t header, int overflow, size_t payload, aw_error_t *err)
+{
+    char shape[AW_IDX_MAX_DIMS * 12];
+    aw_idx_shape(h, shape, sizeof shape);
+    if (overflow || h->count * h->elsize != payload)
+        return aw_error_set(err, AW_EFORMAT, "offset %zu: dimensions %s of %s need %s%zu data bytes after the "
+                            "%zu-byte header, the file has %zu", header, shape, aw_idx_type_name(h->type),
+                            overflow ? "more than " : "", overflow ? SIZE_MAX : h->count * h->elsize, header,
+                            payload);
+    return AW_OK;
+}
+
+int aw_idx_parse(const uint8_t *buf, size_t n, aw_idx_t *out, aw_error_t *err)
+{
+    size_t header;
+    int overflow;
+    int rc = parse_head(buf, n, out, &header, &overflow, err);
+    if (rc == AW_OK)
+        rc = check_payload(out, header, overflow, n - header, err);
+    if (rc != AW_OK) {
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
     out->data = buf + header;
     return AW_OK;
 }
@@ -111,6 +137,46 @@ int aw_idx_read(const char *path, aw_idx_t *out, aw_error_t *err)
         return aw_error_prefix(err, "%s", path);
     }
     out->buf = b;
+    return AW_OK;
+}
+
+/* Bytes read from the front of a file for its header: a gzip stream's first deflate blocks hold it. */
+#define HEAD_READ 65536
+
+int aw_idx_read_header(const char *path, aw_idx_t *out, aw_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return aw_error_set(err, AW_EIO, "%s: cannot open (%s)", path, strerror(errno));
+    uint8_t *raw = malloc(HEAD_READ);
+    struct stat st;
+    int ok = raw != NULL && fstat(fileno(f), &st) == 0;
+    size_t got = ok ? fread(raw, 1, HEAD_READ, f) : 0;
+    ok = ok && !ferror(f);
+    fclose(f);
+    if (!ok) {
+        free(raw);
+        return aw_error_set(err, raw == NULL ? AW_ENOMEM : AW_EIO, "%s: cannot read its header", path);
+    }
+    uint8_t head[4 + 4 * AW_IDX_MAX_DIMS];
+    const uint8_t *h = raw;
+    size_t n = got, header;
+    int overflow, gz = aw_io_is_gzip(raw, got), rc = AW_OK;
+    if (gz) {
+        rc = aw_io_inflate_head(raw, got, AW_IO_GZIP, head, sizeof head, &n, err);
+        h = head;
+    }
+    if (rc == AW_OK)
+        rc = parse_head(h, n, out, &header, &overflow, err);
+    /* A plain file's length must match its header; a gzip one's is checked when the run loads it. */
+    if (rc == AW_OK && !gz)
+        rc = check_payload(out, header, overflow, (size_t)st.st_size - header, err);
+    free(raw);
+    if (rc != AW_OK) {
+        memset(out, 0, sizeof *out);
+        return aw_error_prefix(err, "%s", path);
+    }
     return AW_OK;
 }
 

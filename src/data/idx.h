@@ -43,6 +43,11 @@ int aw_idx_parse(const uint8_t *buf, size_t n, aw_idx_t *out, aw_error_t *err);
  * start with the path. */
 int aw_idx_read(const char *path, aw_idx_t *out, aw_error_t *err);
 
+/* Reads only the header of path (gzip or plain): type, ndim, dims, count, item and elsize of out are set,
+ * data is NULL and nothing needs freeing. A plain file's length is checked against its dimensions; a gzip
+ * file's payload is checked when it is read. Errors as aw_idx_read's. What a run checks before any work. */
+int aw_idx_read_header(const char *path, aw_idx_t *out, aw_error_t *err);
+
 /* Frees what aw_idx_read allocated and zeroes out. */
 void aw_idx_fini(aw_idx_t *idx);
 

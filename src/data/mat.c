@@ -4,6 +4,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,10 +411,9 @@ static int scan_compressed(const uint8_t *buf, size_t off, size_t data, size_t n
     return rc;
 }
 
-int aw_mat_parse(const uint8_t *buf, size_t n, const char *name, aw_mat_order_t order, aw_mat_var_t *out,
-                 aw_error_t *err)
+/* Checks the 128-byte file header of buf[0..n): endian indicator and version; *swap = byte order. */
+static int file_header(const uint8_t *buf, size_t n, int *swap_out, aw_error_t *err)
 {
-    memset(out, 0, sizeof *out);
     if (n < MAT_HEADER)
         return aw_error_set(err, AW_EFORMAT, "offset 0: file is %zu bytes, shorter than the 128-byte MAT v5 "
                             "header", n);
@@ -431,6 +431,18 @@ int aw_mat_parse(const uint8_t *buf, size_t n, const char *name, aw_mat_order_t 
                             "is not supported; re-save it with save(..., '-v7')");
     if (version != 0x0100)
         return aw_error_set(err, AW_EFORMAT, "offset 124: MAT version 0x%04x, expected 0x0100", version);
+    *swap_out = swap;
+    return AW_OK;
+}
+
+int aw_mat_parse(const uint8_t *buf, size_t n, const char *name, aw_mat_order_t order, aw_mat_var_t *out,
+                 aw_error_t *err)
+{
+    memset(out, 0, sizeof *out);
+    int swap;
+    int hrc = file_header(buf, n, &swap, err);
+    if (hrc != AW_OK)
+        return hrc;
     rd_t top = {buf, n, swap, SIZE_MAX};
     char list[512] = "";
     size_t off = MAT_HEADER;
@@ -472,6 +484,24 @@ int aw_mat_read(const char *path, const char *name, aw_mat_order_t order, aw_mat
         return rc;
     rc = aw_mat_parse(b.data, b.size, name, order, out, err);
     aw_buf_fini(&b);
+    if (rc != AW_OK)
+        aw_error_prefix(err, "%s", path);
+    return rc;
+}
+
+int aw_mat_check_header(const char *path, aw_error_t *err)
+{
+    uint8_t head[MAT_HEADER];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return aw_error_set(err, AW_EIO, "%s: cannot open (%s)", path, strerror(errno));
+    size_t got = fread(head, 1, sizeof head, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return aw_error_set(err, AW_EIO, "%s: cannot read", path);
+    int swap;
+    int rc = file_header(head, got, &swap, err);
     if (rc != AW_OK)
         aw_error_prefix(err, "%s", path);
     return rc;

@@ -59,6 +59,10 @@ int aw_mat_parse(const uint8_t *buf, size_t n, const char *name, aw_mat_order_t 
 int aw_mat_read(const char *path, const char *name, aw_mat_order_t order, aw_mat_var_t *out,
                 aw_error_t *err);
 
+/* Reads only the 128-byte file header of path and checks it as aw_mat_parse does (a level-5 MAT file,
+ * not v7.3): what a run checks before any work; the variables are read when the run loads them. */
+int aw_mat_check_header(const char *path, aw_error_t *err);
+
 /* Frees v->data and zeroes v. */
 void aw_mat_var_fini(aw_mat_var_t *v);
 

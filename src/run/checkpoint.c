@@ -2,6 +2,7 @@
  * from the newest checkpoint that fits the run, and committing new ones. Everything that must survive
  * a kill lives in the checkpoint (parameters, method state, generator, position, partial sums). */
 #include "run/run_ctx.h"
+#include "run/retention.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -122,7 +123,7 @@ int aw_run_commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metr
     if (rc < 0)
         return rc;
     if (end_of_epoch) {
-        int keep = (c->ps.epoch % c->spec->train.checkpoint_every) == 0 || c->ps.epoch == c->spec->train.epochs;
+        int keep = aw_run_keeps_checkpoint(c->spec, c->ps.epoch);
         rc = aw_store_commit_epoch(c->store, c->spec->identity, m, blob, n, keep, err);
     } else {
         rc = aw_store_save_checkpoint(c->store, c->spec->identity, c->ps.epoch, c->ps.position, blob, n, err);

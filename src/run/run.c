@@ -132,6 +132,16 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
         return rc;
     aw_run_status_t status = row.status;
     aw_store_run_fini(&row);
+    /* A failed run is tried again only when its inputs changed since it failed, or when asked to. */
+    if (status == AW_RUN_FAILED && !opts->retry_failed) {
+        int unchanged = 0;
+        if ((rc = aw_run_failed_unchanged(spec, store, &unchanged, err)) < 0)
+            return rc;
+        if (unchanged) {
+            *finished_before = 3;
+            return AW_OK;
+        }
+    }
     /* A finished run trains nothing; evaluations of the spec it has not done yet are done from its kept
      * final checkpoint. */
     const int was_finished = status == AW_RUN_FINISHED;
@@ -200,6 +210,9 @@ fail:
          * does it again. */
         aw_run_status_t st = was_finished ? AW_RUN_FINISHED : rc == AW_EINTR ? AW_RUN_INTERRUPTED : AW_RUN_FAILED;
         (void)aw_store_run_set_status(store, spec->identity, st, was_finished ? NULL : err->msg, &e2);
+        /* Best effort, like the status: without the event the run is simply retried next time. */
+        if (st == AW_RUN_FAILED)
+            (void)aw_run_log_failure(spec, store, err->msg, &e2);
     }
     aw_run_ctx_fini(&c);
     return rc;

@@ -51,13 +51,16 @@ typedef struct aw_run_opts {
     void *progress_ctx;                 /* passed to progress */
     int max_nan_retries;                /* rollbacks after a non-finite loss before failing (0: 5) */
     int64_t stop_after_steps;           /* testing aid: behave as if stopped after this many steps (0: never) */
+    int retry_failed;                   /* train a failed run again even if its spec and data are unchanged */
     const struct aw_method_ops *method;  /* testing aid: train with these ops instead of the spec's method */
 } aw_run_opts_t;
 
 /* Trains and evaluates `spec` in `store`: starts it, resumes it from its latest
- * good checkpoint, or does nothing if it is finished (*finished_before = 1) or
+ * good checkpoint, or does nothing if it is finished (*finished_before = 1),
  * being run by another live process on this host (*finished_before = 2, and
- * err->msg says by whom).
+ * err->msg says by whom), or failed before with the inputs it has now (its
+ * fingerprint, see aw_run_check) and opts->retry_failed is 0 (*finished_before
+ * = 3, err->msg says how it failed).
  * Returns 0 when the run finished, AW_EINTR when stopped by opts->stop (after
  * checkpointing and marking it interrupted), another AW_E* on failure (the run
  * is then marked failed with the message). */
@@ -68,6 +71,14 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts,
  * work: a live process of this host (a claim from another host counts as dead); ctx is unused. The
  * is_alive of aw_store_run_claim and aw_store_runs_delete. */
 int aw_run_owner_alive(const char *owner, void *ctx);
+/* Checks before any work what the run needs: its method and estimators, its
+ * binarization, and the headers of the data files of every split it reads
+ * (aw_data_check), so that a sweep learns of a missing or damaged file before
+ * it trains anything. On success fingerprint[65] is the run's inputs'
+ * fingerprint: the SHA-256 of its canonical spec and of its data files' paths,
+ * sizes and modification times. A run that fails is logged with it (event
+ * "failed", message "inputs FINGERPRINT: MESSAGE"). */
+int aw_run_check(const aw_spec_t *spec, char fingerprint[65], aw_error_t *err);
 
 /* --fresh: moves spec to the next replicate index (repeat + 1, + 2, ...) whose
  * run is not yet in the store, recomputing its identity and naming it

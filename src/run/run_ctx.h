@@ -1,7 +1,8 @@
 /* run_ctx.h: what the runner's files share (internal to src/run): the context one run holds while it
  * trains and evaluates, and what each file provides to the others. run.c: lifecycle, claims, progress;
  * setup.c: the context and the evaluations from the spec; train.c: the training loop and NaN rollback;
- * evaluate.c: evaluations; checkpoint.c: the context into checkpoints and back. */
+ * evaluate.c: evaluations; checkpoint.c: the context into checkpoints and back; inputs.c: checks before any
+ * work and failed runs' fingerprints; retention.c: which checkpoints are kept. */
 #ifndef AW_RUN_CTX_H
 #define AW_RUN_CTX_H
 
@@ -64,6 +65,15 @@ typedef struct aw_run_eval_setup {
 /* Resolves evaluation e on data set ds into *out. */
 int aw_run_eval_setup(const run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
                       aw_run_eval_setup_t *out, aw_error_t *err);
+
+/* ---- inputs.c ---- */
+
+/* *unchanged = 1 (and err->msg says how it failed, code AW_OK) when the run's newest failure was logged with
+ * the inputs' fingerprint it has now; 0 when they changed or are unknown. */
+int aw_run_failed_unchanged(const aw_spec_t *spec, aw_store_t *store, int *unchanged, aw_error_t *err);
+
+/* Logs the run's failure with message and its inputs' fingerprint (event "failed"). */
+int aw_run_log_failure(const aw_spec_t *spec, aw_store_t *store, const char *message, aw_error_t *err);
 
 /* ---- checkpoint.c ---- */
 

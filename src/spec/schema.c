@@ -121,8 +121,10 @@ static const aw_key_t TRAIN[] = {
      .doc = "Adam's second-moment decay", .offset = S_(train.adam.beta2)},
     {.key = "adam.eps", .type = AW_KEY_FLOAT, .def = "0.0001", .range = AW_GT0, .identity = 1,
      .doc = "Adam's epsilon", .offset = S_(train.adam.eps)},
-    {.key = "checkpoint_every", .type = AW_KEY_INT, .def = "10", .lo = 1, .identity = 0,
-     .doc = "keep a checkpoint every N epochs (and after the last)", .offset = S_(train.checkpoint_every)},
+    {.key = "checkpoint_every", .type = AW_KEY_OPTINT, .def = "~", .lo = 1, .identity = 0,
+     .doc = "also keep every N-th epoch's checkpoint; ~: only the default set (the last epoch, the ends of "
+            "the schedule's stages, epochs with an `every` evaluation due; docs/cli.md#disk-use)",
+     .offset = S_(train.checkpoint_every)},
     {.key = "threads", .type = AW_KEY_INT, .def = "2", .lo = 1, .hi = AW_MAX_THREADS, .identity = 0,
      .doc = "OpenMP threads (results do not depend on them)", .offset = S_(train.threads)},
     {0}};

@@ -95,7 +95,7 @@ typedef struct aw_spec {
         float learning_rate;   /* base learning rate */
         char schedule[16];     /* burda | constant */
         aw_adam_cfg_t adam;    /* Adam's beta1, beta2, eps */
-        int checkpoint_every;  /* checkpoint every N epochs */
+        int checkpoint_every;  /* also keep every N-th epoch's checkpoint; 0 = none (run/retention.h) */
         int threads;           /* OpenMP threads (presentation only: not in the identity) */
     } train;                   /* optimizer and schedule */
     int n_eval;                /* entries used in eval, 0..AW_MAX_EVAL */

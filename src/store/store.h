@@ -92,7 +92,7 @@ typedef struct aw_store_metrics {
 typedef struct aw_store_ckpt_ref {
     int64_t epoch;    /* completed epochs */
     int64_t position; /* minibatches of the next epoch done */
-    int keep;         /* 1 if kept by the checkpoint_every rule */
+    int keep;         /* 1 if kept for good by the retention rule (run/retention.h) */
     size_t bytes;     /* blob length */
 } aw_store_ckpt_ref_t;
 
@@ -196,7 +196,7 @@ void aw_store_runs_free(aw_store_run_t *runs, size_t n);
 
 /* In ONE transaction: inserts metrics row m->epoch (AW_EDB if it exists),
  * stores blob as checkpoint (m->epoch, 0) with keep (1 = kept for good by the
- * checkpoint_every rule), sets the run's completed epoch to m->epoch, and
+ * retention rule, run/retention.h), sets the run's completed epoch to m->epoch, and
  * deletes the run's other checkpoints that are neither kept nor the newest.
  * On any failure nothing of it is written. */
 int aw_store_commit_epoch(aw_store_t *s, const char *identity, const aw_store_metrics_t *m, const void *blob,
