@@ -12,6 +12,7 @@
 
 #include "methods/plugin.h"
 #include "util/error.h"
+#include "util/optsuggest.h"
 #include "report/figures.h"
 #include "report/find.h"
 #include "report/grid.h"
@@ -248,7 +249,13 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+    opterr = 0; /* refused options are reported here, in one line */
+    while ((opt = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
+        if (opt == '?' || opt == ':') {
+            aw_option_error(opt, argv[optind - 1], optopt, longopts, msg, sizeof msg);
+            fprintf(stderr, PROG ": error: %s; try --help\n", msg);
+            return AW_EXIT_USAGE;
+        }
         int st = take_option(opt, optarg, c);
         if (st >= 0)
             return st;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/optsuggest.h"
 #include "run/run.h"
 #include "run/stored.h"
 #include "spec/spec.h"
@@ -170,7 +171,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
-    while ((opt = getopt_long(argc, argv, "d:s:nft:qhV", longopts, NULL)) != -1) {
+    opterr = 0; /* refused options are reported below, in one line */
+    while ((opt = getopt_long(argc, argv, ":d:s:nft:qhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd': c->db_path = optarg; break;
         case 's':
@@ -197,7 +199,12 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
         case 'D': return describe();
         case 'e': c->evaluate = optarg; break;
-        default: usage(stderr); return AW_EXIT_USAGE;
+        default: {
+            char msg[512];
+            aw_option_error(opt, argv[optind - 1], optopt, longopts, msg, sizeof msg);
+            fprintf(stderr, PROG ": error: %s; try --help\n", msg);
+            return AW_EXIT_USAGE;
+        }
         }
     }
     if (c->evaluate != NULL && optind == argc)
