@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/run_progress.h"
 #include "util/error.h"
 #include "util/optsuggest.h"
 #include "run/run.h"
@@ -51,84 +52,9 @@ static void usage(FILE *f)
           "  --help, --version\n"
           "\n"
           "exit status: 0 done, 1 spec/data/run error, 2 usage error,\n"
-          "             3 interrupted (SIGINT/SIGTERM; the run was checkpointed)\n",
+          "             3 interrupted (SIGINT, SIGTERM, SIGHUP or a broken pipe on stderr; the run\n"
+          "               was checkpointed: run the same command again to resume)\n",
           f);
-}
-
-/* Progress printing: a live bar on a terminal, one line per epoch otherwise. */
-typedef struct printer {
-    int tty;       /* stderr is a terminal */
-    int quiet;     /* print nothing */
-    int bar_open;  /* a \r-bar is on screen */
-} printer_t;
-
-static void fmt_eta(double s, char *buf, size_t n)
-{
-    if (s < 0 || !isfinite(s))
-        snprintf(buf, n, "--");
-    else if (s < 3600)
-        snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else
-        snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
-static void end_bar(printer_t *pr)
-{
-    if (pr->bar_open) {
-        fputc('\n', stderr);
-        pr->bar_open = 0;
-    }
-}
-
-static void on_progress(void *ctx, const aw_progress_t *p)
-{
-    printer_t *pr = ctx;
-    if (pr->quiet)
-        return;
-    char eta[32];
-    fmt_eta(p->eta_s, eta, sizeof eta);
-    switch (p->kind) {
-    case AW_PROGRESS_START:
-    case AW_PROGRESS_NOTE:
-        end_bar(pr);
-        fprintf(stderr, "%s: %s\n", p->run, p->message);
-        break;
-    case AW_PROGRESS_STEP:
-        if (!pr->tty)
-            break;
-        {
-            int width = 24, filled = p->steps > 0 ? (int)(width * p->step / p->steps) : 0;
-            char bar[32];
-            for (int i = 0; i < width; i++)
-                bar[i] = i < filled ? '#' : '.';
-            bar[width] = '\0';
-            fprintf(stderr, "\r%s: epoch %lld/%lld [%s] loss %.3f  %.0f pts/s  ETA %s   ", p->run,
-                    (long long)p->epoch + 1, (long long)p->epochs, bar, p->loss, p->points_per_s, eta);
-            pr->bar_open = 1;
-        }
-        break;
-    case AW_PROGRESS_EPOCH:
-        end_bar(pr);
-        fprintf(stderr, "%s: epoch %lld/%lld  loss %.4f  bound %.4f  %.0f pts/s\n", p->run, (long long)p->epoch,
-                (long long)p->epochs, p->loss, p->bound, p->points_per_s);
-        break;
-    case AW_PROGRESS_EVAL:
-        if (pr->tty) {
-            fprintf(stderr, "\r%s: %s %lld/%lld points   ", p->run, p->estimator, (long long)p->done,
-                    (long long)p->total);
-            pr->bar_open = 1;
-        }
-        break;
-    case AW_PROGRESS_EVAL_DONE:
-        end_bar(pr);
-        fprintf(stderr, "%s: %s at epoch %lld: %.4f +- %.4f nats (%lld points)\n", p->run, p->estimator,
-                (long long)p->epoch, p->value, p->stderr_, (long long)p->total);
-        break;
-    case AW_PROGRESS_DONE:
-        end_bar(pr);
-        fprintf(stderr, "%s: finished (%lld epochs)\n", p->run, (long long)p->epoch);
-        break;
-    }
 }
 
 static int die(int code, const char *msg)
@@ -220,11 +146,16 @@ static int parse_args(int argc, char **argv, cli_t *c)
 /* Trains and evaluates every run of list in order, stopping at the first failure or interruption. */
 static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
 {
-    printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = c->quiet};
-    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = on_progress, .progress_ctx = &pr};
-    const char *env_stop = getenv("AIWAE_STOP_AFTER_STEPS"); /* testing aid, see tests/cli_resume.sh */
-    if (env_stop != NULL)
-        ro.stop_after_steps = strtoll(env_stop, NULL, 10);
+    progress_printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = c->quiet, .stop = &stop_flag};
+    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = progress_on, .progress_ctx = &pr};
+    /* testing aids (tests/cli_resume.sh, tests/cli_term.sh) and the save cadence of evaluation calls */
+    const char *env = getenv("AIWAE_STOP_AFTER_STEPS");
+    if (env != NULL)
+        ro.stop_after_steps = strtoll(env, NULL, 10);
+    if ((env = getenv("AIWAE_STOP_AFTER_TEMPS")) != NULL)
+        ro.stop_after_eval_units = strtoll(env, NULL, 10);
+    if ((env = getenv("AIWAE_EVAL_SAVE_S")) != NULL)
+        ro.eval_save_s = strtod(env, NULL);
     aw_error_t err = {0};
     int rc, status = AW_EXIT_OK;
     for (int i = 0; i < list->n && status == AW_EXIT_OK; i++) {
@@ -235,11 +166,11 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
         int finished_before = 0;
         rc = aw_run(run, store, &ro, &finished_before, &err);
         if (rc == AW_EINTR) {
-            end_bar(&pr);
+            progress_end_line(&pr);
             fprintf(stderr, PROG ": %s: interrupted; run again to resume (%s)\n", run->name, err.msg);
             status = AW_EXIT_INTERRUPTED;
         } else if (rc < 0) {
-            end_bar(&pr);
+            progress_end_line(&pr);
             status = die(rc, err.msg);
         } else if (finished_before == 2 && !c->quiet) {
             fprintf(stderr, "%s: %s; skipping it\n", run->name, err.msg);
@@ -251,11 +182,25 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
 }
 
 /* --dry-run: each resolved run's canonical YAML and identity. */
-static void print_runs(const aw_spec_list_t *list)
+static int print_runs(const aw_spec_list_t *list)
 {
+    signal(SIGPIPE, SIG_IGN); /* `--dry-run | head`: an error to report, not a death */
     for (int i = 0; i < list->n; i++)
         printf("# run %d of %d: %s\n# identity: %s\n%s%s", i + 1, list->n, list->runs[i].name,
                list->runs[i].identity, list->runs[i].canonical, i + 1 < list->n ? "---\n" : "");
+    return fflush(stdout) != 0 || ferror(stdout) ? -1 : 0;
+}
+
+/* SIGINT, SIGTERM and SIGHUP (an ssh connection dropped) stop the run at the next step with a checkpoint; a
+ * broken pipe is an error of the write (run_progress.c then stops the run the same way), not a death. */
+static int install_signals(const struct sigaction *sa)
+{
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    return sigaction(SIGINT, sa, NULL) != 0 || sigaction(SIGTERM, sa, NULL) != 0 ||
+           sigaction(SIGHUP, sa, NULL) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0;
 }
 
 int main(int argc, char **argv)
@@ -281,11 +226,13 @@ int main(int argc, char **argv)
     status = AW_EXIT_OK;
     if (rc < 0)
         status = die(rc, err.msg);
+    else if (c.dry_run && print_runs(&list) != 0)
+        status = die(AW_EIO, "cannot write to standard output");
     else if (c.dry_run)
-        print_runs(&list);
+        status = AW_EXIT_OK;
     else if (store == NULL && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
         status = die(rc, err.msg);
-    else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    else if (install_signals(&sa) != 0)
         status = die(AW_EIO, "cannot install signal handlers");
     else
         status = run_all(&c, &list, store);
