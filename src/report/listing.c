@@ -23,6 +23,55 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%dd%02dh", (int)(s / 86400), (int)fmod(s, 86400) / 3600);
 }
 
+/* Seconds per point of run identity's evaluations (estimator, settings, split) so far, from the work stored
+ * and the partial states of calls; NaN when nothing is known. */
+static double seconds_per_point(const aw_report_snap_t *s, const aw_store_eval_t *like)
+{
+    double secs = 0, pts = 0;
+    for (size_t i = 0; i < s->n_evals; i++) {
+        const aw_store_eval_t *e = &s->evals[i];
+        if (strcmp(e->identity, like->identity) == 0 && strcmp(e->estimator, like->estimator) == 0 &&
+            strcmp(e->settings, like->settings) == 0 && strcmp(e->split, like->split) == 0) {
+            secs += e->seconds + e->partial_seconds;
+            pts += (double)e->n_done + e->partial_points;
+        }
+    }
+    return pts > 0 ? secs / pts : NAN;
+}
+
+/* Seconds of evaluation work left to run r: the rest of each evaluation begun, and for an evaluation done at
+ * an earlier epoch whose run has not reached its last one, the same again at the end. NaN if a rate is
+ * unknown; 0 when nothing is left. */
+static double eval_eta(const aw_report_snap_t *s, const aw_report_run_t *r)
+{
+    double left = 0;
+    for (size_t i = 0; i < s->n_evals; i++) {
+        const aw_store_eval_t *e = &s->evals[i];
+        if (strcmp(e->identity, r->row.identity) != 0)
+            continue;
+        int at_end = e->epoch >= r->row.epochs_total;
+        double todo = e->finished ? 0 : (double)e->n_total - (double)e->n_done - e->partial_points;
+        if (!at_end) { /* is the last epoch's evaluation of these settings still to come? */
+            int later = 0;
+            for (size_t j = 0; j < s->n_evals && !later; j++) {
+                const aw_store_eval_t *f = &s->evals[j];
+                later = strcmp(f->identity, e->identity) == 0 && strcmp(f->estimator, e->estimator) == 0 &&
+                        strcmp(f->settings, e->settings) == 0 && strcmp(f->split, e->split) == 0 &&
+                        f->epoch > e->epoch;
+            }
+            if (!later)
+                todo += (double)e->n_total;
+        }
+        if (todo <= 0)
+            continue;
+        double spp = seconds_per_point(s, e);
+        if (!isfinite(spp))
+            return NAN;
+        left += spp * todo;
+    }
+    return left;
+}
+
 int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out, aw_error_t *err)
 {
     static const char *keys[] = {"identity", "name", "status", "epoch", "epochs", "bound", "points_per_s", "updated",
@@ -30,7 +79,7 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
     static const char *heads[] = {"Run", "Name", "Status", "Epoch", "of", "Train bound", "Points/s", "Updated",
                                   "ETA"};
     aw_grid_t g = {.ncol = 9, .keys = keys, .heads = heads, .align = "lllrrrrlr"};
-    int running = 0;
+    int running = 0, n_stale = 0;
     for (size_t i = 0; i < s->n_runs; i++) {
         const aw_report_run_t *r = &s->runs[i];
         aw_cell_t *row = aw_grid_row(&g);
@@ -43,7 +92,10 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
         else
             aw_grid_text(&g, &row[0], buf);
         aw_grid_text(&g, &row[1], r->row.name);
-        aw_grid_text(&g, &row[2], aw_run_status_name(r->row.status));
+        /* a run marked running whose claiming process (on this host) is gone died without saying so */
+        int stale = r->row.status == AW_RUN_RUNNING && aw_store_owner_alive(r->row.message) == 0;
+        aw_grid_text(&g, &row[2], stale ? "stale" : aw_run_status_name(r->row.status));
+        n_stale += stale;
         aw_grid_num(&g, &row[3], (double)r->row.epoch, "%.0f");
         aw_grid_num(&g, &row[4], (double)r->row.epochs_total, "%.0f");
         aw_grid_num(&g, &row[5], r->has_metrics ? r->last.bound : NAN, "%.2f");
@@ -54,15 +106,21 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
             buf[10] = ' ';
         aw_grid_text(&g, &row[7], buf);
         double eta = NAN;
-        if (r->row.status == AW_RUN_RUNNING) {
+        if (r->row.status == AW_RUN_RUNNING && !stale) {
             running++;
-            if (isfinite(r->recent_epoch_s) && r->row.epoch < r->row.epochs_total)
-                eta = r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch);
+            eta = r->row.epoch >= r->row.epochs_total ? 0
+                  : isfinite(r->recent_epoch_s) ? r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch)
+                                                 : NAN;
+            eta += eval_eta(s, r);
         }
-        if (r->row.status == AW_RUN_RUNNING && r->row.epoch >= r->row.epochs_total)
-            snprintf(buf, sizeof buf, "evaluating"); /* training is done; the final evaluations run */
+        char d[32];
+        fmt_duration(eta, d, sizeof d);
+        if (r->row.status == AW_RUN_RUNNING && !stale && r->row.epoch >= r->row.epochs_total && isfinite(eta))
+            snprintf(buf, sizeof buf, "evaluating, %s", d); /* training is done; the final evaluations run */
+        else if (r->row.status == AW_RUN_RUNNING && !stale && r->row.epoch >= r->row.epochs_total)
+            snprintf(buf, sizeof buf, "evaluating");
         else
-            fmt_duration(eta, buf, sizeof buf);
+            snprintf(buf, sizeof buf, "%s", d);
         aw_grid_text(&g, &row[8], buf);
         row[8].num = eta;
         row[8].isnum = 1;
@@ -70,10 +128,15 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
     if (s->n_runs == 0)
         aw_grid_note(&g, "The database has no runs yet.");
     if (running > 0)
-        aw_grid_note(&g, "Times are UTC. ETA: remaining epochs at the mean time of the last (up to 5) epochs; a run "
-                  "marked running whose update is old may have died (run aiwae-run again to resume it).");
+        aw_grid_note(&g, "Times are UTC. ETA: remaining epochs at the mean time of the last (up to 5) epochs, plus "
+                     "the evaluations left at the speed of those done so far with the same settings; a run of "
+                     "another host marked running whose update is old may have died (run aiwae-run again to "
+                     "resume it).");
     else if (s->n_runs > 0)
         aw_grid_note(&g, "Times are UTC.");
+    if (n_stale > 0)
+        aw_grid_note(&g, "stale: marked running, but the process that claimed it is gone (killed, or its machine "
+                     "rebooted); run aiwae-run again to resume it.");
     int rc = aw_grid_render(&g, "Runs", fmt, out, err);
     aw_grid_fini(&g);
     return rc;

@@ -76,7 +76,7 @@ static const migration_t migrations[] = {
     /* 2: runs keyed by the identity of their training alone (evaluations attach to a run and an epoch). */
     {"", aw_store_migrate_identities},
     /* 3: the partial state of an evaluation call interrupted part-way (an AIS batch between temperatures). */
-    {"CREATE TABLE eval_partial("
+    {"CREATE TABLE IF NOT EXISTS eval_partial("
      " identity TEXT NOT NULL, estimator TEXT NOT NULL, settings TEXT NOT NULL,"
      " split TEXT NOT NULL, epoch INTEGER NOT NULL, first INTEGER NOT NULL,"
      " n_points INTEGER NOT NULL, done INTEGER NOT NULL, total INTEGER NOT NULL, seconds REAL NOT NULL,"

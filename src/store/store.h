@@ -185,6 +185,13 @@ int aw_store_run_claim(aw_store_t *s, const char *identity, const char *owner,
                        int (*is_alive)(const char *owner, void *ctx), void *ctx, int *claimed, char *holder,
                        size_t holder_len, aw_error_t *err);
 
+/* The owner string of a claim by the calling process, "pid N on HOST", into buf[n]. */
+void aw_store_owner_self(char *buf, size_t n);
+
+/* Whether the process a claim names (an owner string) is alive: 1 yes, 0 no (this host has no such process),
+ * -1 unknown (another host's claim, or not an owner string). */
+int aw_store_owner_alive(const char *owner);
+
 /* All runs, oldest first, into a new array *runs of *n rows (free with aw_store_runs_free). */
 int aw_store_runs_list(aw_store_t *s, aw_store_run_t **runs, size_t *n, aw_error_t *err);
 
