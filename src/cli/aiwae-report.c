@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "methods/plugin.h"
@@ -234,6 +236,28 @@ static command_t option_command(int opt)
     }
 }
 
+/* -o FILE: the directory it goes into must exist (checked before any work); the exit status of the error
+ * naming it, else -1. */
+static int check_output_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return -1;
+    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    struct stat st;
+    char msg[4200];
+    if (stat(dir, &st) != 0) {
+        snprintf(msg, sizeof msg, "-o %s: no directory %s (%s); create it first", path, dir, strerror(errno));
+        return die(AW_EIO, msg);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(msg, sizeof msg, "-o %s: %s is not a directory", path, dir);
+        return die(AW_EIO, msg);
+    }
+    return -1;
+}
+
 /* The command line into c: -1 to go on, or the exit status to end with. */
 static int parse_args(int argc, char **argv, cli_t *c)
 {
@@ -279,7 +303,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         return usage_error("-o goes with --curves, --samples or --export");
     if (!c->have_format)
         c->fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
-    return -1;
+    return c->output != NULL ? check_output_dir(c->output) : -1;
 }
 
 int main(int argc, char **argv)
