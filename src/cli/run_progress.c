@@ -9,7 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define NAME_MIN 12 /* a run name is never cut below this */
+#define NAME_MIN 10 /* a run name is never cut below this */
 
 static void fmt_eta(double s, char *buf, size_t n)
 {
@@ -68,16 +68,12 @@ void progress_end_line(progress_printer_t *pr)
     }
 }
 
-/* "NAME: REST": on a terminal cut to its width (the name loses its middle first), live or as a line. */
-static void put_line(progress_printer_t *pr, const char *name, int live, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void put_line(progress_printer_t *pr, const char *name, int live, const char *fmt, ...)
+/* Writes "NAME: REST". On a terminal the line fits its width: the name loses its middle first (down to
+ * NAME_MIN), then the end of the line goes, except from a message (fit 0), which may wrap. A live line is
+ * drawn over the previous one and left open; a summary line replaces an open live line. */
+static void put_text(progress_printer_t *pr, const char *name, int live, int fit, const char *rest)
 {
-    char rest[768], shown[512], line[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(rest, sizeof rest, fmt, ap);
-    va_end(ap);
+    char shown[512], line[1400];
     if (!pr->tty) {
         snprintf(line, sizeof line, "%s: %s\n", name, rest);
         emit(pr, line);
@@ -87,22 +83,42 @@ static void put_line(progress_printer_t *pr, const char *name, int live, const c
     const size_t width = (size_t)columns(pr) - 1, used = strlen(rest) + 2;
     size_t room = width > used + NAME_MIN ? width - used : NAME_MIN;
     progress_fit_middle(name, room, shown, sizeof shown);
-    int len = snprintf(line, sizeof line, "%s%s: %s", live || pr->line_open ? "\r" : "", shown, rest);
-    if (live && len > 0 && (size_t)len - (line[0] == '\r') > width)
-        line[width + (line[0] == '\r')] = '\0';
+    const char *cr = live || pr->line_open ? "\r" : "";
+    int len = snprintf(line, sizeof line, "%s%s: %s", cr, shown, rest);
+    if (fit && len > 0 && (size_t)len - strlen(cr) > width)
+        line[width + strlen(cr)] = '\0';
     /* \033[K clears what a longer previous line left to the right */
     snprintf(line + strlen(line), sizeof line - strlen(line), "\033[K%s", live ? "" : "\n");
     emit(pr, line);
     pr->line_open = live;
 }
 
-/* A bar of w cells, done of total filled. */
-static void bar(char *out, int w, double done, double total)
+static void put_line(progress_printer_t *pr, const char *name, int live, int fit, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void put_line(progress_printer_t *pr, const char *name, int live, int fit, const char *fmt, ...)
 {
+    char rest[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rest, sizeof rest, fmt, ap);
+    va_end(ap);
+    put_text(pr, name, live, fit, rest);
+}
+
+/* A live line "HEAD [bar] TAIL", or "HEAD TAIL" when the bar would not leave the name NAME_MIN columns. */
+static void put_bar(progress_printer_t *pr, const char *name, const char *head, double done, double total,
+                    const char *tail)
+{
+    char b[40], rest[768];
+    int w = columns(pr) >= 110 ? 24 : 12;
     int filled = total > 0 ? (int)(w * done / total) : 0;
     for (int i = 0; i < w; i++)
-        out[i] = i < filled ? '#' : '.';
-    out[w] = '\0';
+        b[i] = i < filled ? '#' : '.';
+    b[w] = '\0';
+    snprintf(rest, sizeof rest, "%s [%s] %s", head, b, tail);
+    if (strlen(rest) + 2 + NAME_MIN > (size_t)columns(pr) - 1)
+        snprintf(rest, sizeof rest, "%s %s", head, tail);
+    put_text(pr, name, 1, 1, rest);
 }
 
 void progress_on(void *ctx, const aw_progress_t *p)
@@ -110,43 +126,42 @@ void progress_on(void *ctx, const aw_progress_t *p)
     progress_printer_t *pr = ctx;
     if (pr->quiet || pr->dead)
         return;
-    char eta[32], b[40];
+    char eta[32], head[256], tail[128];
     fmt_eta(p->eta_s, eta, sizeof eta);
-    int bw = pr->tty && columns(pr) >= 110 ? 24 : 12;
     switch (p->kind) {
     case AW_PROGRESS_START:
     case AW_PROGRESS_NOTE:
-        put_line(pr, p->run, 0, "%s", p->message);
+        put_line(pr, p->run, 0, 0, "%s", p->message);
         break;
     case AW_PROGRESS_STEP:
         if (!pr->tty)
             break;
-        bar(b, bw, (double)p->step, (double)p->steps);
-        put_line(pr, p->run, 1, "epoch %lld/%lld [%s] loss %.3f  %.0f pts/s  ETA %s", (long long)p->epoch + 1,
-                 (long long)p->epochs, b, p->loss, p->points_per_s, eta);
+        snprintf(head, sizeof head, "epoch %lld/%lld", (long long)p->epoch + 1, (long long)p->epochs);
+        snprintf(tail, sizeof tail, "loss %.3f  %.0f pts/s  ETA %s", p->loss, p->points_per_s, eta);
+        put_bar(pr, p->run, head, (double)p->step, (double)p->steps, tail);
         break;
     case AW_PROGRESS_EPOCH:
-        put_line(pr, p->run, 0, "epoch %lld/%lld  loss %.4f  bound %.4f  %.0f pts/s", (long long)p->epoch,
+        put_line(pr, p->run, 0, 1, "epoch %lld/%lld  loss %.4f  bound %.4f  %.0f pts/s", (long long)p->epoch,
                  (long long)p->epochs, p->loss, p->bound, p->points_per_s);
         break;
     case AW_PROGRESS_EVAL:
         if (pr->tty)
-            put_line(pr, p->run, 1, "%s %lld/%lld points", p->estimator, (long long)p->done, (long long)p->total);
+            put_line(pr, p->run, 1, 1, "%s %lld/%lld points", p->estimator, (long long)p->done, (long long)p->total);
         break;
     case AW_PROGRESS_EVAL_STEP:
         if (!pr->tty)
             break;
-        bar(b, bw, (double)p->part, (double)p->parts);
-        put_line(pr, p->run, 1, "%s %lld/%lld points, points %lld-%lld: %s %lld of %lld [%s] ETA %s", p->estimator,
-                 (long long)p->done, (long long)p->total, (long long)p->first, (long long)(p->first + p->chunk - 1),
-                 p->unit != NULL ? p->unit : "step", (long long)p->part, (long long)p->parts, b, eta);
+        snprintf(head, sizeof head, "%s %lld/%lld points, %s %lld of %lld", p->estimator, (long long)p->done,
+                 (long long)p->total, p->unit != NULL ? p->unit : "step", (long long)p->part, (long long)p->parts);
+        snprintf(tail, sizeof tail, "ETA %s", eta);
+        put_bar(pr, p->run, head, (double)p->part, (double)p->parts, tail);
         break;
     case AW_PROGRESS_EVAL_DONE:
-        put_line(pr, p->run, 0, "%s at epoch %lld: %.4f +- %.4f nats (%lld points)", p->estimator,
+        put_line(pr, p->run, 0, 1, "%s at epoch %lld: %.4f +- %.4f nats (%lld points)", p->estimator,
                  (long long)p->epoch, p->value, p->stderr_, (long long)p->total);
         break;
     case AW_PROGRESS_DONE:
-        put_line(pr, p->run, 0, "finished (%lld epochs)", (long long)p->epoch);
+        put_line(pr, p->run, 0, 1, "finished (%lld epochs)", (long long)p->epoch);
         break;
     }
 }
