@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/ais.h"
+#include "core/ais_state.h"
 #include "lingauss.h"
 
 /* The fixture of lingauss.h (noise sd 0.5) with the chains and their log weights. */
@@ -288,6 +289,81 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* The state saved between temperatures (by at_temp, which then stops the sweep) and loaded into fresh chains
+ * resumes the sweep to the same bytes of log-weights, step size and generator as an uninterrupted one. */
+typedef struct saver {
+    int at;          /* stop before this temperature */
+    uint8_t *buf;    /* the state saved there */
+    size_t n;
+    fixture_t *f;
+    float *step;
+    aw_rng_t *rng;
+    int calls;       /* at_temp calls */
+} saver_t;
+
+static int save_at(void *ctx, int t, int stopping, aw_error_t *err)
+{
+    (void)err;
+    saver_t *v = ctx;
+    v->calls++;
+    ck_assert_int_eq(stopping, 0);
+    if (t != v->at)
+        return 0;
+    v->n = aw_ais_state_bytes(v->f->s.n, v->f->lg.H);
+    v->buf = malloc(v->n);
+    ck_assert_ptr_nonnull(v->buf);
+    aw_ais_state_save(&v->f->s, t, *v->step, v->rng, v->f->logw, v->buf);
+    return 1;
+}
+
+START_TEST(test_resume_between_temperatures)
+{
+    fixture_t f;
+    const int B = 2, K = 16, T = 40;
+    fx_init(&f, 5, 3, B, K, 0.5, 1.5, 61);
+    aw_error_t err;
+    aw_rng_t r;
+    aw_rng_seed(&r, 62, 0);
+    aw_ais_cfg_t c = adapt_cfg(T, 3, AW_AIS_LINEAR);
+    float step = 0.2f;
+    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), 0);
+    double ref[32];
+    memcpy(ref, f.logw, sizeof ref);
+    const float ref_step = step;
+    const uint64_t ref_next = aw_rng_next(&r);
+
+    aw_rng_seed(&r, 62, 0);
+    step = 0.2f;
+    saver_t v = {.at = 17, .f = &f, .step = &step, .rng = &r};
+    c.at_temp = save_at;
+    c.at_ctx = &v;
+    ck_assert_int_eq(aw_ais_sweep(&f.s, &f.lg.tg, &c, &step, NULL, &r, f.logw, &err), AW_EINTR);
+    ck_assert_int_eq(v.calls, 16); /* before temperatures 2..17 */
+    ck_assert_ptr_nonnull(v.buf);
+
+    /* fresh chains, a scrambled generator and weights: everything comes from the saved bytes */
+    aw_hmc_fini(&f.s);
+    ck_assert_int_eq(aw_hmc_init(&f.s, B * K, f.lg.H, &err), 0);
+    for (int n = 0; n < B * K; n++)
+        f.logw[n] = 1e9;
+    aw_rng_seed(&r, 999, 9);
+    int t = 0;
+    ck_assert_msg(aw_ais_state_load(&f.s, &f.lg.tg, T, v.buf, v.n, &t, &step, &r, f.logw, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(t, 17);
+    c.at_temp = NULL;
+    ck_assert_int_eq(aw_ais_sweep_from(&f.s, &c, t, &step, NULL, &r, f.logw, &err), 0);
+    ck_assert_int_eq(memcmp(ref, f.logw, sizeof ref), 0);
+    ck_assert(step == ref_step);
+    ck_assert(aw_rng_next(&r) == ref_next);
+
+    /* bytes that do not fit are refused */
+    ck_assert_int_eq(aw_ais_state_load(&f.s, &f.lg.tg, T, v.buf, v.n - 1, &t, &step, &r, f.logw, &err), AW_EFORMAT);
+    ck_assert_int_eq(aw_ais_state_load(&f.s, &f.lg.tg, 10, v.buf, v.n, &t, &step, &r, f.logw, &err), AW_EFORMAT);
+    free(v.buf);
+    fx_fini(&f);
+}
+END_TEST
+
 static Suite *ais_suite(void)
 {
     Suite *s = suite_create("ais");
@@ -301,6 +377,7 @@ static Suite *ais_suite(void)
     tcase_add_test(tc, test_step_adaptation);
     tcase_add_test(tc, test_thread_independent);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_resume_between_temperatures);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -259,6 +259,41 @@ static const char *const EXT[] = {"md", "csv", "tex", "json"};
 
 /* ---- tables ---- */
 
+/* A run marked running under a claim of this host whose process is gone is listed as stale, without an ETA;
+ * one claimed by this (live) process stays running. */
+START_TEST(test_runs_stale_claims)
+{
+    aw_store_t *s = open_writer();
+    aw_error_t err = {0};
+    char yaml[512], id[2][65], owner[300], dead[300];
+    const char *names[2] = {"gone", "live"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(yaml, sizeof yaml, BASE, names[i], "mnist", "iwae", 5 + i);
+        add_run(s, yaml, NULL, 0, id[i]);
+        add_epochs(s, id[i], 1, 130, 4);
+    }
+    aw_store_owner_self(owner, sizeof owner);
+    /* pid 2^22 + 1 is above Linux's largest pid, so no process has it */
+    snprintf(dead, sizeof dead, "pid 4194305%s", strstr(owner, " on "));
+    ck_assert(aw_store_run_set_status(s, id[0], AW_RUN_RUNNING, dead, &err) == 0);
+    ck_assert(aw_store_run_set_status(s, id[1], AW_RUN_RUNNING, owner, &err) == 0);
+    aw_store_close(s);
+    aw_report_snap_t snap;
+    load_snap(&snap);
+    char *out = NULL;
+    const aw_report_query_t q = {.epoch = -1};
+    ck_assert_msg(aw_report_runs(&snap, &q, AW_FMT_CSV, &out, &err) == 0, "%s", err.msg);
+    /* the runs differ in method.samples, a column between name and status */
+    ck_assert_msg(strstr(out, ",gone,5,stale,") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, ",live,6,running,") != NULL, "%s", out);
+    free(out);
+    ck_assert_msg(aw_report_runs(&snap, &q, AW_FMT_MD, &out, &err) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(out, "stale: marked running, but the process that claimed it is gone") != NULL, "%s", out);
+    free(out);
+    aw_report_snap_fini(&snap);
+}
+END_TEST
+
 /* One results table of the paper database, in every format, against goldens BASE.md, .csv, .tex, .json. */
 static void table_goldens(const aw_report_query_t *q, const char *base)
 {
@@ -955,6 +990,7 @@ static Suite *report_suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_runs_listing_every_format);
+    tcase_add_test(t, test_runs_stale_claims);
     tcase_add_test(t, test_metrics_every_format);
     tcase_add_test(t, test_find_run);
     tcase_add_test(t, test_spec_match);

@@ -271,8 +271,11 @@ END_TEST
 START_TEST(test_newer_version_rejected)
 {
     aw_store_close(open_ok(db, 0));
-    raw_exec(db, "PRAGMA user_version = 3");
-    open_fails(db, 0, "newer aiwae (schema version 3");
+    char sql[64], what[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", AW_STORE_SCHEMA_VERSION + 1);
+    snprintf(what, sizeof what, "newer aiwae (schema version %d", AW_STORE_SCHEMA_VERSION + 1);
+    raw_exec(db, sql);
+    open_fails(db, 0, what);
     open_fails(db, 1, "newer aiwae");
 }
 END_TEST

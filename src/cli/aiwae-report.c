@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "methods/plugin.h"
 #include "util/error.h"
 #include "run/build_info.h"
 #include "report/disk.h"
+#include "util/optsuggest.h"
 #include "report/figures.h"
 #include "report/grid.h"
 #include "report/html.h"
@@ -373,6 +376,28 @@ static command_t option_command(int opt)
     }
 }
 
+/* -o FILE: the directory it goes into must exist (checked before any work); the exit status of the error
+ * naming it, else -1. */
+static int check_output_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        return -1;
+    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    struct stat st;
+    char msg[4200];
+    if (stat(dir, &st) != 0) {
+        snprintf(msg, sizeof msg, "-o %s: no directory %s (%s); create it first", path, dir, strerror(errno));
+        return die(AW_EIO, msg);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(msg, sizeof msg, "-o %s: %s is not a directory", path, dir);
+        return die(AW_EIO, msg);
+    }
+    return -1;
+}
+
 /* The command line into c: -1 to go on, or the exit status to end with. */
 static int parse_args(int argc, char **argv, cli_t *c)
 {
@@ -391,7 +416,13 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+    opterr = 0; /* refused options are reported here, in one line */
+    while ((opt = getopt_long(argc, argv, ":o:hV", longopts, NULL)) != -1) {
+        if (opt == '?' || opt == ':') {
+            aw_option_error(opt, argv[optind - 1], optopt, longopts, msg, sizeof msg);
+            fprintf(stderr, PROG ": error: %s; try --help\n", msg);
+            return AW_EXIT_USAGE;
+        }
         int st = take_option(opt, optarg, c);
         if (st >= 0)
             return st;
@@ -421,7 +452,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         return usage_error("--dataset, --where and --status go with --table or --runs");
     if (!c->have_format)
         c->fmt = isatty(STDOUT_FILENO) ? AW_FMT_MD : AW_FMT_CSV;
-    return -1;
+    return c->output != NULL ? check_output_dir(c->output) : -1;
 }
 
 int main(int argc, char **argv)

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/run_progress.h"
 #include "util/error.h"
 #include "run/build_info.h"
+#include "util/optsuggest.h"
 #include "run/run.h"
 #include "run/stored.h"
 #include "spec/spec.h"
@@ -67,84 +69,9 @@ static void usage(FILE *f)
           "\n"
           "exit status: 0 done, 1 spec/data error or a run failed (or --delete answered no), 2 usage\n"
           "             error (or --delete without --yes off a terminal),\n"
-          "             3 interrupted (SIGINT/SIGTERM; the run was checkpointed, the sweep stopped)\n",
+          "             3 interrupted (SIGINT, SIGTERM, SIGHUP or a broken pipe on stderr; the run\n"
+          "               was checkpointed, the sweep stopped: run the same command again to resume)\n",
           f);
-}
-
-/* Progress printing: a live bar on a terminal, one line per epoch otherwise. */
-typedef struct printer {
-    int tty;       /* stderr is a terminal */
-    int quiet;     /* print nothing */
-    int bar_open;  /* a \r-bar is on screen */
-} printer_t;
-
-static void fmt_eta(double s, char *buf, size_t n)
-{
-    if (s < 0 || !isfinite(s))
-        snprintf(buf, n, "--");
-    else if (s < 3600)
-        snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
-    else
-        snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
-}
-
-static void end_bar(printer_t *pr)
-{
-    if (pr->bar_open) {
-        fputc('\n', stderr);
-        pr->bar_open = 0;
-    }
-}
-
-static void on_progress(void *ctx, const aw_progress_t *p)
-{
-    printer_t *pr = ctx;
-    if (pr->quiet)
-        return;
-    char eta[32];
-    fmt_eta(p->eta_s, eta, sizeof eta);
-    switch (p->kind) {
-    case AW_PROGRESS_START:
-    case AW_PROGRESS_NOTE:
-        end_bar(pr);
-        fprintf(stderr, "%s: %s\n", p->run, p->message);
-        break;
-    case AW_PROGRESS_STEP:
-        if (!pr->tty)
-            break;
-        {
-            int width = 24, filled = p->steps > 0 ? (int)(width * p->step / p->steps) : 0;
-            char bar[32];
-            for (int i = 0; i < width; i++)
-                bar[i] = i < filled ? '#' : '.';
-            bar[width] = '\0';
-            fprintf(stderr, "\r%s: epoch %lld/%lld [%s] loss %.3f  %.0f pts/s  ETA %s   ", p->run,
-                    (long long)p->epoch + 1, (long long)p->epochs, bar, p->loss, p->points_per_s, eta);
-            pr->bar_open = 1;
-        }
-        break;
-    case AW_PROGRESS_EPOCH:
-        end_bar(pr);
-        fprintf(stderr, "%s: epoch %lld/%lld  loss %.4f  bound %.4f  %.0f pts/s\n", p->run, (long long)p->epoch,
-                (long long)p->epochs, p->loss, p->bound, p->points_per_s);
-        break;
-    case AW_PROGRESS_EVAL:
-        if (pr->tty) {
-            fprintf(stderr, "\r%s: %s %lld/%lld points   ", p->run, p->estimator, (long long)p->done,
-                    (long long)p->total);
-            pr->bar_open = 1;
-        }
-        break;
-    case AW_PROGRESS_EVAL_DONE:
-        end_bar(pr);
-        fprintf(stderr, "%s: %s at epoch %lld: %.4f +- %.4f nats (%lld points)\n", p->run, p->estimator,
-                (long long)p->epoch, p->value, p->stderr_, (long long)p->total);
-        break;
-    case AW_PROGRESS_DONE:
-        end_bar(pr);
-        fprintf(stderr, "%s: finished (%lld epochs)\n", p->run, (long long)p->epoch);
-        break;
-    }
 }
 
 static int die(int code, const char *msg)
@@ -205,7 +132,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
-    while ((opt = getopt_long(argc, argv, "d:s:nft:qhV", longopts, NULL)) != -1) {
+    opterr = 0; /* refused options are reported below, in one line */
+    while ((opt = getopt_long(argc, argv, ":d:s:nft:qhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'd': c->db_path = optarg; break;
         case 's':
@@ -236,7 +164,12 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'X': c->delete_run = optarg; break;
         case 'y': c->yes = 1; break;
         case 'r': c->retry_failed = 1; break;
-        default: usage(stderr); return AW_EXIT_USAGE;
+        default: {
+            char msg[512];
+            aw_option_error(opt, argv[optind - 1], optopt, longopts, msg, sizeof msg);
+            fprintf(stderr, PROG ": error: %s; try --help\n", msg);
+            return AW_EXIT_USAGE;
+        }
         }
     }
     if (c->delete_run != NULL && (c->evaluate != NULL || optind != argc || c->n_sets > 0 || c->fresh)) {
@@ -340,12 +273,17 @@ static void print_summary(summary_t *sm, int n)
  * runs. */
 static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
 {
-    printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = c->quiet};
-    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = on_progress, .progress_ctx = &pr,
+    progress_printer_t pr = {.tty = isatty(STDERR_FILENO), .quiet = c->quiet, .stop = &stop_flag};
+    aw_run_opts_t ro = {.threads = c->threads, .stop = &stop_flag, .progress = progress_on, .progress_ctx = &pr,
                         .retry_failed = c->retry_failed};
-    const char *env_stop = getenv("AIWAE_STOP_AFTER_STEPS"); /* testing aid, see tests/cli_resume.sh */
-    if (env_stop != NULL)
-        ro.stop_after_steps = strtoll(env_stop, NULL, 10);
+    /* testing aids (tests/cli_resume.sh, tests/cli_term.sh) and the save cadence of evaluation calls */
+    const char *env = getenv("AIWAE_STOP_AFTER_STEPS");
+    if (env != NULL)
+        ro.stop_after_steps = strtoll(env, NULL, 10);
+    if ((env = getenv("AIWAE_STOP_AFTER_TEMPS")) != NULL)
+        ro.stop_after_eval_units = strtoll(env, NULL, 10);
+    if ((env = getenv("AIWAE_EVAL_SAVE_S")) != NULL)
+        ro.eval_save_s = strtod(env, NULL);
     aw_error_t err = {0};
     int rc, status = AW_EXIT_OK, stopped = 0;
     summary_t sm;
@@ -362,13 +300,13 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
         if (rc == AW_OK)
             rc = aw_run(run, store, &ro, &finished_before, &err);
         if (rc == AW_EINTR) {
-            end_bar(&pr);
+            progress_end_line(&pr);
             fprintf(stderr, PROG ": %s: interrupted; run again to resume (%s)\n", run->name, err.msg);
             note_outcome(&sm, OUT_INTERRUPTED, run->name);
             status = AW_EXIT_INTERRUPTED;
             stopped = 1;
         } else if (rc < 0) {
-            end_bar(&pr);
+            progress_end_line(&pr);
             if (list->n > 1)
                 fprintf(stderr, PROG ": error: %s: %s\n", run->name, err.msg);
             else
@@ -465,12 +403,25 @@ static int delete_runs(const cli_t *c)
 /* --dry-run: each resolved run's canonical YAML and identity; a failed write is an error (> /dev/full). */
 static int print_runs(const aw_spec_list_t *list)
 {
+    signal(SIGPIPE, SIG_IGN); /* `--dry-run | head`: an error to report, not a death */
     int ok = 1;
     for (int i = 0; i < list->n && ok; i++)
         ok = printf("# run %d of %d: %s\n# identity: %s\n%s%s", i + 1, list->n, list->runs[i].name,
                     list->runs[i].identity, list->runs[i].canonical, i + 1 < list->n ? "---\n" : "") >= 0;
     ok = ok && fflush(stdout) == 0;
     return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
+}
+
+/* SIGINT, SIGTERM and SIGHUP (an ssh connection dropped) stop the run at the next step with a checkpoint; a
+ * broken pipe is an error of the write (run_progress.c then stops the run the same way), not a death. */
+static int install_signals(const struct sigaction *sa)
+{
+    struct sigaction ign;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    return sigaction(SIGINT, sa, NULL) != 0 || sigaction(SIGTERM, sa, NULL) != 0 ||
+           sigaction(SIGHUP, sa, NULL) != 0 || sigaction(SIGPIPE, &ign, NULL) != 0;
 }
 
 int main(int argc, char **argv)
@@ -504,7 +455,7 @@ int main(int argc, char **argv)
         status = rc < 0 ? die(AW_ENOMEM, "out of memory") : AW_EXIT_ERROR;
     else if (store == NULL && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
         status = die(rc, err.msg);
-    else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    else if (install_signals(&sa) != 0)
         status = die(AW_EIO, "cannot install signal handlers");
     else
         status = run_all(&c, &list, store);

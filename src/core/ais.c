@@ -54,12 +54,28 @@ int aw_ais_sweep(aw_hmc_t *s, const aw_hmc_target_t *tg, const aw_ais_cfg_t *cfg
     int rc = aw_hmc_start(s, tg, rng, err);
     if (rc != 0)
         return rc;
-    const int N = s->n;
-    for (int n = 0; n < N; n++)
+    for (int n = 0; n < s->n; n++)
         logw[n] = 0.0;
-    double prev = 0.0;
-    for (int t = 1; t < cfg->T; t++) {
-        if (cfg->stop != NULL && *cfg->stop)
+    return aw_ais_sweep_from(s, cfg, 1, step, accept, rng, logw, err);
+}
+
+int aw_ais_sweep_from(aw_hmc_t *s, const aw_ais_cfg_t *cfg, int t_first, float *step, double *accept,
+                      aw_rng_t *rng, double *logw, aw_error_t *err)
+{
+    if (cfg->T < 2 || cfg->L < 1 || t_first < 1 || t_first >= cfg->T)
+        return aw_error_set(err, AW_EARG, "ais: need T >= 2, L >= 1 and 1 <= t_first < T, got T=%d L=%d t_first=%d",
+                            cfg->T, cfg->L, t_first);
+    const int N = s->n;
+    int rc;
+    double prev = aw_ais_beta(cfg->schedule, cfg->delta, cfg->T, t_first - 1);
+    for (int t = t_first; t < cfg->T; t++) {
+        int stopping = cfg->stop != NULL && *cfg->stop;
+        if (cfg->at_temp != NULL && t > t_first) {
+            if ((rc = cfg->at_temp(cfg->at_ctx, t, stopping, err)) < 0)
+                return rc;
+            stopping |= rc > 0;
+        }
+        if (stopping)
             return aw_error_set(err, AW_EINTR, "ais: interrupted at temperature %d of %d", t, cfg->T - 1);
         double beta = aw_ais_beta(cfg->schedule, cfg->delta, cfg->T, t), db = beta - prev;
 #pragma omp parallel for schedule(static)

@@ -37,6 +37,11 @@ typedef struct aw_ais_cfg {
     float step_min;   /* clip of AW_AIS_STEP_ADAPT */
     float step_max;
     const volatile sig_atomic_t *stop; /* if non-NULL and set, the sweep returns AW_EINTR between temperatures */
+    /* If non-NULL: called between temperatures, before temperature t (t-1 of them done since the sweep began or
+     * resumed), where the state may be saved for aw_ais_sweep_from; stopping says the stop flag was seen (the
+     * sweep then returns AW_EINTR). Returns 0 to go on, 1 to stop as if interrupted, or a negative AW_E*. */
+    int (*at_temp)(void *ctx, int t, int stopping, aw_error_t *err);
+    void *at_ctx;     /* passed to at_temp */
 } aw_ais_cfg_t;
 
 /* beta_t of the schedule for t in [0, T-1]; exactly 0 at t = 0 and 1 at t = T-1. */
@@ -49,6 +54,13 @@ double aw_ais_beta(int schedule, double delta, int T, int t);
  * all N chains. 1 + (T-1) L log_joint calls. Returns 0 or the first error. */
 int aw_ais_sweep(aw_hmc_t *s, const aw_hmc_target_t *tg, const aw_ais_cfg_t *cfg, float *step,
                  double *accept, aw_rng_t *rng, double *logw, aw_error_t *err);
+
+/* The rest of a sweep from temperature t_first (1 <= t_first <= T-1): s is bound to its target and holds the
+ * chains as they were before temperature t_first, logw their log-weights and step the step size(s) then, rng
+ * the generator then; the result is the same as the sweep's that got there (aw_ais_sweep is aw_hmc_start,
+ * logw = 0 and this from t_first = 1). */
+int aw_ais_sweep_from(aw_hmc_t *s, const aw_ais_cfg_t *cfg, int t_first, float *step, double *accept,
+                      aw_rng_t *rng, double *logw, aw_error_t *err);
 
 /* AIWAE's per-temperature rule (docs/math.md#step-size-adaptation), applied after a minibatch: step[i] *= 0.998 if accept[i] < target
  * else 1.002, then clipped to [lo, hi], for i in [0, n). */

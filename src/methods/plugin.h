@@ -62,11 +62,33 @@ typedef struct aw_method_ops {
     int (*load)(void *state, const uint8_t *buf, size_t n, aw_error_t *err);
 } aw_method_ops_t;
 
+/* What tick asks of an estimator in the middle of a call (a mask). */
+enum {
+    AW_EVAL_SAVE = 1, /* save the call's partial state now (a few minutes of work went by since the last save) */
+    AW_EVAL_STOP = 2  /* stop now as if interrupted, after saving (testing aid) */
+};
+
+/* What an estimator may tell the runner inside one eval call. Every function may be NULL. */
+typedef struct aw_eval_hooks {
+    void *ctx; /* passed to each */
+    /* done of total units of the call's work (ais_nll: temperatures over all its batches); returns a mask
+     * of AW_EVAL_SAVE and AW_EVAL_STOP. */
+    int (*tick)(void *ctx, int64_t done, int64_t total);
+    /* Stores the call's partial state (an opaque blob of the estimator's, replacing the previous one), and
+     * done / total as tick had them. */
+    int (*save)(void *ctx, const uint8_t *blob, size_t n, int64_t done, int64_t total, aw_error_t *err);
+    /* The partial state stored for this call by an interrupted process: *blob (malloc'd, caller frees) of *n
+     * bytes, or *blob = NULL when there is none. */
+    int (*load)(void *ctx, uint8_t **blob, size_t *n, aw_error_t *err);
+} aw_eval_hooks_t;
+
 /* How an evaluation runs, apart from the estimator's settings. */
 typedef struct aw_eval_ctx {
     int batch;                         /* points processed together (memory / speed knob), >= 1 */
     const volatile sig_atomic_t *stop; /* when non-NULL and set (by a signal handler), eval returns AW_EINTR
-                                          at its next temperature / sample chunk */
+                                          at its next temperature / sample chunk (after saving its partial
+                                          state through hooks.save, if it has one) */
+    aw_eval_hooks_t hooks;             /* progress and partial state inside the call */
 } aw_eval_ctx_t;
 
 typedef struct aw_estimator_ops {
@@ -81,11 +103,15 @@ typedef struct aw_estimator_ops {
                              sampling" */
     const char *unit;     /* what its values count, e.g. "nats" */
     const char *better;   /* "lower" or "higher" (is better) */
+    const char *work_unit; /* what one unit of the work its eval reports through ctx->hooks.tick is, e.g.
+                              "temperature" (NULL: it reports none) */
     /* The values an evaluation of x [n,D] (binarized by the caller) produces, into out. With n_values NULL:
      * one per point (e.g. its -log p(x) in nats), out[n], called on chunks of ctx->batch points, the result
      * being their mean and standard error. Otherwise out[n_values(model)] (e.g. one per latent unit),
      * called once on all n points, the result given by summarize. cfg is the estimator's validated config
-     * struct. Memory must not grow with the number of samples or temperatures. */
+     * struct. Memory must not grow with the number of samples or temperatures.
+     * A long call reports through ctx->hooks and may save its partial state there; a call given the same x
+     * and rng that finds a saved state resumes from it with the same out. */
     int (*eval)(const void *cfg, const aw_eval_ctx_t *ctx, const struct aw_model *model, const float *x,
                 int n, aw_rng_t *rng, double *out, aw_error_t *err);
     int (*n_values)(const struct aw_model *model);

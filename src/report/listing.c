@@ -26,15 +26,65 @@ static void fmt_duration(double s, char *buf, size_t n)
         snprintf(buf, n, "%dd%02dh", (int)(s / 86400), (int)fmod(s, 86400) / 3600);
 }
 
+/* Seconds per point of run identity's evaluations (estimator, settings, split) so far, from the work stored
+ * and the partial states of calls; NaN when nothing is known. */
+static double seconds_per_point(const aw_report_snap_t *s, const aw_store_eval_t *like)
+{
+    double secs = 0, pts = 0;
+    for (size_t i = 0; i < s->n_evals; i++) {
+        const aw_store_eval_t *e = &s->evals[i];
+        if (strcmp(e->identity, like->identity) == 0 && strcmp(e->estimator, like->estimator) == 0 &&
+            strcmp(e->settings, like->settings) == 0 && strcmp(e->split, like->split) == 0) {
+            secs += e->seconds + e->partial_seconds;
+            pts += (double)e->n_done + e->partial_points;
+        }
+    }
+    return pts > 0 ? secs / pts : NAN;
+}
+
+/* Seconds of evaluation work left to run r: the rest of each evaluation begun, and for an evaluation done at
+ * an earlier epoch whose run has not reached its last one, the same again at the end. NaN if a rate is
+ * unknown; 0 when nothing is left. */
+static double eval_eta(const aw_report_snap_t *s, const aw_report_run_t *r)
+{
+    double left = 0;
+    for (size_t i = 0; i < s->n_evals; i++) {
+        const aw_store_eval_t *e = &s->evals[i];
+        if (strcmp(e->identity, r->row.identity) != 0)
+            continue;
+        int at_end = e->epoch >= r->row.epochs_total;
+        double todo = e->finished ? 0 : (double)e->n_total - (double)e->n_done - e->partial_points;
+        if (!at_end) { /* is the last epoch's evaluation of these settings still to come? */
+            int later = 0;
+            for (size_t j = 0; j < s->n_evals && !later; j++) {
+                const aw_store_eval_t *f = &s->evals[j];
+                later = strcmp(f->identity, e->identity) == 0 && strcmp(f->estimator, e->estimator) == 0 &&
+                        strcmp(f->settings, e->settings) == 0 && strcmp(f->split, e->split) == 0 &&
+                        f->epoch > e->epoch;
+            }
+            if (!later)
+                todo += (double)e->n_total;
+        }
+        if (todo <= 0)
+            continue;
+        double spp = seconds_per_point(s, e);
+        if (!isfinite(spp))
+            return NAN;
+        left += spp * todo;
+    }
+    return left;
+}
+
 enum { RUN_FIXED = 9, RUN_LEAD = 2 }; /* columns of every listing; the differing keys go after the first two */
 
-/* One run's row: identity, name, its values of the differing keys, then status to ETA. */
-static void run_row(aw_grid_t *g, const aw_report_run_t *r, aw_report_format_t fmt, const aw_report_diff_t *d,
-                    size_t di)
+/* One run's row: identity, name, its values of the differing keys, then status to ETA. Returns 1 when the run
+ * is stale (marked running, but the process of this host that claimed it is gone), else 0. */
+static int run_row(aw_grid_t *g, const aw_report_snap_t *s, const aw_report_run_t *r, aw_report_format_t fmt,
+                   const aw_report_diff_t *d, size_t di)
 {
     aw_cell_t *row = aw_grid_row(g);
     if (row == NULL)
-        return;
+        return 0;
     char buf[64];
     snprintf(buf, sizeof buf, "%.12s", r->row.identity);
     aw_grid_text(g, &row[0], fmt == AW_FMT_CSV || fmt == AW_FMT_JSON ? r->row.identity : buf);
@@ -44,7 +94,8 @@ static void run_row(aw_grid_t *g, const aw_report_run_t *r, aw_report_format_t f
         aw_grid_text(g, &row[RUN_LEAD + k], v != NULL ? v : "");
     }
     row += d->n_keys;
-    aw_grid_text(g, &row[2], aw_run_status_name(r->row.status));
+    const int stale = r->row.status == AW_RUN_RUNNING && aw_store_owner_alive(r->row.message) == 0;
+    aw_grid_text(g, &row[2], stale ? "stale" : aw_run_status_name(r->row.status));
     aw_grid_num(g, &row[3], (double)r->row.epoch, "%.0f");
     aw_grid_num(g, &row[4], (double)r->row.epochs_total, "%.0f");
     aw_grid_num(g, &row[5], r->has_metrics ? r->last.bound : NAN, "%.2f");
@@ -55,15 +106,24 @@ static void run_row(aw_grid_t *g, const aw_report_run_t *r, aw_report_format_t f
         buf[10] = ' ';
     aw_grid_text(g, &row[7], buf);
     double eta = NAN;
-    if (r->row.status == AW_RUN_RUNNING && isfinite(r->recent_epoch_s) && r->row.epoch < r->row.epochs_total)
-        eta = r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch);
-    if (r->row.status == AW_RUN_RUNNING && r->row.epoch >= r->row.epochs_total)
-        snprintf(buf, sizeof buf, "evaluating"); /* training is done; the final evaluations run */
+    const int running = r->row.status == AW_RUN_RUNNING && !stale, trained = r->row.epoch >= r->row.epochs_total;
+    if (running) {
+        eta = trained ? 0
+              : isfinite(r->recent_epoch_s) ? r->recent_epoch_s * (double)(r->row.epochs_total - r->row.epoch) : NAN;
+        eta += eval_eta(s, r);
+    }
+    char dur[32];
+    fmt_duration(eta, dur, sizeof dur);
+    if (running && trained && isfinite(eta))
+        snprintf(buf, sizeof buf, "evaluating, %s", dur); /* training is done; the final evaluations run */
+    else if (running && trained)
+        snprintf(buf, sizeof buf, "evaluating");
     else
-        fmt_duration(eta, buf, sizeof buf);
+        snprintf(buf, sizeof buf, "%s", dur);
     aw_grid_text(g, &row[8], buf);
     row[8].num = eta;
     row[8].isnum = 1;
+    return stale;
 }
 
 /* The grid's columns: the fixed ones with the differing keys after the first two. */
@@ -91,7 +151,8 @@ static int run_columns(const aw_report_diff_t *d, const char ***keys, const char
 }
 
 /* The notes under the listing. */
-static void run_notes(aw_grid_t *g, const aw_report_snap_t *s, size_t shown, int running, size_t n_keys)
+static void run_notes(aw_grid_t *g, const aw_report_snap_t *s, size_t shown, int running, int n_stale,
+                      size_t n_keys)
 {
     if (s->n_runs == 0)
         aw_grid_note(g, "The database has no runs yet.");
@@ -100,10 +161,15 @@ static void run_notes(aw_grid_t *g, const aw_report_snap_t *s, size_t shown, int
     if (n_keys > 0)
         aw_grid_note(g, "Columns after Name: the keys of the training whose values differ between the runs listed.");
     if (running > 0)
-        aw_grid_note(g, "Times are UTC. ETA: remaining epochs at the mean time of the last (up to 5) epochs; a run "
-                  "marked running whose update is old may have died (run aiwae-run again to resume it).");
+        aw_grid_note(g, "Times are UTC. ETA: remaining epochs at the mean time of the last (up to 5) epochs, plus "
+                     "the evaluations left at the speed of those done so far with the same settings; a run of "
+                     "another host marked running whose update is old may have died (run aiwae-run again to "
+                     "resume it).");
     else if (shown > 0)
         aw_grid_note(g, "Times are UTC.");
+    if (n_stale > 0)
+        aw_grid_note(g, "stale: marked running, but the process that claimed it is gone (killed, or its machine "
+                     "rebooted); run aiwae-run again to resume it.");
 }
 
 int aw_report_runs(const aw_report_snap_t *s, const aw_report_query_t *q, aw_report_format_t fmt, char **out,
@@ -127,14 +193,15 @@ int aw_report_runs(const aw_report_snap_t *s, const aw_report_query_t *q, aw_rep
         rc = aw_error_set(err, AW_ENOMEM, "out of memory");
     if (rc == AW_OK) {
         aw_grid_t g = {.ncol = RUN_FIXED + (int)d.n_keys, .keys = keys, .heads = heads, .align = align};
-        int running = 0;
+        int running = 0, n_stale = 0;
         for (size_t i = 0, di = 0; i < s->n_runs; i++) {
             if (!keep[i])
                 continue;
-            running += s->runs[i].row.status == AW_RUN_RUNNING;
-            run_row(&g, &s->runs[i], fmt, &d, di++);
+            int stale = run_row(&g, s, &s->runs[i], fmt, &d, di++);
+            n_stale += stale;
+            running += s->runs[i].row.status == AW_RUN_RUNNING && !stale;
         }
-        run_notes(&g, s, shown, running, d.n_keys);
+        run_notes(&g, s, shown, running, n_stale, d.n_keys);
         rc = aw_grid_render(&g, "Runs", fmt, out, err);
         aw_grid_fini(&g);
     }

@@ -75,6 +75,8 @@ static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t
     int rc;
     double t0 = aw_run_now_s();
     int64_t n_done = 0;
+    for (long i = 0; i < n_points; i++)
+        n_done += b->done[i] != 0;
     const uint64_t kstream = key_stream(key);
     for (long first = 0; first < n_points; first += chunk) {
         int m = (int)(n_points - first < chunk ? n_points - first : chunk);
@@ -95,7 +97,10 @@ static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t
             b->idx[j] = (size_t)(first + j);
         if ((rc = binarize_points(ds, b->idx, m, &c->bin, b->x)) < 0)
             return aw_error_set(err, rc, "%s: cannot binarize evaluation points", ds->source);
-        if ((rc = es->est->eval(es->cfg, &es->ctx, &c->model, b->x, m, &g, b->vals, err)) < 0)
+        aw_eval_ctx_t ctx = es->ctx;
+        aw_eval_link_t link;
+        aw_run_eval_link(&link, c, key, es->est->work_unit, first, m, n_done, n_points, &ctx);
+        if ((rc = es->est->eval(es->cfg, &ctx, &c->model, b->x, m, &g, b->vals, err)) < 0)
             return rc;
         double t1 = aw_run_now_s();
         if ((rc = aw_store_eval_put_points(c->store, key, first, b->vals, (size_t)m, t1 - t0, err)) < 0)

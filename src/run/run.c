@@ -97,22 +97,12 @@ void aw_run_note(const run_ctx_t *c, const char *fmt, ...)
     aw_run_notify(c, &p);
 }
 
-/* Whether the process named by a claim ("pid N on HOST") is alive. A claim
- * from another host counts as dead: a database moved to a new machine after
- * the old one was lost must resume. */
+/* Whether the process named by a claim is at work. A claim from another host counts as dead: a database
+ * moved to a new machine after the old one was lost must resume. */
 static int owner_alive(const char *owner, void *ctx)
 {
     (void)ctx;
-    long pid;
-    char host[256], me[256];
-    if (sscanf(owner, "pid %ld on %255s", &pid, host) != 2 || pid <= 0)
-        return 0;
-    if (gethostname(me, sizeof me) != 0)
-        return 0;
-    me[sizeof me - 1] = '\0';
-    if (strcmp(host, me) != 0)
-        return 0;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    return aw_store_owner_alive(owner) == 1;
 }
 
 int aw_run_owner_alive(const char *owner, void *ctx)
@@ -147,11 +137,8 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     const int was_finished = status == AW_RUN_FINISHED;
     /* Claim the run so that another process working through the same sweep
      * skips it instead of training it twice. */
-    char owner[300], host[256], holder[512];
-    if (gethostname(host, sizeof host) != 0)
-        snprintf(host, sizeof host, "unknown");
-    host[sizeof host - 1] = '\0';
-    snprintf(owner, sizeof owner, "pid %ld on %s", (long)getpid(), host);
+    char owner[300], holder[512];
+    aw_store_owner_self(owner, sizeof owner);
     int claimed = 0;
     if ((rc = aw_store_run_claim(store, spec->identity, owner, owner_alive, NULL, &claimed, holder, sizeof holder,
                                  err)) < 0)

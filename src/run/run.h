@@ -21,6 +21,7 @@ typedef enum {
     AW_PROGRESS_STEP,       /* a training step finished (called at most ~10 times a second) */
     AW_PROGRESS_EPOCH,      /* an epoch was committed */
     AW_PROGRESS_EVAL,       /* an evaluation chunk was committed */
+    AW_PROGRESS_EVAL_STEP,  /* work inside an evaluation chunk (called at most ~10 times a second) */
     AW_PROGRESS_EVAL_DONE,  /* an evaluation finished */
     AW_PROGRESS_NOTE,       /* something worth a line: resume point, bad checkpoint, NaN rollback */
     AW_PROGRESS_DONE        /* the run finished */
@@ -35,12 +36,21 @@ typedef struct aw_progress {
     double loss;              /* running mean loss of the epoch (or the epoch's, at EPOCH) */
     double bound;             /* running mean training bound (nats) */
     double points_per_s;      /* training throughput of the epoch so far */
-    double eta_s;             /* estimated seconds until training ends (-1 unknown) */
+    double eta_s;             /* estimated seconds until training ends, or EVAL_STEP: until the evaluation
+                                 ends (-1 unknown) */
     const char *estimator;    /* EVAL*: estimator name */
-    int64_t done, total;      /* EVAL*: points done and to do */
+    int64_t done, total;      /* EVAL*: points done (stored) and to do */
+    int64_t part, parts;      /* EVAL_STEP: units of the chunk's work done and in all (ais_nll: temperatures
+                                 of its batches); first, chunk: the chunk's first point and its points */
+    int64_t first, chunk;
+    const char *unit;         /* EVAL_STEP: what a unit is, e.g. "temperature" (the estimator's work_unit) */
     double value, stderr_;    /* EVAL_DONE: mean and standard error */
     const char *message;      /* START / NOTE: one line */
 } aw_progress_t;
+
+/* Default seconds of evaluation work between saves of a call's partial state: an interrupted AIS batch
+ * loses at most this much. */
+#define AW_RUN_EVAL_SAVE_S 120.0
 
 typedef void (*aw_progress_fn)(void *ctx, const aw_progress_t *p);
 
@@ -52,6 +62,10 @@ typedef struct aw_run_opts {
     int max_nan_retries;                /* rollbacks after a non-finite loss before failing (0: 5) */
     int64_t stop_after_steps;           /* testing aid: behave as if stopped after this many steps (0: never) */
     int retry_failed;                   /* train a failed run again even if its spec and data are unchanged */
+    int64_t stop_after_eval_units;      /* testing aid: likewise after this many units of evaluation work
+                                           inside calls (ais_nll temperatures) (0: never) */
+    double eval_save_s;                 /* seconds of work between saves of an evaluation call's partial
+                                           state (0: AW_RUN_EVAL_SAVE_S) */
     const struct aw_method_ops *method;  /* testing aid: train with these ops instead of the spec's method */
 } aw_run_opts_t;
 

@@ -31,6 +31,7 @@ typedef struct run_ctx {
     size_t *order;                  /* [train.n] data order of the current epoch */
     float *xbatch;                  /* [batch_size, D] binarized batch */
     int evals_run;                  /* evaluations computed (not found finished) by this process */
+    int64_t eval_units;             /* units of work inside evaluation calls done by this process */
     int nan_retries;                /* rollbacks so far in this process */
     const float *last_step;         /* step sizes reported by the last step (borrowed from the method) */
 } run_ctx_t;
@@ -90,6 +91,27 @@ int64_t aw_run_steps_per_epoch(const run_ctx_t *c);
 
 /* Trains until the spec's epochs are done, running the evaluations due every N epochs. */
 int aw_run_train(run_ctx_t *c, aw_error_t *err);
+
+/* ---- eval_link.c ---- */
+
+/* One evaluation call's link to the runner (its aw_eval_hooks_t ctx). */
+typedef struct aw_eval_link {
+    run_ctx_t *c;                     /* the run */
+    const aw_store_eval_key_t *key;   /* the evaluation (borrowed) */
+    const char *unit;                 /* what a unit of the call's work is (the estimator's work_unit) */
+    int64_t first, m;                 /* the call's points: first .. first + m - 1 */
+    int64_t n_done, n_points;         /* points of the evaluation stored before the call, and in all */
+    double t_start;                   /* when this process began the call */
+    double seconds_before;            /* work time held by the partial state it resumed from */
+    double last_save, last_notify;    /* times of the last save request and progress report */
+    double t_first;                   /* time of the first work report */
+    int64_t done_first, units_seen;   /* units done at the first report; reports so far */
+} aw_eval_link_t;
+
+/* Prepares l for the call evaluating points first .. first + m - 1 of key (n_done of n_points stored) and
+ * points ctx->hooks at it. */
+void aw_run_eval_link(aw_eval_link_t *l, run_ctx_t *c, const aw_store_eval_key_t *key, const char *unit,
+                      int64_t first, int64_t m, int64_t n_done, int64_t n_points, aw_eval_ctx_t *ctx);
 
 /* ---- evaluate.c ---- */
 

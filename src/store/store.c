@@ -75,6 +75,13 @@ static const migration_t migrations[] = {
     "PRAGMA application_id = " STR(AW_STORE_APPLICATION_ID) ";", NULL},
     /* 2: runs keyed by the identity of their training alone (evaluations attach to a run and an epoch). */
     {"", aw_store_migrate_identities},
+    /* 3: the partial state of an evaluation call interrupted part-way (an AIS batch between temperatures). */
+    {"CREATE TABLE IF NOT EXISTS eval_partial("
+     " identity TEXT NOT NULL, estimator TEXT NOT NULL, settings TEXT NOT NULL,"
+     " split TEXT NOT NULL, epoch INTEGER NOT NULL, first INTEGER NOT NULL,"
+     " n_points INTEGER NOT NULL, done INTEGER NOT NULL, total INTEGER NOT NULL, seconds REAL NOT NULL,"
+     " updated TEXT NOT NULL, blob BLOB NOT NULL,"
+     " PRIMARY KEY (identity, estimator, settings, split, epoch, first)) WITHOUT ROWID;", NULL},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 _Static_assert(N_MIGRATIONS == AW_STORE_SCHEMA_VERSION, "one migration per schema version");

@@ -33,7 +33,7 @@
 #include "util/error.h"
 
 #define AW_STORE_DEFAULT_PATH "results/aiwae.db"
-#define AW_STORE_SCHEMA_VERSION 2      /* the newest schema this program knows */
+#define AW_STORE_SCHEMA_VERSION 3      /* the newest schema this program knows */
 #define AW_STORE_APPLICATION_ID 0x41495741 /* "AIWA", PRAGMA application_id */
 #define AW_STORE_BUSY_MS 30000         /* default wait for another process's lock */
 #define AW_STORE_ID_LEN 64             /* hex digits of a run identity */
@@ -119,6 +119,8 @@ typedef struct aw_store_eval {
     double se;                          /* standard error of the mean (NaN until finished) */
     double seconds;                     /* evaluation time accumulated over all chunks */
     int finished;                       /* 1 once aw_store_eval_finish ran */
+    double partial_points;              /* points' worth of work in the partial states of unfinished calls */
+    double partial_seconds;             /* the work time of those partial states */
     char *updated;                      /* time of the last change */
 } aw_store_eval_t;
 
@@ -182,6 +184,13 @@ int aw_store_run_set_status(aw_store_t *s, const char *identity, aw_run_status_t
 int aw_store_run_claim(aw_store_t *s, const char *identity, const char *owner,
                        int (*is_alive)(const char *owner, void *ctx), void *ctx, int *claimed, char *holder,
                        size_t holder_len, aw_error_t *err);
+
+/* The owner string of a claim by the calling process, "pid N on HOST", into buf[n]. */
+void aw_store_owner_self(char *buf, size_t n);
+
+/* Whether the process a claim names (an owner string) is alive: 1 yes, 0 no (this host has no such process),
+ * -1 unknown (another host's claim, or not an owner string). */
+int aw_store_owner_alive(const char *owner);
 
 /* All runs, oldest first, into a new array *runs of *n rows (free with aw_store_runs_free). */
 int aw_store_runs_list(aw_store_t *s, aw_store_run_t **runs, size_t *n, aw_error_t *err);
@@ -254,10 +263,23 @@ int aw_store_eval_begin(aw_store_t *s, const aw_store_eval_key_t *key, int64_t n
                         aw_error_t *err);
 
 /* Stores values[n] for points first..first+n-1 (replacing stored ones), adds
- * seconds to the evaluation's time and updates n_done, in one transaction.
+ * seconds (and the work time of the call's partial state, which it deletes) to
+ * the evaluation's time and updates n_done, in one transaction.
  * AW_EARG if the range leaves [0, n_total); AW_ENOTFOUND if not begun. */
 int aw_store_eval_put_points(aw_store_t *s, const aw_store_eval_key_t *key, int64_t first, const double *values,
                              size_t n, double seconds, aw_error_t *err);
+
+/* Stores the partial state (blob[n], the estimator's) of the call that evaluates points first ..
+ * first + n_points - 1, replacing the one stored before, with its progress (done of total units) and the
+ * work time it holds. aw_store_eval_put_points of those points deletes it, in its transaction. */
+int aw_store_eval_put_partial(aw_store_t *s, const aw_store_eval_key_t *key, int64_t first, int64_t n_points,
+                              int64_t done, int64_t total, double seconds, const void *blob, size_t n,
+                              aw_error_t *err);
+
+/* The partial state stored for the call at point first: a new malloc'd *blob of *n bytes and the work time
+ * *seconds it holds, or *blob = NULL (*n = 0, *seconds = 0) when there is none. */
+int aw_store_eval_get_partial(aw_store_t *s, const aw_store_eval_key_t *key, int64_t first, uint8_t **blob,
+                              size_t *n, double *seconds, aw_error_t *err);
 
 /* Reads the stored points: have[i] = 1 and values[i] set for each stored index
  * i < n_total, have[i] = 0 (values[i] untouched) otherwise. Both arrays [n_total]. */

@@ -301,6 +301,25 @@ static int offer_ckpt(aw_store_t *s, const char *identity, const aw_store_ckpt_r
     return AW_ENOTFOUND;
 }
 
+/* "epochs kept: 30, 20, 10" (newest first, the end-of-epoch checkpoints; at most 40 named) into out[n]. */
+static void kept_epochs(const aw_store_ckpt_ref_t *refs, size_t n, char *out, size_t len)
+{
+    size_t at = (size_t)snprintf(out, len, "epochs kept:"), named = 0, total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].position != 0 || refs[i].epoch == 0)
+            continue;
+        total++;
+        if (named < 40 && at + 24 < len) {
+            at += (size_t)snprintf(out + at, len - at, "%s %lld", named ? "," : "", (long long)refs[i].epoch);
+            named++;
+        }
+    }
+    if (total == 0)
+        snprintf(out, len, "no epoch's checkpoint is kept yet");
+    else if (named < total && at < len)
+        snprintf(out + at, len - at, " and %zu more", total - named);
+}
+
 int aw_store_take_checkpoint(aw_store_t *s, const char *identity, int64_t epoch, const aw_store_ckpt_taker_t *t,
                              aw_store_ckpt_ref_t *taken, aw_error_t *err)
 {
@@ -321,12 +340,16 @@ int aw_store_take_checkpoint(aw_store_t *s, const char *identity, int64_t epoch,
             *taken = refs[i];
         bad += rc == AW_ENOTFOUND;
     }
+    char kept[320];
+    kept_epochs(refs, n, kept, sizeof kept);
     free(refs);
     if (rc != AW_ENOTFOUND)
         return rc;
     char which[64] = "checkpoint";
     if (epoch >= 0)
         snprintf(which, sizeof which, "checkpoint kept at epoch %lld", (long long)epoch);
+    if (bad == 0 && epoch >= 0)
+        return aw_error_set(err, rc, "%s: run %.12s has no %s; %s", s->path, identity, which, kept);
     if (bad == 0)
         return aw_error_set(err, rc, "%s: run %.12s has no %s", s->path, identity, which);
     return aw_error_set(err, rc, "%s: run %.12s has no usable %s (%d failed their checks, the oldest: %s)", s->path,

@@ -9,7 +9,13 @@
 /* ---- evaluations ---- */
 
 #define EVAL_WHERE "identity = ?1 AND estimator = ?2 AND settings = ?3 AND split = ?4 AND epoch = ?5"
-#define EVAL_COLS "identity, estimator, settings, split, epoch, n_total, n_done, n, mean, stderr, seconds, status, updated"
+#define EVAL_COLS "identity, estimator, settings, split, epoch, n_total, n_done, n, mean, stderr, seconds, status, updated," \
+    " (SELECT total(p.n_points * 1.0 * p.done / p.total) FROM eval_partial p WHERE " PART_OF_EVAL ")," \
+    " (SELECT total(p.seconds) FROM eval_partial p WHERE " PART_OF_EVAL ")"
+/* The partial states of the evaluations row being read. */
+#define PART_OF_EVAL "p.identity = evaluations.identity AND p.estimator = evaluations.estimator AND" \
+    " p.settings = evaluations.settings AND p.split = evaluations.split AND p.epoch = evaluations.epoch" \
+    " AND p.total > 0"
 
 static int check_key(const aw_store_t *s, aw_error_t *err, const aw_store_eval_key_t *k)
 {
@@ -59,6 +65,8 @@ static int read_eval(aw_store_t *s, aw_error_t *err, sqlite3_stmt *st, aw_store_
     e->finished = status != NULL && strcmp((const char *)status, "finished") == 0;
     if (rc == 0)
         rc = aw_sq_col_str(s, err, st, 12, 0, &e->updated);
+    e->partial_points = sqlite3_column_double(st, 13);
+    e->partial_seconds = sqlite3_column_double(st, 14);
     if (rc != 0)
         aw_store_eval_fini(e);
     return rc;
@@ -174,14 +182,67 @@ int aw_store_eval_put_points(aw_store_t *s, const aw_store_eval_key_t *key, int6
     if (rc == 0)
         rc = aw_sq_exec(s, err, NULL, what,
                     "UPDATE evaluations SET n_done = (SELECT count(*) FROM eval_points WHERE " EVAL_WHERE "),"
-                    " seconds = seconds + ?6, updated = " NOW " WHERE " EVAL_WHERE,
-                    "ttttid", key->identity, key->estimator, key->settings, key->split, key->epoch,
-                    isfinite(seconds) ? seconds : 0.0);
+                    " seconds = seconds + ?6 + (SELECT total(seconds) FROM eval_partial WHERE " EVAL_WHERE
+                    " AND first BETWEEN ?7 AND ?8), updated = " NOW " WHERE " EVAL_WHERE,
+                    "ttttidii", key->identity, key->estimator, key->settings, key->split, key->epoch,
+                    isfinite(seconds) ? seconds : 0.0, first, first + (int64_t)n - 1);
+    if (rc == 0)
+        rc = aw_sq_exec(s, err, NULL, what, "DELETE FROM eval_partial WHERE " EVAL_WHERE " AND first BETWEEN ?6 AND ?7",
+                        "ttttiii", key->identity, key->estimator, key->settings, key->split, key->epoch, first,
+                        first + (int64_t)n - 1);
     if (rc == 0)
         rc = aw_sq_commit(s, err, what);
     if (rc != 0)
         aw_sq_abort(s);
     return rc;
+}
+
+int aw_store_eval_put_partial(aw_store_t *s, const aw_store_eval_key_t *key, int64_t first, int64_t n_points,
+                              int64_t done, int64_t total, double seconds, const void *blob, size_t n,
+                              aw_error_t *err)
+{
+    int rc = check_key(s, err, key);
+    if (rc != 0)
+        return rc;
+    if (first < 0 || n_points < 1 || done < 0 || total < done || blob == NULL)
+        return aw_error_set(err, AW_EARG, "%s: partial state of evaluation %s/%s of run %.12s: bad range or no blob",
+                            s->path, key->estimator, key->split, key->identity);
+    return aw_sq_exec(s, err, NULL, "storing the partial state of an evaluation call",
+                      "INSERT OR REPLACE INTO eval_partial(identity, estimator, settings, split, epoch, first, n_points,"
+                      " done, total, seconds, updated, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " NOW ", ?)",
+                      "ttttiiiiidb", key->identity, key->estimator, key->settings, key->split, key->epoch, first,
+                      n_points, done, total, isfinite(seconds) ? seconds : 0.0, blob, n);
+}
+
+int aw_store_eval_get_partial(aw_store_t *s, const aw_store_eval_key_t *key, int64_t first, uint8_t **blob,
+                              size_t *n, double *seconds, aw_error_t *err)
+{
+    *blob = NULL;
+    *n = 0;
+    *seconds = 0;
+    int rc = check_key(s, err, key);
+    if (rc != 0)
+        return rc;
+    const char *what = "reading the partial state of an evaluation call";
+    sqlite3_stmt *st;
+    rc = aw_sq_prep(s, err, &st, what, "SELECT blob, seconds FROM eval_partial WHERE " EVAL_WHERE " AND first = ?6",
+                    "ttttii", key->identity, key->estimator, key->settings, key->split, key->epoch, first);
+    if (rc != 0)
+        return rc;
+    rc = aw_sq_step(s, err, st, what);
+    if (rc == 1) {
+        const void *p = sqlite3_column_blob(st, 0);
+        int len = sqlite3_column_bytes(st, 0);
+        rc = 0;
+        if (len > 0 && p != NULL && (*blob = malloc((size_t)len)) != NULL) {
+            memcpy(*blob, p, (size_t)len);
+            *n = (size_t)len;
+            *seconds = aw_sq_col_double(st, 1);
+        } else if (len > 0) {
+            rc = aw_error_set(err, AW_ENOMEM, "%s: %s: out of memory for %d bytes", s->path, what, len);
+        }
+    }
+    return aw_sq_end(s, err, st, rc, what);
 }
 
 int aw_store_eval_points(aw_store_t *s, const aw_store_eval_key_t *key, int64_t n_total, double *values,
