@@ -53,6 +53,16 @@ typedef struct aw_model_ws aw_model_ws_t; /* opaque scratch space */
 aw_model_ws_t *aw_model_ws_new(const aw_shape_t *shape, int max_points, int max_rows);
 void aw_model_ws_free(aw_model_ws_t *ws);
 
+/* Makes ws a workspace for the leapfrog gradients of HMC in bfloat16 (docs/math.md#bf16-leapfrog-gradients):
+ * its decoder kernel becomes the first bf16 kernel this CPU runs (AMX, else AVX512-BF16), whose gradients
+ * are bf16-level and whose log p values are approximations (energies need an fp32 workspace). Returns the
+ * kernel's name ("amx", "avx512bf16"), or NULL (ws unchanged) where this CPU or build has none. */
+const char *aw_model_ws_use_bf16(aw_model_ws_t *ws);
+
+/* One line (no newline) naming the decoder kernels this CPU gets for shape: "fp32 avx512, bf16 amx (also
+ * avx512bf16)", or "..., bf16 none (fp32 instead)". */
+void aw_model_kernels_describe(const aw_shape_t *shape, char *out, size_t n);
+
 /* x [B,D] -> mu [B,H], logsig [B,H] (log sigma). Returns 0 or AW_EARG (B out of range). */
 int aw_model_encode(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, aw_real *mu,
                     aw_real *logsig);
