@@ -223,7 +223,7 @@ END_TEST
 START_TEST(test_describe)
 {
     char line[200];
-    aw_model_kernels_describe(&paper, line, sizeof line);
+    aw_model_kernels_describe(line, sizeof line);
     ck_assert_msg(strncmp(line, "fp32 ", 5) == 0 && strstr(line, ", bf16 ") != NULL, "got '%s'", line);
     aw_model_ws_t *ws = ws_on(NULL, &paper, 1, 1);
     const char *name = aw_model_ws_use_bf16(ws);

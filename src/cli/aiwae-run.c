@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/model.h"
+#include "methods/hmc_precision.h"
 #include "util/error.h"
 #include "run/run.h"
 #include "spec/spec.h"
@@ -187,7 +189,12 @@ static int parse_args(int argc, char **argv, cli_t *c)
         }
         case 'q': c->quiet = 1; break;
         case 'h': usage(stdout); return AW_EXIT_OK;
-        case 'V': puts(PROG " " PACKAGE_VERSION); return AW_EXIT_OK;
+        case 'V': {
+            char line[200];
+            aw_model_kernels_describe(line, sizeof line);
+            printf(PROG " " PACKAGE_VERSION "\ndecoder kernels on this CPU: %s\n", line);
+            return AW_EXIT_OK;
+        }
         case 'D': return describe();
         default: usage(stderr); return AW_EXIT_USAGE;
         }
@@ -233,6 +240,29 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
     return status;
 }
 
+/* 1 if settings cfg of table st ask for bf16 HMC gradients. */
+static int asks_bf16(const aw_settings_t *st, const void *cfg)
+{
+    int v;
+    return aw_settings_int(st, cfg, "hmc_precision", &v) && v == AW_HMC_BF16;
+}
+
+/* The one-line notice when a run asks for bf16 HMC gradients that this CPU cannot run: they run in fp32
+ * (the stored settings keep what was asked). */
+static void notice_bf16(const aw_spec_list_t *list, int quiet)
+{
+    int asked = 0;
+    for (int i = 0; i < list->n && !asked; i++) {
+        const aw_spec_t *r = &list->runs[i];
+        asked = asks_bf16(&r->method.ops->settings, r->method.cfg.bytes);
+        for (int e = 0; e < r->n_eval && !asked; e++)
+            asked = asks_bf16(&r->eval[e].ops->settings, r->eval[e].cfg.bytes);
+    }
+    if (asked && !quiet && aw_hmc_bf16_kernel() == NULL)
+        fprintf(stderr, PROG ": notice: hmc_precision bf16 asked for, but this CPU has neither AMX nor "
+                        "AVX512-BF16: HMC gradients run in fp32\n");
+}
+
 /* --dry-run: each resolved run's canonical YAML and identity. */
 static void print_runs(const aw_spec_list_t *list)
 {
@@ -266,8 +296,10 @@ int main(int argc, char **argv)
         status = die(rc, err.msg);
     else if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         status = die(AW_EIO, "cannot install signal handlers");
-    else
+    else {
+        notice_bf16(&list, c.quiet);
         status = run_all(&c, &list, store);
+    }
     aw_store_close(store);
     aw_spec_list_fini(&list);
     free(c.sets);

@@ -59,9 +59,9 @@ void aw_model_ws_free(aw_model_ws_t *ws);
  * kernel's name ("amx", "avx512bf16"), or NULL (ws unchanged) where this CPU or build has none. */
 const char *aw_model_ws_use_bf16(aw_model_ws_t *ws);
 
-/* One line (no newline) naming the decoder kernels this CPU gets for shape: "fp32 avx512, bf16 amx (also
- * avx512bf16)", or "..., bf16 none (fp32 instead)". */
-void aw_model_kernels_describe(const aw_shape_t *shape, char *out, size_t n);
+/* One line (no newline) naming the decoder kernels this CPU gets: "fp32 avx512, bf16 amx (also
+ * avx512bf16)", or "..., bf16 none (fp32 instead)" (every kernel's CPU check is independent of the shape). */
+void aw_model_kernels_describe(char *out, size_t n);
 
 /* x [B,D] -> mu [B,H], logsig [B,H] (log sigma). Returns 0 or AW_EARG (B out of range). */
 int aw_model_encode(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, aw_real *mu,

@@ -7,6 +7,7 @@
 #include "core/ais.h"
 #include "core/ais_model.h"
 #include "core/model.h"
+#include "methods/hmc_precision.h"
 #include "methods/plugin.h"
 #include "methods/step_size.h"
 
@@ -21,6 +22,7 @@ typedef struct ais_nll_cfg {
     int leapfrog;       /* L, leapfrog steps per transition */
     int schedule;       /* index in SCHEDULES */
     aw_step_cfg_t step; /* HMC step size: one per batch, adapted after every temperature */
+    int hmc_precision;  /* AW_HMC_FP32 or AW_HMC_BF16: the leapfrog gradients' products */
 } ais_nll_cfg_t;
 
 static const aw_key_t ais_nll_keys[] = {
@@ -35,6 +37,7 @@ static const aw_key_t ais_nll_keys[] = {
      .doc = "spacing of the inverse temperatures: linear, or sigmoid (Wu et al. 2017)",
      .offset = offsetof(ais_nll_cfg_t, schedule)},
     AW_STEP_SIZE_KEYS(ais_nll_cfg_t, step, "0.1", "0.02", "0.3"),
+    AW_HMC_PRECISION_KEY(ais_nll_cfg_t, hmc_precision),
     {0}};
 
 static int ais_nll_check(const void *cfg, aw_check_t *c)
@@ -61,10 +64,11 @@ static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_mode
     aw_hmc_t hmc;
     if ((rc = aw_hmc_init(&hmc, nmax, H, err)) != 0)
         return rc;
-    aw_model_ws_t *ws = aw_model_ws_new(&model->shape, bmax, nmax);
+    aw_model_ws_t *ws = aw_model_ws_new(&model->shape, bmax, nmax), *ws_grad = NULL;
+    int grc = aw_hmc_grad_ws(c.hmc_precision, model, bmax, nmax, &ws_grad);
     float *mu = malloc((size_t)bmax * H * sizeof *mu), *logsig = malloc((size_t)bmax * H * sizeof *logsig);
     double *logw = malloc((size_t)nmax * sizeof *logw);
-    if (ws == NULL || mu == NULL || logsig == NULL || logw == NULL) {
+    if (ws == NULL || grc != 0 || mu == NULL || logsig == NULL || logw == NULL) {
         rc = aw_error_set(err, AW_ENOMEM, "ais_nll: out of memory for %d points x %d chains", bmax, C);
         goto done;
     }
@@ -79,9 +83,10 @@ static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_mode
             rc = aw_error_set(err, rc, "ais_nll: encoder failed on points %d..%d", i0, i0 + B - 1);
             goto done;
         }
-        aw_ais_model_ctx_t mctx = { .m = model, .ws = ws, .x = xb, .B = B, .K = C };
+        aw_ais_model_ctx_t mctx = { .m = model, .ws = ws, .ws_grad = ws_grad, .x = xb, .B = B, .K = C };
         aw_hmc_target_t tg = { .B = B, .K = C, .mu = mu, .logsig = logsig,
                                .log_joint = aw_ais_model_log_joint, .ctx = &mctx };
+        aw_ais_model_bind_grad(&tg, &mctx);
         float step = c.step.init;
         if ((rc = aw_ais_sweep(&hmc, &tg, &ac, &step, NULL, rng, logw, err)) != 0) {
             aw_error_prefix(err, "ais_nll: points %d..%d", i0, i0 + B - 1);
@@ -99,6 +104,7 @@ static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_mode
 done:
     aw_hmc_fini(&hmc);
     aw_model_ws_free(ws);
+    aw_model_ws_free(ws_grad);
     free(mu);
     free(logsig);
     free(logw);
