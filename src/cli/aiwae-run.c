@@ -44,7 +44,7 @@ static void usage(FILE *f)
           "  --quiet             no progress output\n"
           "  --describe          print every spec key with its type, default, accepted values and meaning\n"
           "                      (markdown; docs/keys.md is this output) and exit\n"
-          "  --help, --version\n"
+          "  --help, --version   --version also names the decoder kernels this CPU gets (fp32, bf16)\n"
           "\n"
           "exit status: 0 done, 1 spec/data/run error, 2 usage error,\n"
           "             3 interrupted (SIGINT/SIGTERM; the run was checkpointed)\n",
