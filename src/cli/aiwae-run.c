@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cli/run_progress.h"
+#include "core/model.h"
+#include "methods/hmc_precision.h"
 #include "util/error.h"
 #include "run/build_info.h"
 #include "util/optsuggest.h"
@@ -62,7 +64,8 @@ static void usage(FILE *f)
           "  --describe          print every spec key with its type, default, accepted values and meaning\n"
           "                      (markdown; docs/keys.md is this output) and exit\n"
           "  --describe=keys     print every spec key path, one a line (for shell completion), and exit\n"
-          "  --help, --version\n"
+          "  --help, --version   --version names the BLAS, the decoder kernels this CPU gets (fp32,\n"
+          "                      and bf16 for hmc_precision: bf16), SQLite and cairo\n"
           "\n"
           "Every run's data and settings are checked before any work; a run that fails is recorded as\n"
           "failed and the sweep goes on, ending with a summary.\n"
@@ -336,6 +339,29 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
     return status;
 }
 
+/* 1 if settings cfg of table st ask for bf16 HMC gradients. */
+static int asks_bf16(const aw_settings_t *st, const void *cfg)
+{
+    int v;
+    return aw_settings_int(st, cfg, "hmc_precision", &v) && v == AW_HMC_BF16;
+}
+
+/* The one-line notice when a run asks for bf16 HMC gradients that this CPU cannot run: they run in fp32
+ * (the stored settings keep what was asked). */
+static void notice_bf16(const aw_spec_list_t *list, int quiet)
+{
+    int asked = 0;
+    for (int i = 0; i < list->n && !asked; i++) {
+        const aw_spec_t *r = &list->runs[i];
+        asked = asks_bf16(&r->method.ops->settings, r->method.cfg.bytes);
+        for (int e = 0; e < r->n_eval && !asked; e++)
+            asked = asks_bf16(&r->eval[e].ops->settings, r->eval[e].cfg.bytes);
+    }
+    if (asked && !quiet && aw_hmc_bf16_kernel() == NULL)
+        fprintf(stderr, PROG ": notice: hmc_precision bf16 asked for, but this CPU has neither AMX nor "
+                        "AVX512-BF16: HMC gradients run in fp32\n");
+}
+
 /* --delete: one line per run saying what goes with it. */
 static int print_deletion(aw_store_t *store, const aw_store_run_t *runs, size_t n, int dry_run, aw_error_t *err)
 {
@@ -457,8 +483,10 @@ int main(int argc, char **argv)
         status = die(rc, err.msg);
     else if (install_signals(&sa) != 0)
         status = die(AW_EIO, "cannot install signal handlers");
-    else
+    else {
+        notice_bf16(&list, c.quiet);
         status = run_all(&c, &list, store);
+    }
     aw_store_close(store);
     aw_spec_list_fini(&list);
     free(c.sets);

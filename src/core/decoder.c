@@ -1,6 +1,7 @@
 /* decoder.c: the table of decoder kernels, the choice of one per workspace, and the calls through it. */
 #include "core/decoder.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 const aw_dec_kernel_t *const aw_dec_kernels[] = {
@@ -11,12 +12,47 @@ const aw_dec_kernel_t *const aw_dec_kernels[] = {
     NULL,
 };
 
+const aw_dec_kernel_t *const aw_dec_bf16_kernels[] = {
+#ifdef AW_DEC_AVX512
+    &aw_dec_amx,
+    &aw_dec_avx512bf16,
+#endif
+    NULL,
+};
+
+const aw_dec_kernel_t *aw_dec_bf16_pick(const aw_shape_t *shape, int max_rows)
+{
+    for (int i = 0; aw_dec_bf16_kernels[i] != NULL; i++)
+        if (aw_dec_bf16_kernels[i]->usable(shape, max_rows))
+            return aw_dec_bf16_kernels[i];
+    return NULL;
+}
+
 const aw_dec_kernel_t *aw_dec_kernel_pick(const aw_shape_t *shape, int max_rows)
 {
     for (int i = 0; aw_dec_kernels[i] != NULL; i++)
         if (aw_dec_kernels[i]->usable(shape, max_rows))
             return aw_dec_kernels[i];
     return &aw_dec_cblas;
+}
+
+const char *aw_model_ws_use_bf16(aw_model_ws_t *ws)
+{
+    const aw_dec_kernel_t *k = aw_dec_bf16_pick(&ws->shape, ws->max_rows);
+    if (k == NULL || aw_model_ws_set_kernel(ws, k) != 0)
+        return NULL;
+    return k->name;
+}
+
+void aw_model_kernels_describe(char *out, size_t n)
+{
+    const aw_shape_t one = {.D = 1, .H = 1, .n_hidden = 1, .hidden = {1}}, *shape = &one;
+    const aw_dec_kernel_t *k = aw_dec_bf16_pick(shape, 1);
+    int w = snprintf(out, n, "fp32 %s, bf16 %s", aw_dec_kernel_pick(shape, 1)->name,
+                     k != NULL ? k->name : "none (fp32 instead)");
+    for (int i = 0; aw_dec_bf16_kernels[i] != NULL && w >= 0 && (size_t)w < n; i++)
+        if (aw_dec_bf16_kernels[i] != k && aw_dec_bf16_kernels[i]->usable(shape, 1))
+            w += snprintf(out + w, n - (size_t)w, " (also %s)", aw_dec_bf16_kernels[i]->name);
 }
 
 int aw_model_ws_set_kernel(aw_model_ws_t *ws, const aw_dec_kernel_t *k)
@@ -45,7 +81,7 @@ void aw_model_dec_loglik(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *
 void aw_model_dec_train_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K,
                                 const aw_real *h, int N, aw_real *out, int flags, int want_gh)
 {
-    const aw_dec_kernel_t *k = N >= ws->dec->train_min_rows ? ws->dec : &aw_dec_cblas;
+    const aw_dec_kernel_t *k = N >= ws->dec->train_min_rows ? ws->dec : &aw_dec_cblas; /* bf16: INT_MAX */
     if (k->train_forward(m, ws, x, K, h, N, out, flags, want_gh) != 0) {
         k = &aw_dec_cblas;
         k->train_forward(m, ws, x, K, h, N, out, flags, want_gh);

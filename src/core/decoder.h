@@ -27,6 +27,11 @@ typedef struct aw_dec_kernel {
      * each row alike wherever it sits in its group); 0 where they may (the reference kernel's GEMM shapes
      * follow the row count and a row's place among the rows). */
     int row_independent;
+    /* 1 for the gradient-only kernels with bfloat16 products (dec_bf16.c): their gradient is bf16-level
+     * and their values are approximations, so they are never picked for values: only the leapfrog
+     * gradients of HMC ask for them (aw_dec_bf16_pick; docs/math.md#bf16-leapfrog-gradients). Their
+     * train_min_rows is INT_MAX and their training passes are NULL. */
+    int bf16;
     /* out [N] = log p(x|h) (+ log p(h) with AW_LOGLIK_PRIOR; += with AW_LOGLIK_ADD); if grad_h != NULL
      * also grad_h [N,H] = d out / dh (overwritten). N >= 1. Returns 0, or AW_ENOMEM having done nothing. */
     int (*loglik)(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h, int N,
@@ -50,9 +55,20 @@ extern const aw_dec_kernel_t aw_dec_cblas;
 #define AW_DEC_AVX512 1
 /* The fused AVX-512 pass (decfuse.c), float library, CPUs with AVX-512 F, DQ and VL. */
 extern const aw_dec_kernel_t aw_dec_avx512;
+
+/* The bf16 gradient kernels (dec_bf16.c): AMX tiles, and AVX512-BF16's vdpbf16ps. */
+extern const aw_dec_kernel_t aw_dec_amx;
+extern const aw_dec_kernel_t aw_dec_avx512bf16;
 #endif
 
-/* The kernels compiled in, in order of preference, the reference last; NULL-terminated. */
+/* The bf16 gradient kernels compiled in, in order of preference (AMX first); NULL-terminated, and empty
+ * where none is compiled. */
+extern const aw_dec_kernel_t *const aw_dec_bf16_kernels[];
+
+/* The first kernel of aw_dec_bf16_kernels usable for shape and max_rows on this CPU, or NULL. */
+const aw_dec_kernel_t *aw_dec_bf16_pick(const aw_shape_t *shape, int max_rows);
+
+/* The fp32 kernels compiled in, in order of preference, the reference last; NULL-terminated. */
 extern const aw_dec_kernel_t *const aw_dec_kernels[];
 
 /* The first kernel of aw_dec_kernels usable for shape and max_rows (the reference always is). */

@@ -98,11 +98,31 @@ static int bind(aw_hmc_t *s, const aw_hmc_target_t *tg, aw_error_t *err)
     return 0;
 }
 
+/* The leapfrog's gradient grad [N,H] at h [N,H]: the target's grad_joint (its values go to the scratch
+ * logpp, unused) where it has one, else log_joint's gradient with the values into logp. */
+static int eval_grad(aw_hmc_t *s, const float *h, float *logp, float *grad, aw_error_t *err)
+{
+    s->n_calls++;
+    if (s->tg.grad_joint != NULL)
+        return s->tg.grad_joint(s->tg.grad_ctx, h, s->n, s->logpp, grad, err);
+    return s->tg.log_joint(s->tg.ctx, h, s->n, logp, grad, err);
+}
+
+/* With a separate leapfrog gradient, the values at h come from log_joint alone (fp32 energies). */
+static int eval_values(aw_hmc_t *s, const float *h, float *logp, aw_error_t *err)
+{
+    if (s->tg.grad_joint == NULL)
+        return 0;
+    s->n_calls++;
+    return s->tg.log_joint(s->tg.ctx, h, s->n, logp, NULL, err);
+}
+
 /* Evaluates the end target at the current state and caches log q. */
 static int eval_current(aw_hmc_t *s, aw_error_t *err)
 {
-    int rc = s->tg.log_joint(s->tg.ctx, s->h, s->n, s->logp, s->grad, err);
-    s->n_calls++;
+    int rc = eval_grad(s, s->h, s->logp, s->grad, err);
+    if (rc == 0)
+        rc = eval_values(s, s->h, s->logp, err);
     if (rc != 0)
         return rc;
     aw_hmc_log_q(s, s->h, s->logq);
@@ -180,8 +200,7 @@ int aw_hmc_leapfrog(aw_hmc_t *s, double beta, const float *step, int per_chain, 
         kick_drift(H, fb, 0.5f * e, e, s->h + o, s->grad + o, mu + ob, s->ivar + ob, s->r + o, s->hp + o);
     }
     for (int l = 1; l <= L; l++) {
-        int rc = s->tg.log_joint(s->tg.ctx, s->hp, N, s->logpp, s->gradp, err);
-        s->n_calls++;
+        int rc = eval_grad(s, s->hp, s->logpp, s->gradp, err);
         if (rc != 0)
             return rc;
         const int last = l == L;
@@ -194,7 +213,7 @@ int aw_hmc_leapfrog(aw_hmc_t *s, double beta, const float *step, int per_chain, 
                        s->ivar + ob, s->r + o, s->hp + o);
         }
     }
-    return 0;
+    return eval_values(s, s->hp, s->logpp, err); /* the proposal's energy, in fp32 */
 }
 
 static double kinetic(int H, const float *r)

@@ -6,7 +6,8 @@
  * diagonal per point and handled analytically (d log q / dh = -(h - mu) / sigma^2).
  *
  * The chain state caches log p, its gradient and log q at the current h, so one transition with L leapfrog
- * steps costs exactly L callback evaluations (the last one, at the proposal, also gives U(proposal)). All
+ * steps costs exactly L callback evaluations (the last one, at the proposal, also gives U(proposal)); with
+ * a separate leapfrog gradient (grad_joint) it costs L gradient calls and one value call. All
  * buffers are allocated once by aw_hmc_init; memory does not depend on the number of transitions. */
 #ifndef AW_HMC_H
 #define AW_HMC_H
@@ -31,6 +32,12 @@ typedef struct aw_hmc_target {
     const float *logsig;       /* [B,H] log standard deviation of q(h|x) */
     aw_log_joint_fn log_joint; /* end target log p(x,h) and its h-gradient */
     void *ctx;                 /* passed to log_joint */
+    /* NULL, or the gradient the leapfrog uses in place of log_joint's (docs/math.md#bf16-leapfrog-gradients):
+     * any deterministic function of h row by row (bf16 products); the logp it writes is not used. Then
+     * log_joint is asked for values only (grad_h NULL): at the start and at the end of each trajectory,
+     * so energies, Metropolis tests and AIS weights stay those of log_joint. */
+    aw_log_joint_fn grad_joint;
+    void *grad_ctx;            /* passed to grad_joint */
 } aw_hmc_target_t;
 
 /* Chain state and scratch for up to max_n chains. Owns every array. */
@@ -51,7 +58,7 @@ typedef struct aw_hmc {
     float *u;                /* [N] uniforms of the Metropolis tests */
     double *energy0;         /* [N] H0 = U(h) + |r|^2/2 at the start of the transition */
     unsigned char *accepted; /* [N] 1 if the chain accepted its last proposal, else 0 */
-    int64_t n_calls;         /* log_joint evaluations made so far (for tests and benchmarks) */
+    int64_t n_calls;         /* log_joint and grad_joint evaluations made so far (tests and benchmarks) */
 } aw_hmc_t;
 
 /* Allocates the state for up to max_n chains of latent size H (64-byte aligned arrays). Returns 0,
@@ -77,14 +84,15 @@ void aw_hmc_grad_log_f(const aw_hmc_t *s, double beta, const float *h, const flo
 
 /* Leapfrog integration at temperature beta from (s->h, its cached gradient, momentum s->r) for L steps
  * (half momentum steps at both ends) into (s->hp, s->logpp, s->gradp) with the final momentum left in s->r.
- * step: one step size (per_chain == 0) or step [N] one per chain. Exactly L log_joint calls. s->h is not
+ * step: one step size (per_chain == 0) or step [N] one per chain. Exactly L log_joint calls
+ * (L grad_joint calls and one log_joint call, at the proposal, when the target has grad_joint). s->h is not
  * changed. */
 int aw_hmc_leapfrog(aw_hmc_t *s, double beta, const float *step, int per_chain, int L, aw_error_t *err);
 
 /* One HMC transition at temperature beta (docs/math.md#leapfrog) for every chain: momentum r ~ N(0,I), leapfrog as above,
  * accept the proposal with probability min(1, exp(H0 - H1)) independently per chain (a proposal with a
  * non-finite energy is rejected). Updates h, logp, grad, logq of the accepted chains and s->accepted;
- * *n_accepted (if not NULL) receives the number of accepted chains. Exactly L log_joint calls. */
+ * *n_accepted (if not NULL) receives the number of accepted chains. The calls of aw_hmc_leapfrog. */
 int aw_hmc_transition(aw_hmc_t *s, double beta, const float *step, int per_chain, int L, aw_rng_t *rng,
                       int *n_accepted, aw_error_t *err);
 

@@ -62,6 +62,15 @@ void aw_model_ws_free(aw_model_ws_t *ws);
  * preference, each marked "in use" where a workspace for shape and max_rows would pick it on this CPU,
  * "not usable on this CPU" where it cannot run; into out[n]. */
 void aw_dec_kernels_describe(const aw_shape_t *shape, int max_rows, char *out, size_t n);
+/* Makes ws a workspace for the leapfrog gradients of HMC in bfloat16 (docs/math.md#bf16-leapfrog-gradients):
+ * its decoder kernel becomes the first bf16 kernel this CPU runs (AMX, else AVX512-BF16), whose gradients
+ * are bf16-level and whose log p values are approximations (energies need an fp32 workspace). Returns the
+ * kernel's name ("amx", "avx512bf16"), or NULL (ws unchanged) where this CPU or build has none. */
+const char *aw_model_ws_use_bf16(aw_model_ws_t *ws);
+
+/* One line (no newline) naming the decoder kernels this CPU gets: "fp32 avx512, bf16 amx (also
+ * avx512bf16)", or "..., bf16 none (fp32 instead)" (every kernel's CPU check is independent of the shape). */
+void aw_model_kernels_describe(char *out, size_t n);
 
 /* x [B,D] -> mu [B,H], logsig [B,H] (log sigma). Returns 0 or AW_EARG (B out of range). */
 int aw_model_encode(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, aw_real *mu,

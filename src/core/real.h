@@ -52,6 +52,10 @@ typedef double aw_real;
 #define aw_model_ws_set_kernel awd_model_ws_set_kernel
 #define aw_dec_kernel_pick awd_dec_kernel_pick
 #define aw_dec_kernels awd_dec_kernels
+#define aw_dec_bf16_kernels awd_dec_bf16_kernels
+#define aw_dec_bf16_pick awd_dec_bf16_pick
+#define aw_model_ws_use_bf16 awd_model_ws_use_bf16
+#define aw_model_kernels_describe awd_model_kernels_describe
 #define aw_dec_cblas awd_dec_cblas
 #define aw_vae_loss_grad awd_vae_loss_grad
 #define aw_vae_loss_grad_eps awd_vae_loss_grad_eps

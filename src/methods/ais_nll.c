@@ -9,6 +9,7 @@
 #include "core/ais_model.h"
 #include "core/ais_state.h"
 #include "core/model.h"
+#include "methods/hmc_precision.h"
 #include "methods/plugin.h"
 #include "methods/step_size.h"
 #include "util/bytes.h"
@@ -24,6 +25,7 @@ typedef struct ais_nll_cfg {
     int leapfrog;       /* L, leapfrog steps per transition */
     int schedule;       /* index in SCHEDULES */
     aw_step_cfg_t step; /* HMC step size: one per batch, adapted after every temperature */
+    int hmc_precision;  /* AW_HMC_FP32 or AW_HMC_BF16: the leapfrog gradients' products */
 } ais_nll_cfg_t;
 
 static const aw_key_t ais_nll_keys[] = {
@@ -38,6 +40,7 @@ static const aw_key_t ais_nll_keys[] = {
      .doc = "spacing of the inverse temperatures: linear, or sigmoid (Wu et al. 2017)",
      .offset = offsetof(ais_nll_cfg_t, schedule)},
     AW_STEP_SIZE_KEYS(ais_nll_cfg_t, step, "0.1", "0.02", "0.3"),
+    AW_HMC_PRECISION_KEY(ais_nll_cfg_t, hmc_precision),
     {0}};
 
 static int ais_nll_check(const void *cfg, aw_check_t *c)
@@ -60,6 +63,7 @@ typedef struct call {
     aw_ais_cfg_t ac;
     aw_hmc_t hmc;
     aw_model_ws_t *ws;
+    aw_model_ws_t *ws_grad; /* bf16 leapfrog gradients' workspace, or NULL (fp32) */
     float *mu, *logsig;
     double *logw;
     double *out;
@@ -135,9 +139,10 @@ static int run_batches(call_t *k, int from, const uint8_t *state, size_t n_state
         int rc;
         if ((rc = aw_model_encode(k->model, k->ws, xb, B, k->mu, k->logsig)) != 0)
             return aw_error_set(err, rc, "ais_nll: encoder failed on points %d..%d", i0, i0 + B - 1);
-        aw_ais_model_ctx_t mctx = {.m = k->model, .ws = k->ws, .x = xb, .B = B, .K = C};
+        aw_ais_model_ctx_t mctx = {.m = k->model, .ws = k->ws, .ws_grad = k->ws_grad, .x = xb, .B = B, .K = C};
         aw_hmc_target_t tg = {.B = B, .K = C, .mu = k->mu, .logsig = k->logsig,
                               .log_joint = aw_ais_model_log_joint, .ctx = &mctx};
+        aw_ais_model_bind_grad(&tg, &mctx);
         if (i0 == from && state != NULL) {
             int t = 1;
             if ((rc = aw_ais_state_load(&k->hmc, &tg, k->T, state, n_state, &t, &k->step, k->rng, k->logw, err)) == 0)
@@ -203,15 +208,17 @@ static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_mode
     if ((rc = aw_hmc_init(&k.hmc, nmax, H, err)) != 0)
         return rc;
     k.ws = aw_model_ws_new(&model->shape, bmax, nmax);
+    int grc = aw_hmc_grad_ws(c.hmc_precision, model, bmax, nmax, &k.ws_grad);
     k.mu = malloc((size_t)bmax * H * sizeof *k.mu);
     k.logsig = malloc((size_t)bmax * H * sizeof *k.logsig);
     k.logw = malloc((size_t)nmax * sizeof *k.logw);
-    if (k.ws == NULL || k.mu == NULL || k.logsig == NULL || k.logw == NULL)
+    if (k.ws == NULL || grc != 0 || k.mu == NULL || k.logsig == NULL || k.logw == NULL)
         rc = aw_error_set(err, AW_ENOMEM, "ais_nll: out of memory for %d points x %d chains", bmax, C);
     else
         rc = run_call(&k, err);
     aw_hmc_fini(&k.hmc);
     aw_model_ws_free(k.ws);
+    aw_model_ws_free(k.ws_grad);
     free(k.mu);
     free(k.logsig);
     free(k.logw);

@@ -12,6 +12,7 @@
 #include "core/ais_model.h"
 #include "core/model.h"
 #include "core/objective.h"
+#include "methods/hmc_precision.h"
 #include "methods/plugin.h"
 #include "methods/step_size.h"
 #include "util/bytes.h"
@@ -27,6 +28,7 @@ typedef struct aiwae_cfg {
     int temperatures;     /* T >= 2, distributions from q(h|x) to p(h|x) */
     int leapfrog;         /* L, leapfrog steps per HMC transition */
     aw_step_cfg_t step;   /* HMC step sizes */
+    int hmc_precision;    /* AW_HMC_FP32 or AW_HMC_BF16: the leapfrog gradients' products */
 } aiwae_cfg_t;
 
 static const aw_key_t aiwae_keys[] = {
@@ -38,6 +40,7 @@ static const aw_key_t aiwae_keys[] = {
     {.key = "leapfrog", .type = AW_KEY_INT, .def = "5", .lo = 1, .identity = 1,
      .doc = "L, leapfrog steps per HMC transition", .offset = offsetof(aiwae_cfg_t, leapfrog)},
     AW_STEP_SIZE_KEYS(aiwae_cfg_t, step, "0.1", "0.001", "0.3"),
+    AW_HMC_PRECISION_KEY(aiwae_cfg_t, hmc_precision),
     {0}};
 
 static int aiwae_check(const void *cfg, aw_check_t *c)
@@ -70,6 +73,7 @@ typedef struct aiwae_state {
     double *accept;        /* [T-1] acceptance rates of the last step */
     aw_hmc_t hmc;          /* chains, max_batch*K of them */
     aw_model_ws_t *ws;     /* model scratch for max_batch points and max_batch*K rows */
+    aw_model_ws_t *ws_grad; /* NULL, or the bf16 workspace of the leapfrog gradients (hmc_precision) */
     float *mu, *logsig;    /* [max_batch,H] q(h|x) of the minibatch */
     double *logw;          /* [max_batch*K] AIS log-weights */
     float *w;              /* [max_batch*K] softmax of logw within each point */
@@ -87,6 +91,7 @@ static void aiwae_destroy(void *state)
     aw_adam_fini(&s->dec);
     aw_hmc_fini(&s->hmc);
     aw_model_ws_free(s->ws);
+    aw_model_ws_free(s->ws_grad);
     free(s->step);
     free(s->accept);
     free(s->mu);
@@ -130,6 +135,7 @@ static int aiwae_create(const void *cfg_in, const aw_adam_cfg_t *adam, const aw_
         return rc;
     }
     s->ws = aw_model_ws_new(&model->shape, max_batch, N);
+    int grc = aw_hmc_grad_ws(cfg->hmc_precision, model, max_batch, N, &s->ws_grad);
     s->step = malloc((size_t)nt * sizeof *s->step);
     s->accept = calloc((size_t)nt, sizeof *s->accept);
     s->mu = malloc((size_t)max_batch * H * sizeof *s->mu);
@@ -139,7 +145,7 @@ static int aiwae_create(const void *cfg_in, const aw_adam_cfg_t *adam, const aw_
     s->grad = calloc(s->n_params, sizeof *s->grad);
     s->grad_dec = malloc(s->dec_n * sizeof *s->grad_dec);
     s->undo = malloc(3 * s->dec_n * sizeof *s->undo);
-    if (!s->ws || !s->step || !s->accept || !s->mu || !s->logsig || !s->logw || !s->w || !s->grad ||
+    if (!s->ws || grc != 0 || !s->step || !s->accept || !s->mu || !s->logsig || !s->logw || !s->w || !s->grad ||
         !s->grad_dec || !s->undo) {
         aiwae_destroy(s);
         return aw_error_set(err, AW_ENOMEM, "aiwae: out of memory for batch %d x %d chains", max_batch, K);
@@ -172,9 +178,10 @@ static int aiwae_step(void *state, aw_model_t *model, const float *x, int B, flo
     if (rc != 0)
         return aw_error_set(err, rc, "aiwae: encoder failed for a batch of %d", B);
     /* Decoder: AIS from q(h|x) to p(h|x), K chains per point. */
-    aw_ais_model_ctx_t ctx = { .m = model, .ws = s->ws, .x = x, .B = B, .K = K };
+    aw_ais_model_ctx_t ctx = { .m = model, .ws = s->ws, .ws_grad = s->ws_grad, .x = x, .B = B, .K = K };
     aw_hmc_target_t tg = { .B = B, .K = K, .mu = s->mu, .logsig = s->logsig,
                            .log_joint = aw_ais_model_log_joint, .ctx = &ctx };
+    aw_ais_model_bind_grad(&tg, &ctx);
     aw_ais_cfg_t ac = { .T = T, .L = s->cfg.leapfrog, .schedule = AW_AIS_LINEAR, .delta = AW_AIS_SIGMOID_DELTA,
                         .step_mode = AW_AIS_STEP_PER_TEMP };
     if ((rc = aw_ais_sweep(&s->hmc, &tg, &ac, s->step, s->accept, rng, s->logw, err)) != 0)

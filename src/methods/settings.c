@@ -359,10 +359,17 @@ static size_t prefix_len(const char *key)
     return dot != NULL ? (size_t)(dot - key) + 1 : 0;
 }
 
-static int skipped(const aw_key_t *k, int identity_only, const char *variant, aw_custom_write_fn custom)
+static int skipped(const aw_key_t *k, const void *base, int identity_only, const char *variant,
+                   aw_custom_write_fn custom)
 {
     if ((k->type == AW_KEY_CUSTOM && custom == NULL) || (identity_only && !k->identity))
         return 1;
+    if (k->omit_default && k->def != NULL && k->type != AW_KEY_CUSTOM) {
+        char v[64];
+        aw_key_format(k, base, v, sizeof v);
+        if (strcmp(v, k->def) == 0)
+            return 1;
+    }
     return k->only != NULL && (variant == NULL || strcmp(k->only, variant) != 0);
 }
 
@@ -372,7 +379,7 @@ void aw_settings_write_block(const aw_key_t *keys, const void *base, aw_sbuf_t *
     const char *open = NULL; /* the nested mapping being written */
     for (int i = 0; keys[i].key != NULL; i++) {
         const aw_key_t *k = &keys[i];
-        if (skipped(k, identity_only, variant, custom))
+        if (skipped(k, base, identity_only, variant, custom))
             continue;
         size_t pl = prefix_len(k->key);
         if (pl > 0 && (open == NULL || strncmp(open, k->key, pl) != 0)) {
@@ -396,7 +403,7 @@ void aw_settings_write_flow(const aw_key_t *keys, const void *base, aw_sbuf_t *b
     int first = 1;
     for (int i = 0; keys[i].key != NULL; i++) {
         const aw_key_t *k = &keys[i];
-        if (skipped(k, 0, NULL, NULL))
+        if (skipped(k, base, 0, NULL, NULL))
             continue;
         size_t pl = prefix_len(k->key);
         int same = pl > 0 && open != NULL && strncmp(open, k->key, pl) == 0;

@@ -47,6 +47,9 @@ typedef struct aw_key {
     const char *only;         /* NULL, or the one variant of the section it applies to (dataset idx) */
     int required;             /* 1: must be given wherever it applies */
     int identity;             /* 1: part of the run's identity */
+    int omit_default;         /* 1: left out of canonical text, identities and settings strings while at
+                                 its default (def), so that adding the key kept every earlier run's
+                                 identity (read back, the absent key is that default again) */
     const char *doc;          /* one line */
     size_t offset;            /* where the value lives in the struct the table describes */
 } aw_key_t;

@@ -43,6 +43,9 @@ char *aw_build_info(const char *prog)
         aw_sbuf_printf(&b, " (core %s)", core);
     aw_sbuf_printf(&b, "; threads: %s, %d by default\n", blas_threads(), omp_get_max_threads());
     aw_sbuf_printf(&b, "decoder kernels: %s\n", kernels);
+    char precisions[200];
+    aw_model_kernels_describe(precisions, sizeof precisions);
+    aw_sbuf_printf(&b, "decoder kernels on this CPU: %s\n", precisions);
     aw_sbuf_printf(&b, "SQLite: %s (built with %s)\n", sqlite3_libversion(), SQLITE_VERSION);
 #ifdef HAVE_CAIRO
     aw_sbuf_printf(&b, "cairo: %s (pictures: PNG, SVG)\n", cairo_version_string());

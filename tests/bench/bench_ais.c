@@ -1,7 +1,10 @@
 /* bench_ais.c: throughput of the AIWAE training step and of AIS evaluation at the sizes the PyTorch peer
- * (tests/bench/peer_torch.py) measures, peak memory of an AIWAE step at T = 5 vs T = 50, printed as a
- * markdown table.
- * Usage: bench_ais [threads (2)] [repetitions (7)] [all|aiwae|ais|mem]. Build without sanitizers at -O2. */
+ * (tests/bench/peer_torch.py) measures, with the leapfrog gradients in fp32 and in bf16 (every bf16 kernel
+ * this CPU runs, in the same run: docs/math.md#bf16-leapfrog-gradients), peak memory of an AIWAE step at
+ * T = 5 vs T = 50, printed as a markdown table.
+ * Usage: bench_ais [threads (2)] [repetitions (7)] [all|aiwae|ais|mem] [fp32|bf16 (fp32)]. The last
+ * argument picks which precision's figures the BENCH lines carry (tests/bench/compare with
+ * BENCH_AIS_ARGS='2 7 all bf16' PEER_ARGS=--bf16 compares the bf16 paths). Build without sanitizers at -O2. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -14,7 +17,10 @@
 
 #include "bench_util.h"
 #include "core/ais.h"
+#include "core/ais_model.h"
+#include "core/decoder.h"
 #include "core/model.h"
+#include "methods/plugin.h"
 
 /* GEMM flops "as implemented" (encoder once per data point, L decoder gradients per HMC transition):
  * AIWAE step B=128, K=5, T=5, L=5, N=KB=640: q 128*433,600 + HMC 640*827,200*(1+4*5) + decoder loss
@@ -50,23 +56,33 @@ static void make_model(aw_model_t *m, float **x, int n, uint64_t seed)
         (*x)[i] = aw_rng_uniform(&r) < 0.13 ? 1.0f : 0.0f;
 }
 
-static aw_method_cfg_t aiwae_cfg(int T)
+/* The aiwae method and its settings at T temperatures (the rest its defaults), hmc_precision prec. */
+static const aw_method_ops_t *aiwae_cfg(int T, const char *prec, aw_cfg_t *cfg)
 {
-    return (aw_method_cfg_t){ .samples = 5, .temperatures = T, .leapfrog = 5, .step_init = 0.1f,
-                              .step_min = 0.001f, .step_max = 0.3f, .target_accept = 0.6f, .beta1 = 0.9f,
-                              .beta2 = 0.999f, .eps = 1e-4f };
+    const aw_method_ops_t *ops = aw_method_find("aiwae");
+    aw_error_t err;
+    char t[16];
+    snprintf(t, sizeof t, "%d", T);
+    if (ops == NULL || aw_settings_defaults(&ops->settings, cfg->bytes, &err) != 0 ||
+        aw_settings_set(&ops->settings, cfg->bytes, "temperatures", t, &err) != 0 ||
+        aw_settings_set(&ops->settings, cfg->bytes, "hmc_precision", prec, &err) != 0)
+        die("aiwae settings", ops == NULL ? NULL : &err);
+    return ops;
 }
 
-/* Median seconds per AIWAE step, B = 128, K = 5, T = 5, L = 5. */
-static double bench_aiwae(int reps)
+static const aw_adam_cfg_t adam = {.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-4f};
+
+/* Median seconds per AIWAE step, B = 128, K = 5, T = 5, L = 5, HMC gradients in prec. */
+static double bench_aiwae(int reps, const char *prec)
 {
     aw_model_t m;
     float *x;
     make_model(&m, &x, 128, 1);
-    aw_method_cfg_t cfg = aiwae_cfg(5);
+    aw_cfg_t cfg;
+    const aw_method_ops_t *ops = aiwae_cfg(5, prec, &cfg);
     void *st;
     aw_error_t err;
-    if (aw_aiwae_ops.create(&cfg, &m, 128, &st, &err) != 0)
+    if (ops->create(cfg.bytes, &adam, &m, 128, &st, &err) != 0)
         die("aiwae create", &err);
     aw_rng_t r;
     aw_rng_seed(&r, 2, 0);
@@ -74,28 +90,31 @@ static double bench_aiwae(int reps)
     aw_step_stats_t stats;
     for (int i = -2; i < reps; i++) {
         double t0 = now();
-        if (aw_aiwae_ops.step(st, &m, x, 128, 1e-3f, &r, &stats, &err) != 0)
+        if (ops->step(st, &m, x, 128, 1e-3f, &r, &stats, &err) != 0)
             die("aiwae step", &err);
         if (i >= 0)
             t[i] = now() - t0;
     }
     double med = aw_bench_median(t, reps);
     free(t);
-    aw_aiwae_ops.destroy(st);
+    ops->destroy(st);
     aw_model_fini(&m);
     free(x);
     return med;
 }
 
 /* Median seconds per AIS temperature (256 points x 16 chains, L = 10) and of the per-batch start
- * (q(h|x) draw and one gradient evaluation). */
-static void bench_ais(int reps, double *per_temp, double *start)
+ * (q(h|x) draw and one gradient evaluation), with the leapfrog gradients on bf16 kernel gk (NULL: fp32);
+ * *acc: the mean acceptance rate over the timed sweeps. */
+static void bench_ais(int reps, const aw_dec_kernel_t *gk, double *per_temp, double *start, double *acc)
 {
     enum { B = 256, C = 16, NT = 20 };
     aw_model_t m;
     float *x;
     make_model(&m, &x, B, 3);
-    aw_model_ws_t *ws = aw_model_ws_new(&m.shape, B, B * C);
+    aw_model_ws_t *ws = aw_model_ws_new(&m.shape, B, B * C), *wg = NULL;
+    if (gk != NULL && ((wg = aw_model_ws_new(&m.shape, B, B * C)) == NULL || aw_model_ws_set_kernel(wg, gk) != 0))
+        die("bf16 workspace", NULL);
     float *mu = malloc(sizeof(float) * B * 50), *ls = malloc(sizeof(float) * B * 50);
     double *logw = malloc(sizeof(double) * B * C);
     aw_hmc_t s;
@@ -104,9 +123,11 @@ static void bench_ais(int reps, double *per_temp, double *start)
         die("ais setup", &err);
     if (aw_model_encode(&m, ws, x, B, mu, ls) != 0)
         die("encode", NULL);
-    aw_ais_model_ctx_t ctx = { .m = &m, .ws = ws, .x = x, .B = B, .K = C };
+    aw_ais_model_ctx_t ctx = { .m = &m, .ws = ws, .ws_grad = wg, .x = x, .B = B, .K = C };
     aw_hmc_target_t tg = { .B = B, .K = C, .mu = mu, .logsig = ls, .log_joint = aw_ais_model_log_joint,
                            .ctx = &ctx };
+    aw_ais_model_bind_grad(&tg, &ctx);
+    double accept[NT], acc_sum = 0;
     aw_ais_cfg_t ac = { .T = NT + 1, .L = 10, .schedule = AW_AIS_LINEAR, .step_mode = AW_AIS_STEP_ADAPT,
                         .target = 0.6f, .step_min = 0.02f, .step_max = 0.3f };
     aw_rng_t r;
@@ -118,20 +139,24 @@ static void bench_ais(int reps, double *per_temp, double *start)
             die("hmc start", &err);
         double t1 = now();
         float step = 0.1f;
-        if (aw_ais_sweep(&s, &tg, &ac, &step, NULL, &r, logw, &err) != 0)
+        if (aw_ais_sweep(&s, &tg, &ac, &step, accept, &r, logw, &err) != 0)
             die("ais sweep", &err);
         double t2 = now();
         if (i >= 0) {
+            for (int t = 0; t < NT; t++)
+                acc_sum += accept[t] / (NT * reps);
             ts[i] = t1 - t0;
             tt[i] = (t2 - t1 - (t1 - t0)) / NT;
         }
     }
     *per_temp = aw_bench_median(tt, reps);
     *start = aw_bench_median(ts, reps);
+    *acc = acc_sum;
     free(tt);
     free(ts);
     aw_hmc_fini(&s);
     aw_model_ws_free(ws);
+    aw_model_ws_free(wg);
     free(mu);
     free(ls);
     free(logw);
@@ -154,15 +179,16 @@ static long peak_rss_kib(int T)
         aw_model_t m;
         float *x;
         make_model(&m, &x, 128, 5);
-        aw_method_cfg_t cfg = aiwae_cfg(T);
+        aw_cfg_t cfg;
+        const aw_method_ops_t *ops = aiwae_cfg(T, "fp32", &cfg);
         void *st;
         aw_error_t err;
-        if (aw_aiwae_ops.create(&cfg, &m, 128, &st, &err) != 0)
+        if (ops->create(cfg.bytes, &adam, &m, 128, &st, &err) != 0)
             die("aiwae create", &err);
         aw_rng_t r;
         aw_rng_seed(&r, 6, 0);
         for (int i = 0; i < 2; i++)
-            if (aw_aiwae_ops.step(st, &m, x, 128, 1e-3f, &r, NULL, &err) != 0)
+            if (ops->step(st, &m, x, 128, 1e-3f, &r, NULL, &err) != 0)
                 die("aiwae step", &err);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
@@ -186,37 +212,57 @@ static long peak_rss_kib(int T)
 int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 7;
-    if (threads < 1 || reps < 1) {
-        fprintf(stderr, "usage: bench_ais [threads] [repetitions]\n");
+    const char *what = argc > 3 ? argv[3] : "all", *prec = argc > 4 ? argv[4] : "fp32";
+    if (threads < 1 || reps < 1 || (strcmp(prec, "fp32") != 0 && strcmp(prec, "bf16") != 0)) {
+        fprintf(stderr, "usage: bench_ais [threads] [repetitions] [all|aiwae|ais|mem] [fp32|bf16]\n");
         return 2;
     }
-    const char *what = argc > 3 ? argv[3] : "all";
     int all = strcmp(what, "all") == 0;
     aw_bench_ftz(); /* before the thread pool starts, so that its threads inherit the mode */
     omp_set_num_threads(threads);
     long m5 = 0, m50 = 0;
     if (all || strcmp(what, "mem") == 0)
         m5 = peak_rss_kib(5), m50 = peak_rss_kib(50);
-    printf("bench_ais: %d threads, median of %d\n\n", threads, reps);
-    printf("| benchmark | metric | value | target | ms/call | GFLOP/s (as implemented) |\n");
-    printf("|---|---|---:|---:|---:|---:|\n");
+    char kern[200];
+    aw_model_kernels_describe(kern, sizeof kern);
+    printf("bench_ais: %d threads, median of %d; decoder kernels: %s\n\n", threads, reps, kern);
+    printf("| benchmark | HMC gradients | metric | value | ms/call | GFLOP/s (as implemented) | accept |\n");
+    printf("|---|---|---|---:|---:|---:|---:|\n");
+    const aw_dec_kernel_t *bk = aw_dec_bf16_pick(&(aw_shape_t){.D = 784, .H = 50, .n_hidden = 2,
+                                                               .hidden = {200, 200}}, 4096);
     double aiwae_pps = 0, ais_clf = 0; /* for the BENCH lines tests/bench/compare reads */
     if (all || strcmp(what, "aiwae") == 0) {
-        double ta = bench_aiwae(reps);
-        aiwae_pps = 128 / ta;
-        printf("| AIWAE train B=128 K=5 T=5 L=5 | data points/s | %.0f | >= 2,652 | %.1f | %.1f |\n", 128 / ta,
-               1e3 * ta, AIWAE_MFLOP * 1e-3 / ta);
+        for (int p = 0; p < 2; p++) {
+            const char *pp = p == 0 ? "fp32" : "bf16";
+            if (p == 1 && bk == NULL)
+                break;
+            double ta = bench_aiwae(reps, pp);
+            if (strcmp(pp, prec) == 0)
+                aiwae_pps = 128 / ta;
+            printf("| AIWAE train B=128 K=5 T=5 L=5 | %s | data points/s | %.0f | %.1f | %.1f | |\n",
+                   p == 0 ? "fp32" : bk->name, 128 / ta, 1e3 * ta, AIWAE_MFLOP * 1e-3 / ta);
+        }
     }
     if (all || strcmp(what, "ais") == 0) {
-        double tt, ts;
-        bench_ais(reps, &tt, &ts);
-        ais_clf = 256.0 * 16 * 10 / tt;
-        printf("| AIS 256 pts x 16 chains L=10 | chain-leapfrog steps/s | %.3g | >= 3.56e5 | %.1f per temperature "
-               "| %.1f |\n", 256.0 * 16 * 10 / tt, 1e3 * tt, AIS_TEMP_MFLOP * 1e-3 / tt);
-        printf("| AIS batch start (q draw + 1 gradient) | ms | %.1f | | | |\n", 1e3 * ts);
+        int nk = 0;
+        while (aw_dec_bf16_kernels[nk] != NULL)
+            nk++;
+        for (int p = 0; p <= nk; p++) { /* fp32, then every bf16 kernel */
+            const aw_dec_kernel_t *gk = p == 0 ? NULL : aw_dec_bf16_kernels[p - 1];
+            if (gk != NULL && !gk->usable(&(aw_shape_t){.D = 784, .H = 50, .n_hidden = 2, .hidden = {200, 200}}, 4096))
+                continue;
+            double tt, ts, acc;
+            bench_ais(reps, gk, &tt, &ts, &acc);
+            const double clf = 256.0 * 16 * 10 / tt;
+            if ((gk == NULL && strcmp(prec, "fp32") == 0) || (gk == bk && gk != NULL && strcmp(prec, "bf16") == 0))
+                ais_clf = clf;
+            printf("| AIS 256 pts x 16 chains L=10 | %s | chain-leapfrog steps/s | %.3g | %.1f per temperature "
+                   "| %.1f | %.3f |\n", gk == NULL ? "fp32" : gk->name, clf, 1e3 * tt, AIS_TEMP_MFLOP * 1e-3 / tt,
+                   acc);
+        }
     }
     if (m5 > 0)
-        printf("| AIWAE step peak RSS, T=5 vs T=50 | MiB | %.1f vs %.1f (%+.2f%%) | equal within 5%% | | |\n",
+        printf("| AIWAE step peak RSS, T=5 vs T=50 | fp32 | MiB | %.1f vs %.1f (%+.2f%%) | | | |\n",
                m5 / 1024.0, m50 / 1024.0, 100.0 * (double)(m50 - m5) / (double)m5);
     printf("\n");
     if (aiwae_pps > 0)
