@@ -12,6 +12,7 @@
 #include "core/model_ws.h"
 #include "methods/plugin.h"
 #include "methods/step_size.h"
+#include "util/fmtnum.h"
 #include "util/sbuf.h"
 
 /* ---- the tables ---- */
@@ -55,18 +56,18 @@ START_TEST(test_settings_text)
 {
     const aw_estimator_ops_t *ais = test_estimator("ais_nll");
     aw_cfg_t c;
-    test_cfg(&ais->settings, &c, (const char *const[]){"chains=4", "schedule=sigmoid", "step_size.min=1e-05", NULL});
+    test_cfg(&ais->settings, &c, (const char *const[]){"chains=4", "schedule=sigmoid", "step_size.min=1e-07", NULL});
     aw_sbuf_t b = {0};
     aw_settings_write_flow(ais->settings.keys, c.bytes, &b);
     char *flow = aw_sbuf_finish(&b);
     ck_assert_str_eq(flow, "chains: 4, temperatures: 10000, leapfrog: 10, schedule: sigmoid, step_size: {init: 0.1, "
-                           "min: 1.0e-05, max: 0.3, target_accept: 0.6}");
+                           "min: 1.0e-07, max: 0.3, target_accept: 0.6}");
     free(flow);
     aw_sbuf_t k = {0};
     aw_settings_write_block(ais->settings.keys, c.bytes, &k, "  ", 0, NULL, NULL);
     char *block = aw_sbuf_finish(&k);
     ck_assert_str_eq(block, "  chains: 4\n  temperatures: 10000\n  leapfrog: 10\n  schedule: sigmoid\n  step_size:\n"
-                            "    init: 0.1\n    min: 1.0e-05\n    max: 0.3\n    target_accept: 0.6\n");
+                            "    init: 0.1\n    min: 1.0e-07\n    max: 0.3\n    target_accept: 0.6\n");
     free(block);
     int v;
     ck_assert(aw_settings_int(&ais->settings, c.bytes, "schedule", &v) && v == 1);
@@ -82,6 +83,27 @@ START_TEST(test_settings_text)
     ck_assert_int_eq(aw_settings_set(&ais->settings, c.bytes, "step_size.max", "0.05", &err), 0);
     ck_assert_int_eq(aw_settings_validate(&ais->settings, c.bytes, &err), AW_ESPEC);
     ck_assert_str_eq(err.msg, "step_size.max: expected a number >= init (0.1)");
+}
+END_TEST
+
+/* Shortest text that reads back: an exponent only where the plain form is longer. */
+START_TEST(test_float_text)
+{
+    static const struct {
+        float v;
+        const char *text;
+    } cases[] = {{0.1f, "0.1"}, {10.0f, "10"}, {100.0f, "100"}, {1e-5f, "0.00001"}, {1e-7f, "1.0e-07"},
+                 {3.4e38f, "3.4e+38"}, {0.6f, "0.6"}, {1.17549435e-38f, "1.1754944e-38"}, {0.0f, "0"},
+                 {-2.5f, "-2.5"}, {123456.0f, "123456"}, {1e15f, "1.0e+15"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char t[32];
+        aw_fmt_float(cases[i].v, t);
+        ck_assert_str_eq(t, cases[i].text);
+        ck_assert(strtof(t, NULL) == cases[i].v);
+    }
+    char d[32];
+    aw_fmt_double(0.30000000000000004, d);
+    ck_assert_str_eq(d, "0.30000000000000004");
 }
 END_TEST
 
@@ -350,6 +372,7 @@ int main(void)
     tcase_add_test(tt, test_table_rows);
     tcase_add_test(tt, test_settings_text);
     tcase_add_test(tt, test_step_size_rule);
+    tcase_add_test(tt, test_float_text);
     suite_add_tcase(s, tt);
     TCase *tm = tcase_create("methods");
     tcase_set_timeout(tm, 120);

@@ -1,6 +1,7 @@
 /* fmtnum.c: shortest round-trip decimal text of floats and doubles (fmtnum.h). */
 #include "util/fmtnum.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +16,35 @@ static void fix_exponent(char *t, size_t size)
     }
 }
 
-void aw_fmt_float(float v, char out[32])
+/* The shortest of the %g forms that read back as v (is_float: as a float), then, where it has an exponent,
+ * the plain %f form instead when that reads back and is no longer ("10" rather than "1.0e+01"). */
+static void shortest(double v, int is_float, int max_prec, char out[32])
 {
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(out, 32, "%.*g", prec, (double)v);
-        if (strtof(out, NULL) == v)
+    for (int prec = 1; prec <= max_prec; prec++) {
+        snprintf(out, 32, "%.*g", prec, v);
+        if (is_float ? strtof(out, NULL) == (float)v : strtod(out, NULL) == v)
             break;
     }
     fix_exponent(out, 32);
+    if (strchr(out, 'e') == NULL || !(fabs(v) < 1e15))
+        return;
+    char plain[64];
+    for (int prec = 0; prec <= 20; prec++) {
+        snprintf(plain, sizeof plain, "%.*f", prec, v);
+        if (is_float ? strtof(plain, NULL) == (float)v : strtod(plain, NULL) == v) {
+            if (strlen(plain) <= strlen(out))
+                memcpy(out, plain, strlen(plain) + 1); /* no longer than out's text, so it fits */
+            return;
+        }
+    }
+}
+
+void aw_fmt_float(float v, char out[32])
+{
+    shortest((double)v, 1, 9, out);
 }
 
 void aw_fmt_double(double v, char out[32])
 {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, 32, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            break;
-    }
-    fix_exponent(out, 32);
+    shortest(v, 0, 17, out);
 }
