@@ -19,7 +19,7 @@ done
 expect_status 0 "--describe" "$RUN" --describe
 if cmp -s "$TMP/out" "$AIWAE_SRCDIR/docs/keys.md"; then ok "docs/keys.md is --describe's output"
 else bad "docs/keys.md is stale: run make docs ($(diff "$AIWAE_SRCDIR/docs/keys.md" "$TMP/out" | head -n 3 | tr '\n' ' '))"; fi
-grep -q '^| `evaluate\[\].step_size.min` | number | `0.02` |' "$TMP/out" && ok "--describe lists plugin keys with defaults" \
+grep -q '^| `evaluate\[\].step_size.min` | number | `0.0001` |' "$TMP/out" && ok "--describe lists plugin keys with defaults" \
   || bad "--describe lacks evaluate[].step_size.min"
 printf '# nothing but a comment\n' > "$TMP/empty.yaml"
 expect_status 1 "an empty spec is an error" "$RUN" --dry-run "$TMP/empty.yaml"

@@ -474,7 +474,7 @@ START_TEST(test_ais_nll_quadrature)
     aw_hmc_t s;
     ck_assert_int_eq(aw_hmc_init(&s, 2 * C, H, &err), 0);
     aw_ais_cfg_t ac = { .T = 200, .L = 5, .schedule = AW_AIS_LINEAR, .step_mode = AW_AIS_STEP_ADAPT,
-                        .target = 0.6f, .step_min = 0.02f, .step_max = 0.3f };
+                        .target = 0.6f, .step_min = 0.0001f, .step_max = 10.0f };
     double logw[2 * C];
     for (int i0 = 0; i0 < B; i0 += 2) {
         int nb = B - i0 < 2 ? B - i0 : 2;

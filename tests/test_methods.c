@@ -61,13 +61,13 @@ START_TEST(test_settings_text)
     aw_settings_write_flow(ais->settings.keys, c.bytes, &b);
     char *flow = aw_sbuf_finish(&b);
     ck_assert_str_eq(flow, "chains: 4, temperatures: 10000, leapfrog: 10, schedule: sigmoid, step_size: {init: 0.1, "
-                           "min: 1.0e-07, max: 0.3, target_accept: 0.6}");
+                           "min: 1.0e-07, max: 10, target_accept: 0.6}");
     free(flow);
     aw_sbuf_t k = {0};
     aw_settings_write_block(ais->settings.keys, c.bytes, &k, "  ", 0, NULL, NULL);
     char *block = aw_sbuf_finish(&k);
     ck_assert_str_eq(block, "  chains: 4\n  temperatures: 10000\n  leapfrog: 10\n  schedule: sigmoid\n  step_size:\n"
-                            "    init: 0.1\n    min: 1.0e-07\n    max: 0.3\n    target_accept: 0.6\n");
+                            "    init: 0.1\n    min: 1.0e-07\n    max: 10\n    target_accept: 0.6\n");
     free(block);
     int v;
     ck_assert(aw_settings_int(&ais->settings, c.bytes, "schedule", &v) && v == 1);

@@ -109,7 +109,7 @@ static const struct {
     {"duplicate_nested", ":3:3: train.epochs: duplicate key (first given at line 2, column 3)"},
     {"empty", ":1:1: empty spec: expected a mapping of spec keys (write {} for all defaults)"},
     {"empty_comments", ":1:1: empty spec: expected a mapping of spec keys (write {} for all defaults)"},
-    {"eval_ais_step", ":3:22: evaluate[0].step_size.min: expected a number <= max (0.3), found 0.5"},
+    {"eval_ais_step", ":3:22: evaluate[0].step_size.min: expected a number <= init (0.1), found 0.5"},
     {"eval_entry_scalar", ":2:5: evaluate[0]: expected a mapping with an estimator key, found \"iwae_bound\""},
     {"eval_every_zero", ":3:12: evaluate[0].every: expected an integer >= 1, found 0"},
     {"eval_missing_estimator", ":2:5: evaluate[0]: missing key estimator (expected one of {estimators})"},
@@ -395,7 +395,7 @@ START_TEST(test_defaults_aiwae)
     ck_assert_int_eq(EV(e, "schedule"), 0);
     ck_assert_int_eq(e->batch, 256);
     ck_assert(isnan(EV(e, "samples")));
-    ck_assert(EV(e, "step_size.init") == 0.1f && EV(e, "step_size.min") == 0.02f && EV(e, "step_size.max") == 0.3f &&
+    ck_assert(EV(e, "step_size.init") == 0.1f && EV(e, "step_size.min") == 0.0001f && EV(e, "step_size.max") == 10.0f &&
               EV(e, "step_size.target_accept") == 0.6f);
     ck_assert_int_eq((int)strlen(s.identity), 64);
     aw_spec_fini(&s);
@@ -464,7 +464,7 @@ START_TEST(test_full_spec)
     ck_assert_int_eq(EV(&s.eval[0], "schedule"), 1);
     ck_assert_int_eq(s.eval[0].every, 2);
     ck_assert_str_eq(s.eval[0].split, "train");
-    ck_assert(EV(&s.eval[0], "step_size.init") == 0.2f && EV(&s.eval[0], "step_size.min") == 0.02f);
+    ck_assert(EV(&s.eval[0], "step_size.init") == 0.2f && EV(&s.eval[0], "step_size.min") == 0.0001f);
     /* The canonical text prints floats in their shortest exact form. */
     ck_assert_ptr_nonnull(strstr(s.canonical, "  learning_rate: 0.0003\n"));
     ck_assert_ptr_nonnull(strstr(s.canonical, "    eps: 1.0e-08\n"));

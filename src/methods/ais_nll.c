@@ -39,7 +39,10 @@ static const aw_key_t ais_nll_keys[] = {
     {.key = "schedule", .type = AW_KEY_WORD, .def = "linear", .words = SCHEDULES, .identity = 1,
      .doc = "spacing of the inverse temperatures: linear, or sigmoid (Wu et al. 2017)",
      .offset = offsetof(ais_nll_cfg_t, schedule)},
-    AW_STEP_SIZE_KEYS(ais_nll_cfg_t, step, "0.1", "0.02", "0.3"),
+    /* The original NLL scripts declare a clip of [0.02, 0.3] but never apply it; these bounds are wide
+     * enough never to bind in practice (docs/math.md#step-size-adaptation), so the adaptation is the
+     * original's, and finite so that no chain's step can run away to 0 or infinity. */
+    AW_STEP_SIZE_KEYS(ais_nll_cfg_t, step, "0.1", "0.0001", "10"),
     AW_HMC_PRECISION_KEY(ais_nll_cfg_t, hmc_precision),
     {0}};
 
