@@ -69,6 +69,22 @@ expect_err "no run's resolved spec has the key model.latnet; did you mean model.
 grep -q ',aiwae,' "$TMP/out" && bad "--where hidden[4294967296] matched hidden[0]" || ok "--where with a huge index matches nothing"
 expect_status 2 "--epoch past the integer range is a usage error" "$REPORT" --db "$DB" --table elbo --epoch 99999999999999999999
 
+# ---- paired comparisons: the two real runs evaluated the same 8 test points ----
+expect_status 0 "--compare" "$REPORT" --db "$DB" --compare tiny_iwae tiny_aiwae --format csv
+n=$(awk -F, 'NR > 1 && $(NF - 6) == 8' "$TMP/out" | wc -l) # the settings field has commas: count from the end
+[ "$n" -eq 1 ] && ok "--compare pairs the 8 common points" || bad "--compare: $(cat "$TMP/out")"
+# B - A is the mean of the per-point differences, recomputed here from the stored values
+want=$(sqlite3 "$DB" "SELECT printf('%.6f', avg(b.value - a.value)) FROM eval_points a JOIN eval_points b USING (estimator, settings, split, epoch, idx) JOIN runs ra ON ra.identity = a.identity JOIN runs rb ON rb.identity = b.identity WHERE ra.name = 'tiny_iwae' AND rb.name = 'tiny_aiwae' AND a.estimator = 'ais_nll'")
+got=$(awk -F, 'NR > 1 { printf "%.6f", $(NF - 3) }' "$TMP/out")
+[ "$got" = "$want" ] && ok "--compare's B - A is the mean per-point difference ($got)" || bad "--compare B - A $got, expected $want"
+expect_status 0 "--compare --table elbo" "$REPORT" --db "$DB" --compare tiny_iwae tiny_aiwae --table elbo --format md
+expect_out "Paired ELBO" "--compare takes the table's estimator"
+expect_status 2 "--compare needs two runs" "$REPORT" --db "$DB" --compare tiny_iwae
+expect_status 0 "--table --baseline" "$REPORT" --db "$DB" --table nll --baseline 'IWAE K=2' --format md
+expect_out "Paired NLL against IWAE K=2" "--baseline adds the paired block under the table"
+expect_status 1 "--baseline of a label no row has" "$REPORT" --db "$DB" --table nll --baseline 'IWAE K=9'
+expect_err "no row of the nll table has that label" "the unknown baseline is named"
+
 # ---- listings ----
 expect_status 0 "--runs" "$REPORT" --db "$DB" --runs --format md
 expect_out "tiny_aiwae" "--runs lists the AIWAE run"

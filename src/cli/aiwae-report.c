@@ -17,6 +17,7 @@
 #include "util/error.h"
 #include "run/build_info.h"
 #include "report/disk.h"
+#include "report/paired.h"
 #include "util/optsuggest.h"
 #include "report/figures.h"
 #include "report/grid.h"
@@ -53,6 +54,9 @@ static void usage(FILE *f)
           "  --spec RUN              the run's resolved spec (canonical YAML, as aiwae-run stored it)\n"
           "  --disk                  what each run keeps: its checkpoints, their epochs and size, and\n"
           "                          what the retention rule keeps once it has finished\n"
+          "  --compare RUN_A RUN_B [--table T]\n"
+          "                          the two runs' evaluations of one estimator (default nll) paired point\n"
+          "                          by point: points in common, both means, B - A, its SE, 95% interval\n"
           "  --metrics RUN           per-epoch metrics of a run\n"
           "  --curves RUN [RUN...] -o FILE.png|FILE.svg\n"
           "                          training bound and evaluations against epoch, one colour per run\n"
@@ -80,6 +84,8 @@ static void usage(FILE *f)
           "  --epoch N               tables: evaluations at epoch N (default: each run's newest);\n"
           "                          --export / --samples: the checkpoint kept at the end of epoch N\n"
           "  --reference             add the IWAE paper's numbers (Burda et al. 2015, Table 1) as a column\n"
+          "  --baseline LABEL        --table: under it, each row's paired difference against the row LABEL\n"
+          "                          (e.g. 'IWAE K=5'), replicates matched by repeat, point by point\n"
           "  -o, --output FILE       picture or export to write\n"
           "  --seed N                generator seed for --samples (default 0)\n"
           "  --watch[=SECONDS]       with --runs: print the listing again every SECONDS (default 5)\n"
@@ -104,7 +110,7 @@ static int usage_error(const char *msg)
 }
 
 typedef enum { CMD_NONE, CMD_TABLE, CMD_RUNS, CMD_METRICS, CMD_CURVES, CMD_SAMPLES, CMD_EXPORT, CMD_HTML,
-               CMD_SPEC, CMD_DISK } command_t;
+               CMD_SPEC, CMD_DISK, CMD_COMPARE } command_t;
 
 typedef struct cli {
     const char *db;              /* database path */
@@ -118,6 +124,7 @@ typedef struct cli {
     const char *const *names;    /* --curves: the runs to draw (argv[optind - 1 ..]) */
     int n_names;                 /* their number */
     int watch;                   /* --runs --watch[=SECONDS]: seconds between refreshes, 0 without */
+    const char *baseline;        /* --table --baseline LABEL */
 } cli_t;
 
 /* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
@@ -150,10 +157,14 @@ static int select_runs(const aw_report_snap_t *snap, const cli_t *c, size_t *sel
     int rc = rows == NULL || hits == NULL ? aw_error_set(err, AW_ENOMEM, "out of memory") : AW_OK;
     for (size_t i = 0; i < snap->n_runs && rc == AW_OK; i++)
         rows[i] = &snap->runs[i].row;
-    int curves = c->cmd == CMD_CURVES;
-    for (int q = 0; q < (curves ? c->n_names : 1) && rc == AW_OK; q++) {
+    int curves = c->cmd == CMD_CURVES, many = c->cmd == CMD_CURVES || c->cmd == CMD_COMPARE;
+    for (int q = 0; q < (many ? c->n_names : 1) && rc == AW_OK; q++) {
         size_t k = 0;
-        rc = aw_store_run_match(rows, snap->n_runs, curves ? c->names[q] : c->run, curves, hits, &k, err);
+        rc = aw_store_run_match(rows, snap->n_runs, many ? c->names[q] : c->run, curves, hits, &k, err);
+        if (rc == AW_OK && c->cmd == CMD_COMPARE) { /* A and B in order, even when they are one run */
+            sel[(*n)++] = hits[0];
+            continue;
+        }
         for (size_t j = 0; j < k; j++) {
             int seen = 0;
             for (size_t m = 0; m < *n && !seen; m++)
@@ -177,6 +188,26 @@ static char *spec_text(const aw_report_run_t *r)
     return t;
 }
 
+/* --baseline: the paired block after the table's text. */
+static int append_baseline(aw_store_t *store, const aw_report_snap_t *snap, const cli_t *c, char **text,
+                           aw_error_t *err)
+{
+    char *block = NULL;
+    int rc = aw_report_baseline(store, snap, &c->q, c->baseline, c->fmt, &block, err);
+    if (rc == AW_OK) {
+        size_t n = strlen(*text) + strlen(block) + 2;
+        char *both = malloc(n);
+        if (both == NULL)
+            rc = aw_error_set(err, AW_ENOMEM, "out of memory");
+        else
+            snprintf(both, n, "%s\n%s", *text, block);
+        free(*text);
+        *text = both;
+    }
+    free(block);
+    return rc;
+}
+
 /* The one command's work, with the snapshot loaded and its runs sel[n_sel]; returns the exit status. */
 static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cli_t *c, const size_t *sel,
                        size_t n_sel)
@@ -189,6 +220,11 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
     switch (c->cmd) {
     case CMD_TABLE:
         rc = aw_report_results(snap, &c->q, c->fmt, &text, &err);
+        if (rc == AW_OK && c->baseline != NULL)
+            rc = append_baseline(store, snap, c, &text, &err);
+        break;
+    case CMD_COMPARE:
+        rc = aw_report_compare(store, snap, sel[0], sel[1], &c->q, c->fmt, &text, &err);
         break;
     case CMD_RUNS:
         rc = aw_report_runs(snap, &c->q, c->fmt, &text, &err);
@@ -299,7 +335,8 @@ static int take_option(int opt, const char *arg, cli_t *c)
         }
         c->q.table = arg;
         return -1;
-    case 'M': case 'C': case 'S': case 'E': case 'P': c->run = arg; return -1;
+    case 'M': case 'C': case 'S': case 'E': case 'P': case 'Q': c->run = arg; return -1;
+    case 'B': c->baseline = arg; return -1;
     case 'u': {
         int word = aw_run_status_parse(arg);
         if (word < 0) {
@@ -366,6 +403,7 @@ static command_t option_command(int opt)
     case 'T': return CMD_TABLE;
     case 'R': return CMD_RUNS;
     case 'K': return CMD_DISK;
+    case 'Q': return CMD_COMPARE;
     case 'M': return CMD_METRICS;
     case 'C': return CMD_CURVES;
     case 'S': return CMD_SAMPLES;
@@ -413,6 +451,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"version", no_argument, NULL, 'V'},       {"watch", optional_argument, NULL, 'W'},
         {"html", no_argument, NULL, 'H'},          {"spec", required_argument, NULL, 'P'},
         {"status", required_argument, NULL, 'u'},  {"disk", no_argument, NULL, 'K'},
+        {"compare", required_argument, NULL, 'Q'}, {"baseline", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0}};
     char msg[512];
     int opt;
@@ -427,6 +466,9 @@ static int parse_args(int argc, char **argv, cli_t *c)
         if (st >= 0)
             return st;
         command_t cmd = option_command(opt);
+        /* --compare takes --table as the table whose estimator it pairs */
+        if ((cmd == CMD_TABLE && c->cmd == CMD_COMPARE) || (cmd == CMD_COMPARE && c->cmd == CMD_TABLE))
+            c->cmd = CMD_NONE, cmd = CMD_COMPARE;
         if (cmd != CMD_NONE) {
             if (c->cmd != CMD_NONE)
                 return usage_error("give one command (--table, --runs, --spec, --disk, --metrics, --curves, --samples, "
@@ -437,7 +479,11 @@ static int parse_args(int argc, char **argv, cli_t *c)
     if (c->cmd == CMD_NONE)
         return usage_error("no command (--table, --runs, --spec, --disk, --metrics, --curves, --samples, --export or "
                            "--html)");
-    if (optind < argc && c->cmd != CMD_CURVES) {
+    if (c->cmd == CMD_COMPARE && argc - optind != 1)
+        return usage_error("--compare RUN_A RUN_B: give the second run after the first");
+    if (c->baseline != NULL && c->cmd != CMD_TABLE)
+        return usage_error("--baseline goes with --table");
+    if (optind < argc && c->cmd != CMD_CURVES && c->cmd != CMD_COMPARE) {
         snprintf(msg, sizeof msg, "unexpected argument \"%s\"", argv[optind]);
         return usage_error(msg);
     }
@@ -463,7 +509,12 @@ int main(int argc, char **argv)
         return st;
     /* --curves RUN [RUN...]: the first RUN, then the operands getopt moved to the end */
     const char **names = NULL;
-    if (c.cmd == CMD_CURVES) {
+    if (c.cmd == CMD_COMPARE) {
+        static const char *pair[2];
+        pair[0] = c.run, pair[1] = argv[optind];
+        c.names = pair;
+        c.n_names = 2;
+    } else if (c.cmd == CMD_CURVES) {
         c.n_names = 1 + (argc - optind);
         if ((names = malloc((size_t)c.n_names * sizeof *names)) == NULL)
             return die(AW_ENOMEM, "out of memory");
