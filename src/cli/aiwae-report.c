@@ -12,6 +12,7 @@
 
 #include "methods/plugin.h"
 #include "util/error.h"
+#include "cluster/cluster.h"
 #include "report/figures.h"
 #include "report/find.h"
 #include "report/grid.h"
@@ -298,6 +299,11 @@ int main(int argc, char **argv)
     int rc = aw_report_open(&store, c.db, BUSY_MS, &err);
     if (rc == AW_OK && (rc = aw_report_snap_load(store, &snap, &err)) < 0)
         aw_store_close(store);
+    int n_task_files = 0; /* --runs: the runs still in cluster task files too (docs/cluster.md) */
+    if (rc == AW_OK && c.cmd == CMD_RUNS && (rc = aw_cluster_overlay(c.db, &snap, &n_task_files, &err)) < 0) {
+        aw_report_snap_fini(&snap);
+        aw_store_close(store);
+    }
     if (rc < 0) {
         free(names);
         return die(rc, err.msg);

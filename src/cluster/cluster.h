@@ -71,6 +71,15 @@ typedef struct aw_cluster_merge_stats {
  * AW_EDB naming both and the key; files merged before it stay merged. */
 int aw_cluster_merge(const char *db_path, aw_cluster_merge_stats_t *st, aw_error_t *err);
 
+/* ---- progress.c ---- */
+
+struct aw_report_snap;
+
+/* aiwae-report --runs during a cluster run: the runs of the training task files of db_path's task
+ * directory (read-only) join the snapshot of the main database, each in place of the main row when the
+ * file is further along, with its latest job in ->job. *n_files gets the files read. */
+int aw_cluster_overlay(const char *db_path, struct aw_report_snap *snap, int *n_files, aw_error_t *err);
+
 /* ---- submit.c ---- */
 
 typedef struct aw_cluster_submit_opts {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -120,8 +121,7 @@ static void script_head(job_t *jb, const char *name, const char *dir, const int 
         if (jb->dep_on >= 0)
             aw_sbuf_puts(b, "#SBATCH --kill-on-invalid-dep=yes\n");
     }
-    aw_sbuf_puts(b, "#SBATCH --open-mode=append\n#SBATCH --output=");
-    shq(b, dir);
+    aw_sbuf_printf(b, "#SBATCH --open-mode=append\n#SBATCH --output=%s", dir);
     aw_sbuf_puts(b, idx != NULL ? "/slurm-%x-%A_%a.out\n" : "/slurm-%x-%j.out\n");
 }
 
@@ -356,6 +356,11 @@ int aw_cluster_submit(const aw_cluster_submit_opts_t *o, const aw_spec_list_t *l
     aw_store_t *s = NULL;
     if (rc == AW_OK && !o->dry_run && (rc = aw_store_open(&s, pa->db, 0, err)) == AW_OK)
         aw_store_close(s);
+    /* Slurm writes the tasks' output there before they start */
+    if (rc == AW_OK && !o->dry_run && mkdir(pa->dir, 0777) != 0 && errno != EEXIST)
+        rc = aw_error_set(err, AW_EIO, "%s: cannot create the task directory (%s)", pa->dir, strerror(errno));
+    if (rc == AW_OK && strpbrk(pa->dir, " \t\n'\"\\%") != NULL)
+        rc = aw_error_set(err, AW_EARG, "%s: Slurm's output path cannot hold blanks, quotes, '\\' or '%%'", pa->dir);
     aw_cluster_task_t *t = NULL;
     int nt = 0;
     if (rc == AW_OK)

@@ -26,10 +26,14 @@ static void fmt_duration(double s, char *buf, size_t n)
 int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out, aw_error_t *err)
 {
     static const char *keys[] = {"identity", "name", "status", "epoch", "epochs", "bound", "points_per_s", "updated",
-                                 "eta_s"};
+                                 "eta_s", "job"};
     static const char *heads[] = {"Run", "Name", "Status", "Epoch", "of", "Train bound", "Points/s", "Updated",
-                                  "ETA"};
-    aw_grid_t g = {.ncol = 9, .keys = keys, .heads = heads, .align = "lllrrrrlr"};
+                                  "ETA", "Job"};
+    /* cluster mode (task files, docs/cluster.md) adds each task's latest job */
+    int jobs = 0;
+    for (size_t i = 0; i < s->n_runs; i++)
+        jobs |= s->runs[i].job[0] != '\0';
+    aw_grid_t g = {.ncol = jobs ? 10 : 9, .keys = keys, .heads = heads, .align = "lllrrrrlrl"};
     int running = 0;
     for (size_t i = 0; i < s->n_runs; i++) {
         const aw_report_run_t *r = &s->runs[i];
@@ -66,6 +70,8 @@ int aw_report_runs(const aw_report_snap_t *s, aw_report_format_t fmt, char **out
         aw_grid_text(&g, &row[8], buf);
         row[8].num = eta;
         row[8].isnum = 1;
+        if (jobs)
+            aw_grid_text(&g, &row[9], r->job);
     }
     if (s->n_runs == 0)
         aw_grid_note(&g, "The database has no runs yet.");
