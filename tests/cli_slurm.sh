@@ -54,7 +54,7 @@ cmp -s "$TMP/dump1" "$TMP/dump2" && ok "merging again changes nothing" || bad "a
 expect_status 0 "resubmitting a finished spec" "$RUN" --db "$TMP/c.db" --slurm "$TMP/sweep.yaml"
 expect_err "nothing to submit" "a finished spec submits nothing"
 
-# Preemption: a single run long enough to meet its time limit (--time=1 with TERM 45 s before: the signal
+# Preemption: a single run long enough to meet its time limit (--time=1 with USR1 45 s before: the signal
 # comes 15 to 45 s after the start), cancelled mid-training, then resubmitted; its number of epochs is set
 # from this machine's speed so that it trains for about 70 s.
 long_spec() {
@@ -79,7 +79,7 @@ t0=$(date +%s)
 echo "long run, plain: $epochs epochs in $(( $(date +%s) - t0 )) s"
 "$REPORT" --db "$TMP/long-ref.db" --export long -o "$TMP/long-ref.st" || bad "export failed"
 id=$(sqlite3 "$TMP/long-ref.db" "SELECT identity FROM runs")
-limit='--time=1 --signal=B:TERM@45'
+limit='--time=1 --signal=B:USR1@45'
 t0=$(date +%s)
 "$RUN" --quiet --db "$TMP/k.db" --slurm --sbatch="$limit" "$TMP/long.yaml" 2> "$TMP/err" || bad "submitting the long run failed: $(cat "$TMP/err")"
 for _ in $(seq 1 600); do

@@ -353,6 +353,8 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
         ro.stop_after_steps = strtoll(env_stop, NULL, 10);
     aw_error_t err = {0};
     int rc, status = AW_EXIT_OK;
+    if (c->task.run >= 0 && (rc = aw_cluster_task_check(list, &c->task, &err)) < 0)
+        return die(rc, err.msg);
     for (int i = 0; i < list->n && status == AW_EXIT_OK; i++) {
         aw_spec_t *run = &list->runs[i];
         /* --fresh: a new replicate, the next repeat index whose run is not in the store */

@@ -116,7 +116,7 @@ static void script_head(job_t *jb, const char *name, const char *dir, const int 
     if (idx != NULL) {
         aw_sbuf_puts(b, "#SBATCH --array=");
         array_spec(b, idx, n, o->parallel);
-        aw_sbuf_printf(b, "\n#SBATCH --requeue\n#SBATCH --signal=B:TERM@%d\n#SBATCH --cpus-per-task=%d\n",
+        aw_sbuf_printf(b, "\n#SBATCH --requeue\n#SBATCH --signal=B:USR1@%d\n#SBATCH --cpus-per-task=%d\n",
                        SIGNAL_LEAD_S, threads);
         if (jb->dep_on >= 0)
             aw_sbuf_puts(b, "#SBATCH --kill-on-invalid-dep=yes\n");
@@ -143,9 +143,13 @@ static void script_task(aw_sbuf_t *b, const char *exe, const aw_cluster_submit_o
     }
     aw_sbuf_puts(b, " ");
     shq(b, o->spec_path);
-    aw_sbuf_puts(b, " &\npid=$!\ntrap 'kill -TERM \"$pid\" 2>/dev/null' TERM\nst=0; wait \"$pid\" || st=$?\n"
+    /* USR1 (--signal=B:USR1@N, to this shell only) is the time limit: stop and requeue; TERM is scancel
+     * or the end of the job: stop, and stay stopped */
+    aw_sbuf_puts(b, " &\npid=$!\nrequeue=0\ntrap 'kill -TERM \"$pid\" 2>/dev/null' TERM\n"
+                    "trap 'requeue=1; kill -TERM \"$pid\" 2>/dev/null' USR1\nst=0; wait \"$pid\" || st=$?\n"
                     "while kill -0 \"$pid\" 2>/dev/null; do st=0; wait \"$pid\" || st=$?; done\n"
-                    "if [ \"$st\" -eq 3 ]; then scontrol requeue \"$SLURM_JOB_ID\" && exit 0; fi\nexit \"$st\"\n");
+                    "if [ \"$st\" -eq 3 ] && [ \"$requeue\" -eq 1 ]; then scontrol requeue \"$SLURM_JOB_ID\" && exit 0; fi\n"
+                    "exit \"$st\"\n");
 }
 
 /* Absolute forms of the paths the scripts use (they run in another directory, perhaps on another host). */
