@@ -42,6 +42,7 @@ static void usage(FILE *f)
                "going).\n\ncommands:\n  %-22s  the paper's tables: methods x datasets, mean +- sd over replicates\n",
             head);
     fputs("  --runs                  one line per run: identity, name, status, epoch, bound, speed, ETA\n"
+          "                          (and of cluster task files in DB.tasks/, with their job)\n"
           "  --metrics RUN           per-epoch metrics of a run\n"
           "  --curves RUN [RUN...] -o FILE.png|FILE.svg\n"
           "                          training bound and evaluations against epoch; AIWAE runs add\n"
