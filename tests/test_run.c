@@ -493,6 +493,34 @@ START_TEST(test_retention)
 }
 END_TEST
 
+/* Shards of an evaluation are whole calls of `batch` points, in order, covering every point once. */
+START_TEST(test_shard_ranges)
+{
+    static const long sizes[] = {1, 23, 24, 25, 1000};
+    static const int batches[] = {1, 5, 256}, shard_counts[] = {1, 2, 3, 7, 300};
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 5; c++) {
+                long n = sizes[a], next = 0;
+                int B = batches[b], S = shard_counts[c];
+                for (int k = 0; k < S; k++) {
+                    long lo, hi;
+                    aw_run_shard_range(n, B, S, k, &lo, &hi);
+                    ck_assert_int_eq(lo, next);
+                    ck_assert_int_le(lo, hi);
+                    ck_assert(lo % B == 0);
+                    ck_assert(hi % B == 0 || hi == n);
+                    next = hi;
+                }
+                ck_assert_int_eq(next, n);
+            }
+    double v[3] = {1.0, 2.0, 4.0}, mean, se;
+    aw_run_eval_summary(v, 3, &mean, &se);
+    ck_assert(fabs(mean - 7.0 / 3.0) < 1e-15);
+    ck_assert(fabs(se - sqrt((16.0 / 9 + 1.0 / 9 + 25.0 / 9) / 2 / 3)) < 1e-15);
+}
+END_TEST
+
 static Suite *run_suite(void)
 {
     Suite *su = suite_create("run");
@@ -502,6 +530,7 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_nan_rolls_back_and_recovers);
     tcase_add_test(tc, test_nan_gives_up);
     tcase_add_test(tc, test_bad_checkpoint_falls_back);
+    tcase_add_test(tc, test_shard_ranges);
     tcase_add_test(tc, test_load_model);
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_forged_position_falls_back);

@@ -683,6 +683,28 @@ START_TEST(test_canonical_round_trip)
 }
 END_TEST
 
+/* evaluate[].shards (cluster mode) is neither in the run's identity nor in the evaluation's settings string:
+ * a sharded evaluation is stored under the unsharded one's key. */
+START_TEST(test_shards_outside_keys)
+{
+    aw_spec_t a = load_one("evaluate: [{estimator: ais_nll, size: 50, batch: 5}]\n", NULL, 0);
+    aw_spec_t b = load_one("evaluate: [{estimator: ais_nll, size: 50, batch: 5, shards: 4}]\n", NULL, 0);
+    ck_assert_int_eq(a.eval[0].shards, 1);
+    ck_assert_int_eq(b.eval[0].shards, 4);
+    ck_assert_str_eq(a.identity, b.identity);
+    char *sa = aw_spec_eval_settings(&a.eval[0], 50), *sb = aw_spec_eval_settings(&b.eval[0], 50);
+    ck_assert_ptr_nonnull(sa);
+    ck_assert_ptr_nonnull(sb);
+    ck_assert_str_eq(sa, sb);
+    ck_assert_ptr_null(strstr(sa, "shards"));
+    ck_assert_ptr_nonnull(strstr(b.canonical, "    shards: 4\n"));
+    free(sa);
+    free(sb);
+    aw_spec_fini(&a);
+    aw_spec_fini(&b);
+}
+END_TEST
+
 START_TEST(test_canonical_text)
 {
     aw_spec_t s = load_one("name: k5\nmethod: {name: iwae}\nevaluate: [{estimator: iwae_bound, size: 100}]\n",
@@ -719,6 +741,7 @@ START_TEST(test_canonical_text)
                                   "    size: 100\n"
                                   "    every: ~\n"
                                   "    batch: 32\n"
+                                  "    shards: 1\n"
                                   "    samples: 5000\n");
     /* The identity hashes the training: the same text up to the evaluations, without the name,
      * checkpoint_every and threads lines. */
@@ -878,6 +901,7 @@ static Suite *spec_suite(void)
     tcase_add_test(tc, test_sweep_limit);
     tcase_add_test(tc, test_canonical_round_trip);
     tcase_add_test(tc, test_canonical_text);
+    tcase_add_test(tc, test_shards_outside_keys);
     tcase_add_test(tc, test_identity);
     tcase_add_test(tc, test_from_canonical_rejects_sweep);
     tcase_add_test(tc, test_file_load);

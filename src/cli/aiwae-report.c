@@ -19,6 +19,7 @@
 #include "report/disk.h"
 #include "report/paired.h"
 #include "util/optsuggest.h"
+#include "cluster/cluster.h"
 #include "report/figures.h"
 #include "report/grid.h"
 #include "report/html.h"
@@ -50,7 +51,8 @@ static void usage(FILE *f)
                "going).\n\ncommands:\n  %-22s  the paper's tables: methods x datasets, mean +- sd over replicates\n",
             head);
     fputs("  --runs                  one line per run: identity, name, the training keys that differ\n"
-          "                          between the runs listed, status, epoch, bound, speed, ETA\n"
+          "                          between the runs listed, status, epoch, bound, speed, ETA (and of\n"
+          "                          cluster task files in DB.tasks/, with their job)\n"
           "  --spec RUN              the run's resolved spec (canonical YAML, as aiwae-run stored it)\n"
           "  --disk                  what each run keeps: its checkpoints, their epochs and size, and\n"
           "                          what the retention rule keeps once it has finished\n"
@@ -529,6 +531,11 @@ int main(int argc, char **argv)
     int rc = aw_report_open(&store, c.db, BUSY_MS, &err);
     if (rc == AW_OK && (rc = aw_report_snap_load(store, &snap, &err)) < 0)
         aw_store_close(store);
+    int n_task_files = 0; /* --runs: the runs still in cluster task files too (docs/cluster.md) */
+    if (rc == AW_OK && c.cmd == CMD_RUNS && (rc = aw_cluster_overlay(c.db, &snap, &n_task_files, &err)) < 0) {
+        aw_report_snap_fini(&snap);
+        aw_store_close(store);
+    }
     if (rc < 0) {
         free(names);
         return die(rc, err.msg);

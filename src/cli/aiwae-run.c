@@ -14,6 +14,7 @@
 #include "core/model.h"
 #include "methods/hmc_precision.h"
 #include "util/error.h"
+#include "cluster/cluster.h"
 #include "run/build_info.h"
 #include "util/optsuggest.h"
 #include "run/run.h"
@@ -39,6 +40,9 @@ static void usage(FILE *f)
     fputs("usage: " PROG " [options] SPEC.yaml\n"
           "       " PROG " [options] --evaluate RUN\n"
           "       " PROG " [--db FILE] [--dry-run] [--yes] --delete RUN\n"
+          "       " PROG " [options] SPEC.yaml --slurm [--wait] [--sbatch=OPTS]   (docs/cluster.md)\n"
+          "       " PROG " [options] SPEC.yaml --task I [--shard E:K]\n"
+          "       " PROG " --merge [--db FILE]\n"
           "       " PROG " --describe\n"
           "Trains and evaluates every run of an experiment spec. Running it again resumes\n"
           "unfinished runs from their latest checkpoint and skips finished ones.\n"
@@ -59,6 +63,15 @@ static void usage(FILE *f)
           "  --yes               --delete without asking (needed when stdin is not a terminal)\n"
           "  --fresh             start a new replicate (next unused repeat) instead of resuming\n"
           "  --retry-failed      train failed runs again even if their spec and data have not changed\n"
+          "  --slurm             submit the runs not yet done as Slurm job arrays (training, evaluation shards,\n"
+          "                      then a merge job), print the job ids and return; with --dry-run print the\n"
+          "                      sbatch scripts instead\n"
+          "  --wait              with --slurm: wait for the jobs, merge, exit 0 when every run is finished\n"
+          "  --sbatch=OPTS       with --slurm: more sbatch options for every job, e.g. '--time=24:00:00'\n"
+          "  --parallel P        with --slurm: at most P tasks of each array at once\n"
+          "  --task I            run task I only: train run I (0-based) into its own file in DB.tasks/\n"
+          "  --shard E:K         with --task: evaluate shard K of evaluate entry E of run I instead\n"
+          "  --merge             fold the task files of DB.tasks/ into the database named by --db\n"
           "  --threads N         threads for BLAS and element-wise work (default: train.threads)\n"
           "  --quiet             no progress output\n"
           "  --describe          print every spec key with its type, default, accepted values and meaning\n"
@@ -93,6 +106,9 @@ typedef struct cli {
     const char *evaluate; /* --evaluate RUN, instead of a spec */
     const char *delete_run; /* --delete RUN, instead of a spec */
     int yes;              /* --yes: --delete without asking */
+    int slurm, wait, merge, parallel; /* --slurm, --wait, --merge, --parallel P */
+    const char *sbatch;   /* --sbatch=OPTS */
+    aw_cluster_task_t task; /* --task I [--shard E:K]; run -1: none */
 } cli_t;
 
 /* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
@@ -131,7 +147,11 @@ static int parse_args(int argc, char **argv, cli_t *c)
         {"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
         {"describe", optional_argument, NULL, 'D'}, {"evaluate", required_argument, NULL, 'e'},
         {"delete", required_argument, NULL, 'X'}, {"yes", no_argument, NULL, 'y'},
-        {"retry-failed", no_argument, NULL, 'r'}, {NULL, 0, NULL, 0}};
+        {"retry-failed", no_argument, NULL, 'r'}, {"slurm", no_argument, NULL, 'S'},
+        {"wait", no_argument, NULL, 'W'},         {"sbatch", required_argument, NULL, 'B'},
+        {"parallel", required_argument, NULL, 'P'}, {"task", required_argument, NULL, 'T'},
+        {"shard", required_argument, NULL, 'K'},  {"merge", no_argument, NULL, 'M'},
+        {NULL, 0, NULL, 0}};
     if ((c->sets = calloc((size_t)argc, sizeof *c->sets)) == NULL)
         return die(AW_ENOMEM, "out of memory");
     int opt;
@@ -167,6 +187,30 @@ static int parse_args(int argc, char **argv, cli_t *c)
         case 'X': c->delete_run = optarg; break;
         case 'y': c->yes = 1; break;
         case 'r': c->retry_failed = 1; break;
+        case 'S': c->slurm = 1; break;
+        case 'W': c->wait = 1; break;
+        case 'M': c->merge = 1; break;
+        case 'B': c->sbatch = optarg; break;
+        case 'P':
+        case 'T':
+        case 'K': {
+            char *end;
+            long v = strtol(optarg, &end, 10), k = 0;
+            if (opt == 'K' && *end == ':' && end > optarg)
+                k = strtol(end + 1, &end, 10);
+            if (*end != '\0' || v < 0 || k < 0 || v > 1000000 || k > 1000000 || (opt == 'P' && v < 1)) {
+                fprintf(stderr, PROG ": error: --%s %s: expected %s\n", opt == 'P' ? "parallel" : opt == 'T' ? "task" : "shard",
+                        optarg, opt == 'K' ? "E:K, two integers from 0" : "an integer from 0");
+                return AW_EXIT_USAGE;
+            }
+            if (opt == 'P')
+                c->parallel = (int)v;
+            else if (opt == 'T')
+                c->task.run = (int)v;
+            else
+                c->task.eval = (int)v, c->task.shard = (int)k;
+            break;
+        }
         default: {
             char msg[512];
             aw_option_error(opt, argv[optind - 1], optopt, longopts, msg, sizeof msg);
@@ -181,6 +225,15 @@ static int parse_args(int argc, char **argv, cli_t *c)
     }
     if (c->delete_run != NULL)
         return -1;
+    if (c->merge && optind == argc && c->evaluate == NULL && !c->slurm && c->task.run < 0)
+        return -1;
+    if (c->merge || (c->task.eval >= 0 && c->task.run < 0) || ((c->wait || c->sbatch || c->parallel) && !c->slurm) ||
+        (c->slurm && (c->task.run >= 0 || c->evaluate != NULL || c->fresh))) {
+        fprintf(stderr, PROG ": error: --merge takes no spec; --shard needs --task; --wait, --sbatch and --parallel "
+                        "need --slurm, which takes a spec and no --task, --evaluate or --fresh (see --help)\n");
+        return AW_EXIT_USAGE;
+    }
+
     if (c->evaluate != NULL && optind == argc)
         return -1;
     if (c->evaluate != NULL || optind != argc - 1) {
@@ -271,6 +324,88 @@ static void print_summary(summary_t *sm, int n)
         aw_sbuf_fini(&sm->names[k]);
 }
 
+/* "slurm job 12_3 (job id 15) on HOST" when running as a Slurm task, else NULL. */
+static const char *slurm_job(void)
+{
+    static char label[256];
+    const char *id = getenv("SLURM_JOB_ID"), *a = getenv("SLURM_ARRAY_JOB_ID"), *t = getenv("SLURM_ARRAY_TASK_ID");
+    if (id == NULL)
+        return NULL;
+    char host[128] = "?";
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = '\0';
+    if (a != NULL && t != NULL)
+        snprintf(label, sizeof label, "slurm job %.30s_%.20s (job id %.30s) on %.100s", a, t, id, host);
+    else
+        snprintf(label, sizeof label, "slurm job %.30s on %.100s", id, host);
+    return label;
+}
+
+/* --merge: the task files into the main database. */
+static int merge(const cli_t *c)
+{
+    aw_error_t err = {0};
+    aw_cluster_merge_stats_t st;
+    int rc = aw_cluster_merge(c->db_path, &st, &err);
+    if (rc < 0)
+        return die(rc, err.msg);
+    if (!c->quiet)
+        fprintf(stderr, PROG ": merged %d task files into %s; %d evaluations completed\n", st.files, c->db_path,
+                st.evals_finished);
+    return AW_EXIT_OK;
+}
+
+/* --slurm: submit the pending tasks; with --wait, wait for them, merge and check that nothing is left. */
+static int slurm(const cli_t *c, const aw_spec_list_t *list)
+{
+    aw_error_t err = {0};
+    aw_cluster_submit_opts_t o = {.db_path = c->db_path, .spec_path = c->spec_path, .sets = c->sets,
+                                  .n_sets = c->n_sets, .threads = c->threads, .sbatch_args = c->sbatch,
+                                  .parallel = c->parallel, .dry_run = c->dry_run};
+    aw_cluster_jobs_t jobs;
+    int rc = aw_cluster_submit(&o, list, &jobs, &err);
+    if (rc == AW_OK && (c->dry_run ? fputs(jobs.text, stdout) : c->quiet ? 0 : fputs(jobs.text, stderr)) < 0)
+        rc = aw_error_set(&err, AW_EIO, "cannot write the output");
+    if (rc == AW_OK && c->dry_run) {
+        aw_cluster_jobs_fini(&jobs);
+        return AW_EXIT_OK;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (rc == AW_OK && c->wait && (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0))
+        rc = aw_error_set(&err, AW_EIO, "cannot install signal handlers");
+    if (rc == AW_OK && c->wait)
+        rc = aw_cluster_wait(&jobs, 2.0, &stop_flag, &err);
+    aw_cluster_jobs_fini(&jobs);
+    if (rc == AW_EINTR) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
+        return AW_EXIT_INTERRUPTED;
+    }
+    if (rc < 0)
+        return die(rc, err.msg);
+    int status = c->wait ? merge(c) : AW_EXIT_OK;
+    if (status != AW_EXIT_OK)
+        return status;
+    if (!c->wait)
+        return AW_EXIT_OK;
+    aw_cluster_task_t *left = NULL;
+    int n = 0;
+    if ((rc = aw_cluster_pending(c->db_path, list, &left, &n, &err)) < 0)
+        return die(rc, err.msg);
+    for (int i = 0; i < n && i < 20; i++) {
+        if (left[i].eval < 0)
+            fprintf(stderr, PROG ": %s: not finished (see aiwae-report --runs)\n", list->runs[left[i].run].name);
+        else
+            fprintf(stderr, PROG ": %s: evaluate[%d] shard %d not done\n", list->runs[left[i].run].name,
+                    left[i].eval, left[i].shard);
+    }
+    free(left);
+    return n == 0 ? AW_EXIT_OK : die(AW_ENOTFOUND, "some tasks did not finish; fix the cause and submit the spec again");
+}
+
 /* Trains and evaluates every run of list in order. A run that fails is recorded and the sweep goes on;
  * an interruption, or a database or memory failure, stops it. Ends with a summary when there are several
  * runs. */
@@ -289,10 +424,14 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
         ro.eval_save_s = strtod(env, NULL);
     aw_error_t err = {0};
     int rc, status = AW_EXIT_OK, stopped = 0;
+    if (c->task.run >= 0 && (rc = aw_cluster_task_check(list, &c->task, &err)) < 0)
+        return die(rc, err.msg);
     summary_t sm;
     memset(&sm, 0, sizeof sm);
     for (int i = 0; i < list->n; i++) {
         aw_spec_t *run = &list->runs[i];
+        if (c->task.run >= 0 && i != c->task.run)
+            continue; /* --task I: that run alone, into its own file */
         if (stopped) {
             note_outcome(&sm, OUT_NOT_STARTED, run->name);
             continue;
@@ -300,7 +439,9 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
         /* --fresh: a new replicate, the next repeat index whose run is not in the store */
         int finished_before = 0;
         rc = c->fresh ? aw_run_next_replicate(store, run, &err) : AW_OK;
-        if (rc == AW_OK)
+        if (rc == AW_OK && c->task.run >= 0)
+            rc = aw_cluster_run_task(c->db_path, list, &c->task, slurm_job(), &ro, &finished_before, &err);
+        else if (rc == AW_OK)
             rc = aw_run(run, store, &ro, &finished_before, &err);
         if (rc == AW_EINTR) {
             progress_end_line(&pr);
@@ -331,7 +472,7 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
             note_outcome(&sm, OUT_FINISHED, run->name);
         }
     }
-    if (list->n > 1 && (!c->quiet || status != AW_EXIT_OK))
+    if (list->n > 1 && c->task.run < 0 && (!c->quiet || status != AW_EXIT_OK))
         print_summary(&sm, list->n);
     else
         for (int k = 0; k < N_OUT; k++)
@@ -452,10 +593,12 @@ static int install_signals(const struct sigaction *sa)
 
 int main(int argc, char **argv)
 {
-    cli_t c = {.db_path = AW_STORE_DEFAULT_PATH};
+    cli_t c = {.db_path = AW_STORE_DEFAULT_PATH, .task = {.run = -1, .eval = -1}};
     int status = parse_args(argc, argv, &c);
     if (status < 0 && c.delete_run != NULL)
         status = delete_runs(&c);
+    if (status < 0 && c.merge)
+        status = merge(&c);
     if (status >= 0) {
         free(c.sets);
         return status;
@@ -475,11 +618,13 @@ int main(int argc, char **argv)
     status = AW_EXIT_OK;
     if (rc < 0)
         status = die(rc, err.msg);
+    else if (c.slurm)
+        status = slurm(&c, &list);
     else if (c.dry_run)
         status = print_runs(&list);
     else if ((rc = check_all(&list)) != 0)
         status = rc < 0 ? die(AW_ENOMEM, "out of memory") : AW_EXIT_ERROR;
-    else if (store == NULL && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
+    else if (store == NULL && c.task.run < 0 && (rc = aw_store_open(&store, c.db_path, 0, &err)) < 0)
         status = die(rc, err.msg);
     else if (install_signals(&sa) != 0)
         status = die(AW_EIO, "cannot install signal handlers");

@@ -80,7 +80,7 @@ enum { RUN_FIXED = 9, RUN_LEAD = 2 }; /* columns of every listing; the differing
 /* One run's row: identity, name, its values of the differing keys, then status to ETA. Returns 1 when the run
  * is stale (marked running, but the process of this host that claimed it is gone), else 0. */
 static int run_row(aw_grid_t *g, const aw_report_snap_t *s, const aw_report_run_t *r, aw_report_format_t fmt,
-                   const aw_report_diff_t *d, size_t di)
+                   const aw_report_diff_t *d, size_t di, int jobs)
 {
     aw_cell_t *row = aw_grid_row(g);
     if (row == NULL)
@@ -123,17 +123,21 @@ static int run_row(aw_grid_t *g, const aw_report_snap_t *s, const aw_report_run_
     aw_grid_text(g, &row[8], buf);
     row[8].num = eta;
     row[8].isnum = 1;
+    if (jobs)
+        aw_grid_text(g, &row[9], r->job);
     return stale;
 }
 
 /* The grid's columns: the fixed ones with the differing keys after the first two. */
-static int run_columns(const aw_report_diff_t *d, const char ***keys, const char ***heads, char **align)
+static int run_columns(const aw_report_diff_t *d, int jobs, const char ***keys, const char ***heads, char **align)
 {
+    /* cluster mode (task files, docs/cluster.md) adds each task's latest job as a last column */
     static const char *k0[] = {"identity", "name", "status", "epoch", "epochs", "bound", "points_per_s", "updated",
-                               "eta_s"};
-    static const char *h0[] = {"Run", "Name", "Status", "Epoch", "of", "Train bound", "Points/s", "Updated", "ETA"};
-    static const char a0[] = "lllrrrrlr";
-    size_t nc = RUN_FIXED + d->n_keys;
+                               "eta_s", "job"};
+    static const char *h0[] = {"Run", "Name", "Status", "Epoch", "of", "Train bound", "Points/s", "Updated", "ETA",
+                               "Job"};
+    static const char a0[] = "lllrrrrlrl";
+    size_t nc = RUN_FIXED + (size_t)jobs + d->n_keys;
     *keys = calloc(nc, sizeof **keys);
     *heads = calloc(nc, sizeof **heads);
     *align = malloc(nc + 1);
@@ -189,15 +193,18 @@ int aw_report_runs(const aw_report_snap_t *s, const aw_report_query_t *q, aw_rep
             specs[shown++] = s->runs[i].row.spec;
     if (rc == AW_OK)
         rc = aw_report_spec_diff(specs, shown, &d, err);
-    if (rc == AW_OK && run_columns(&d, &keys, &heads, &align) < 0)
+    int jobs = 0;
+    for (size_t i = 0; i < s->n_runs; i++)
+        jobs |= keep != NULL && keep[i] && s->runs[i].job[0] != '\0';
+    if (rc == AW_OK && run_columns(&d, jobs, &keys, &heads, &align) < 0)
         rc = aw_error_set(err, AW_ENOMEM, "out of memory");
     if (rc == AW_OK) {
-        aw_grid_t g = {.ncol = RUN_FIXED + (int)d.n_keys, .keys = keys, .heads = heads, .align = align};
+        aw_grid_t g = {.ncol = RUN_FIXED + jobs + (int)d.n_keys, .keys = keys, .heads = heads, .align = align};
         int running = 0, n_stale = 0;
         for (size_t i = 0, di = 0; i < s->n_runs; i++) {
             if (!keep[i])
                 continue;
-            int stale = run_row(&g, s, &s->runs[i], fmt, &d, di++);
+            int stale = run_row(&g, s, &s->runs[i], fmt, &d, di++, jobs);
             n_stale += stale;
             running += s->runs[i].row.status == AW_RUN_RUNNING && !stale;
         }

@@ -18,6 +18,7 @@ typedef struct aw_report_run {
     int has_metrics;          /* 1 if at least one epoch's metrics exist */
     aw_store_metrics_t last;  /* the newest metrics row (owned arrays; valid when has_metrics) */
     double recent_epoch_s;    /* mean wall seconds of the newest (up to 5) epochs; NaN without metrics */
+    char job[160];            /* cluster mode: the task's latest job ("slurm job 12_3 ... on HOST"), else "" */
 } aw_report_run_t;
 
 /* Everything the tables read, taken in one read transaction. */

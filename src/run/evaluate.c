@@ -67,18 +67,27 @@ static int binarize_points(const aw_dataset_t *ds, const size_t *idx, int m, con
 }
 
 /* Evaluates every chunk not yet stored, storing each as it is done. */
-static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
-                       const aw_run_eval_setup_t *es, const aw_store_eval_key_t *key, int chunk, eval_bufs_t *b,
-                       aw_error_t *err)
+void aw_run_shard_range(long n_points, int batch, int shards, int k, long *lo, long *hi)
 {
-    const long n_points = es->n_points;
+    int64_t calls = (n_points + batch - 1) / batch;
+    int64_t c0 = calls * k / shards, c1 = calls * (k + 1) / shards;
+    *lo = (long)(c0 * batch < n_points ? c0 * batch : n_points);
+    *hi = (long)(c1 * batch < n_points ? c1 * batch : n_points);
+}
+
+/* Evaluates every chunk of points [lo, hi) not yet stored, storing each as it is done. */
+static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *ds,
+                       const aw_run_eval_setup_t *es, const aw_store_eval_key_t *key, int chunk, long lo, long hi,
+                       eval_bufs_t *b, aw_error_t *err)
+{
+    const long n_points = hi;
     int rc;
     double t0 = aw_run_now_s();
     int64_t n_done = 0;
     for (long i = 0; i < n_points; i++)
         n_done += b->done[i] != 0;
     const uint64_t kstream = key_stream(key);
-    for (long first = 0; first < n_points; first += chunk) {
+    for (long first = lo; first < n_points; first += chunk) {
         int m = (int)(n_points - first < chunk ? n_points - first : chunk);
         int todo = 0;
         for (int j = 0; j < m; j++)
@@ -111,26 +120,33 @@ static int eval_chunks(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t
             b->all[first + j] = b->vals[j];
         }
         n_done = 0;
-        for (long i = 0; i < n_points; i++)
+        for (long i = lo; i < hi; i++)
             n_done += b->done[i] != 0;
         aw_progress_t p = {.kind = AW_PROGRESS_EVAL, .epoch = c->ps.epoch, .estimator = e->estimator,
-                           .done = n_done, .total = n_points, .eta_s = -1};
+                           .done = n_done, .total = hi - lo, .eta_s = -1};
         aw_run_notify(c, &p);
     }
     return AW_OK;
+}
+
+void aw_run_eval_summary(const double *values, long n, double *mean, double *se)
+{
+    double m = 0, var = 0;
+    for (long i = 0; i < n; i++)
+        m += values[i];
+    m /= (double)n;
+    for (long i = 0; i < n; i++)
+        var += (values[i] - m) * (values[i] - m);
+    *mean = m;
+    *se = n > 1 ? sqrt(var / (double)(n - 1) / (double)n) : 0.0;
 }
 
 /* Mean and standard error over the points, summed in index order, stored as the evaluation's result. */
 static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_store_eval_key_t *key, const double *all,
                        long n_points, aw_error_t *err)
 {
-    double mean = 0, var = 0;
-    for (long i = 0; i < n_points; i++)
-        mean += all[i];
-    mean /= (double)n_points;
-    for (long i = 0; i < n_points; i++)
-        var += (all[i] - mean) * (all[i] - mean);
-    double se = n_points > 1 ? sqrt(var / (double)(n_points - 1) / (double)n_points) : 0.0;
+    double mean, se;
+    aw_run_eval_summary(all, n_points, &mean, &se);
     aw_store_eval_t fin;
     int rc = aw_store_eval_begin(c->store, key, n_points, &fin, err);
     if (rc < 0)
@@ -212,8 +228,13 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *d
                      .idx = malloc(sizeof(size_t) * (size_t)chunk)};
     if (b.done == NULL || b.all == NULL || b.x == NULL || b.vals == NULL || b.idx == NULL)
         rc = aw_error_set(err, AW_ENOMEM, "out of memory for evaluation");
-    else if ((rc = aw_store_eval_points(c->store, &key, n_points, b.all, b.done, err)) == AW_OK &&
-             (rc = eval_chunks(c, e, ds, &es, &key, chunk, &b, err)) == AW_OK)
+    /* A shard task evaluates its own whole calls of points and leaves the result to the merge. */
+    const int shard = c->opts->task == AW_RUN_TASK_SHARD;
+    long lo = 0, hi = n_points;
+    if (shard)
+        aw_run_shard_range(n_points, chunk, e->shards, c->opts->shard, &lo, &hi);
+    if (rc == AW_OK && (rc = aw_store_eval_points(c->store, &key, n_points, b.all, b.done, err)) == AW_OK &&
+        (rc = eval_chunks(c, e, ds, &es, &key, chunk, lo, hi, &b, err)) == AW_OK && !shard)
         rc = eval_finish(c, e, &key, b.all, n_points, err);
     bufs_fini(&b);
     return rc;
@@ -229,6 +250,12 @@ int aw_run_evals(run_ctx_t *c, int final, aw_error_t *err)
     for (int j = 0; j < spec->n_eval && rc == AW_OK; j++) {
         const aw_eval_spec_t *e = &spec->eval[j];
         int due = final || (e->every > 0 && c->ps.epoch % e->every == 0);
+        /* Cluster tasks: the final evaluation of a sharded entry is its shard tasks' (and only theirs). */
+        const int last = c->ps.epoch == spec->train.epochs, sharded = last && e->shards > 1;
+        if (c->opts->task == AW_RUN_TASK_TRAIN && sharded)
+            due = 0;
+        if (c->opts->task == AW_RUN_TASK_SHARD)
+            due = last && j == c->opts->shard_eval;
         if (!due)
             continue;
         int which = strcmp(e->split, "train") == 0 ? 0 : 1;

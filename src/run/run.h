@@ -54,6 +54,13 @@ typedef struct aw_progress {
 
 typedef void (*aw_progress_fn)(void *ctx, const aw_progress_t *p);
 
+/* Which evaluations a process does (docs/cluster.md). */
+typedef enum aw_run_task {
+    AW_RUN_TASK_ALL = 0, /* every evaluation, whole (a plain run) */
+    AW_RUN_TASK_TRAIN,   /* a training task: the final evaluations with shards > 1 are left to shard tasks */
+    AW_RUN_TASK_SHARD    /* a shard task: only one shard of one final evaluation, never finished here */
+} aw_run_task_t;
+
 typedef struct aw_run_opts {
     int threads;                        /* 0: the spec's train.threads */
     volatile sig_atomic_t *stop;        /* set to nonzero by a signal handler: stop at the next step */
@@ -67,6 +74,8 @@ typedef struct aw_run_opts {
     double eval_save_s;                 /* seconds of work between saves of an evaluation call's partial
                                            state (0: AW_RUN_EVAL_SAVE_S) */
     const struct aw_method_ops *method;  /* testing aid: train with these ops instead of the spec's method */
+    aw_run_task_t task;                 /* cluster tasks (src/cluster): which evaluations this process does */
+    int shard_eval, shard;              /* AW_RUN_TASK_SHARD: the evaluate entry and its shard (0-based) */
 } aw_run_opts_t;
 
 /* Trains and evaluates `spec` in `store`: starts it, resumes it from its latest
@@ -98,6 +107,14 @@ int aw_run_check(const aw_spec_t *spec, char fingerprint[65], aw_error_t *err);
  * run is not yet in the store, recomputing its identity and naming it
  * NAME-repeat=R. */
 int aw_run_next_replicate(aw_store_t *store, aw_spec_t *spec, aw_error_t *err);
+
+/* Shard k of `shards` of an evaluation of n_points points in calls of `batch` points: points [*lo, *hi),
+ * whole calls only, so that every call's generator is the unsharded evaluation's (empty when there are
+ * fewer calls than shards). */
+void aw_run_shard_range(long n_points, int batch, int shards, int k, long *lo, long *hi);
+
+/* Mean of values[n] (summed in index order) and its standard error: an evaluation's result. */
+void aw_run_eval_summary(const double *values, long n, double *mean, double *se);
 
 /* Fills data options from the spec's dataset section (pointers borrow from spec). */
 void aw_run_data_opts(const aw_spec_t *spec, aw_data_opts_t *o);

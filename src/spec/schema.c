@@ -141,6 +141,10 @@ static const aw_key_t EVAL[] = {
     {.key = "batch", .type = AW_KEY_INT, .def = NULL, .lo = 1, .identity = 1,
      .doc = "points processed together (memory and speed, not the result); the default is the estimator's",
      .offset = E_(batch)},
+    {.key = "shards", .type = AW_KEY_INT, .def = "1", .lo = 1, .hi = 100000, .identity = 0,
+     .doc = "cluster mode: the final evaluation as N tasks of whole batches of points (the same values; not in "
+            "the settings string)",
+     .offset = E_(shards)},
     {0}};
 
 const aw_spec_section_t AW_SPEC_SECTIONS[] = {

@@ -63,6 +63,7 @@ typedef struct aw_eval_spec {
     char split[8];             /* train | test */
     long size;                 /* points evaluated; 0 = the whole split */
     int every;                 /* also every N epochs; 0 = only after the last epoch */
+    int shards;                /* cluster mode: tasks the final evaluation is split into (not in its key) */
 } aw_eval_spec_t;
 
 typedef struct aw_spec {

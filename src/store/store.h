@@ -7,8 +7,8 @@
  * The schema is versioned by PRAGMA user_version and built by a list of forward
  * migrations; the file is marked by PRAGMA application_id and table aiwae_meta.
  *
- * Cluster mode (not built yet): array tasks may each write their own file with
- * this schema; a reader merges files by taking the union of their rows, because
+ * Cluster mode (src/cluster, docs/cluster.md): array tasks each write their own file
+ * with this schema; the merge takes the union of their rows, because
  * every key is natural -- run identity (SHA-256 hex of the resolved spec), epoch,
  * checkpoint position, evaluation (estimator, settings, split, epoch) and point
  * index -- never an autoincrement id, so rows from different files never collide
