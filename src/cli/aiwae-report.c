@@ -270,8 +270,10 @@ static int run_command(aw_store_t *store, const aw_report_snap_t *snap, const cl
     case CMD_NONE:
         break;
     }
-    if (rc < 0)
+    if (rc < 0) {
+        free(text); /* e.g. the table, when its --baseline block failed */
         return die(rc, err.msg);
+    }
     return text != NULL ? print_text(text) : AW_EXIT_OK;
 }
 
