@@ -105,6 +105,7 @@ static const aw_key_t MODEL[] = {
             "start from; ~: random (docs/evaluate-your-model.md)",
      .offset = S_(model.init)},
     {.key = "init_sha256", .type = AW_KEY_TEXT, .def = "~", .cap = 65, .identity = 1, .omit_default = 1,
+     .expect = "64 lowercase hex digits",
      .doc = "SHA-256 of model.init (64 hex digits), computed when the spec resolves; given, the run checks it",
      .offset = S_(model.init_sha256)},
     {0}};
@@ -491,7 +492,7 @@ static int resolve_init(load_t *L, const aw_ynode_t *m, aw_spec_t *s)
         size_t n = strspn(h, "0123456789abcdef");
         if (n != 64 || h[n] != '\0')
             return aw_spec_expected(L, aw_spec_get(m, "init_sha256"), "model.init_sha256",
-                                    "64 lowercase hex digits");
+                                    aw_keys_find(MODEL, "init_sha256")->expect);
         return AW_OK;
     }
     aw_buf_t b = {0};
