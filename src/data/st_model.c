@@ -84,10 +84,13 @@ int aw_st_model_shape(const aw_st_file_t *f, aw_shape_t *out, aw_error_t *err)
     if (out->n_hidden == 0)
         return aw_error_set(err, AW_EFORMAT, "no tensor encoder.transform.0.weight (expected the original "
                             "state-dict names: " ST_NAMES ")");
+    if (aw_st_find(f, "encoder.fc_mu.weight") == NULL)
+        return aw_error_set(err, AW_EFORMAT, "no tensor encoder.fc_mu.weight (expected the original "
+                            "state-dict names: " ST_NAMES ")");
     int64_t H = dim_of(f, "encoder.fc_mu.weight", 0);
     if (H < 0)
-        return aw_error_set(err, AW_EFORMAT, "no 2-D tensor encoder.fc_mu.weight (expected the original "
-                            "state-dict names: " ST_NAMES ")");
+        return aw_error_set(err, AW_EFORMAT, "tensor encoder.fc_mu.weight: expected a 2-D weight [out, in] of "
+                            "widths 1..%d", AW_MAX_WIDTH);
     out->H = (int)H;
     return AW_OK;
 }
