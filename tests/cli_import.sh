@@ -42,6 +42,9 @@ expect_err "finished (0 epochs)" "trains no epoch"
 points a active_units > "$TMP/a.units"; points b active_units > "$TMP/b.units"
 [ -s "$TMP/a.units" ] && cmp -s "$TMP/a.units" "$TMP/b.units" && ok "active_units values identical to a's" ||
   bad "active_units of the import differ from a's"
+expect_status 0 "--disk" "$REPORT" --db "$DB" --disk --format csv
+[ "$(awk -F, '$2 == "b" { print $4, $7 }' "$TMP/out")" = "1 1" ] && ok "an evaluate-only run keeps its initial checkpoint" ||
+  bad "--disk for b: $(grep ',b,' "$TMP/out")"
 expect_status 0 "export the import (its epoch 0)" "$REPORT" --db "$DB" --export b -o "$TMP/b.st"
 data_section "$TMP/a.st" > "$TMP/a.data"; data_section "$TMP/b.st" > "$TMP/b.data"
 [ -s "$TMP/a.data" ] && cmp -s "$TMP/a.data" "$TMP/b.data" && ok "parameters byte-identical after the round trip" ||
