@@ -48,7 +48,8 @@ static int load_init(const aw_spec_t *spec, aw_model_t *m, aw_error_t *err)
     if (strcmp(hex, spec->model.init_sha256) != 0) {
         aw_buf_fini(&b);
         return aw_error_set(err, AW_ESPEC, "model.init: %s has SHA-256 %.12s..., the run's model.init_sha256 is "
-                            "%.12s... (the file changed since the run was created)", path, hex, spec->model.init_sha256);
+                            "%.12s... (the file changed since the run was created)", path, hex,
+                            spec->model.init_sha256);
     }
     aw_st_file_t f;
     rc = aw_st_parse(b.data, b.size, &f, err);
