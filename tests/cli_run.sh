@@ -48,7 +48,7 @@ expect_err "aiwae-run: error: $TMP/bad.yaml:2:" "spec error names file:line:col"
 expect_err "method.samples" "spec error names the key path"
 [ "$(wc -l < "$TMP/err")" -eq 1 ] && ok "spec error is one line" || bad "spec error is $(wc -l < "$TMP/err") lines"
 expect_status 1 "a misspelt --set key" "$RUN" --dry-run --set model.latnet=5 "$TMP/defaults.yaml"
-expect_err "model.latnet: unknown key (expected one of latent, hidden); did you mean model.latent?" "--set suggests the nearest key"
+expect_err "model.latnet: unknown key (expected one of latent, hidden, init, init_sha256); did you mean model.latent?" "--set suggests the nearest key"
 
 cat > "$TMP/tiny.yaml" <<YAML
 name: tiny

@@ -275,6 +275,40 @@ START_TEST(test_model_names_and_shapes)
 END_TEST
 
 /* PyTorch loads the file into the original module structure and computes log p(x,h). */
+/* aw_st_model_load: an encoded model loads back bit for bit; a model of another shape is refused with both
+ * shapes named. */
+START_TEST(test_model_load)
+{
+    aw_model_t a, b, c;
+    paper_model(&a, 7);
+    paper_model(&b, 8);
+    aw_st_entry_t e[AW_ST_MODEL_MAX_TENSORS];
+    char names[AW_ST_MODEL_MAX_TENSORS][AW_ST_NAME_LEN];
+    size_t n = aw_st_model_entries(&a, e, names);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    aw_error_t err = {0};
+    ck_assert_msg(aw_st_encode(e, n, NULL, 0, &buf, &len, &err) == 0, "%s", err.msg);
+    aw_st_file_t f;
+    ck_assert_msg(aw_st_parse(buf, len, &f, &err) == 0, "%s", err.msg);
+    ck_assert(memcmp(a.params, b.params, a.n_params * sizeof *a.params) != 0);
+    ck_assert_msg(aw_st_model_load(&f, &b, &err) == 0, "%s", err.msg);
+    ck_assert(memcmp(a.params, b.params, a.n_params * sizeof *a.params) == 0);
+    aw_shape_t other = {.D = 784, .H = 20, .n_hidden = 1, .hidden = {100}};
+    aw_rng_t rng;
+    aw_rng_seed(&rng, 1, 1);
+    ck_assert(aw_model_init(&c, &other, &rng, &err) == 0);
+    ck_assert_int_eq(aw_st_model_load(&f, &c, &err), AW_EFORMAT);
+    ck_assert_str_eq(err.msg, "holds a model with model.latent 50, model.hidden [200, 200] and 784 pixels; the spec "
+                              "(with its data set) has model.latent 20, model.hidden [100] and 784 pixels");
+    aw_st_file_fini(&f);
+    free(buf);
+    aw_model_fini(&a);
+    aw_model_fini(&b);
+    aw_model_fini(&c);
+}
+END_TEST
+
 START_TEST(test_torch_log_joint)
 {
     if (system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
@@ -336,6 +370,7 @@ static Suite *st_suite(void)
     tcase_add_test(t, test_round_trip);
     tcase_add_test(t, test_parser_refusals);
     tcase_add_test(t, test_model_names_and_shapes);
+    tcase_add_test(t, test_model_load);
     suite_add_tcase(s, t);
     t = tcase_create("pytorch");
     tcase_add_checked_fixture(t, setup, teardown);

@@ -124,8 +124,8 @@ static const struct {
     {"idx_key_for_mnist", ":3:3: dataset.train_images: does not apply to dataset mnist (only to idx)"},
     {"idx_missing_test", ":2:3: dataset: missing key test_images (required for dataset idx)"},
     {"int_fraction", ":2:11: model.latent: expected an integer in 1..65536, found 1.5"},
-    {"int_overflow", ":2:11: train.epochs: expected an integer in 1..2147483647, found 99999999999"},
-    {"int_sequence", ":2:11: train.epochs: expected an integer >= 1, found a sequence of 2 items"},
+    {"int_overflow", ":2:11: train.epochs: expected an integer >= 1 (0 only with model.init), found 99999999999"},
+    {"int_sequence", ":2:11: train.epochs: expected an integer >= 1 (0 only with model.init), found a sequence of 2 items"},
     {"int_word", ":2:12: method.samples: expected an integer >= 1, found \"five\""},
     {"int_zero_flow", ":1:31: method.samples: expected an integer >= 1, found 0"},
     {"lr_negative", ":2:18: train.learning_rate: expected a number > 0, found -1.0e-3"},
@@ -269,7 +269,7 @@ static const struct {
      "--set modle.latent=5: modle: unknown key (expected one of name, seed, repeat, dataset, model, method, train, "
      "evaluate, sweep); did you mean model?"},
     {"{}", {"sweep.repeat=3"}, "--set sweep.repeat=3: sweep.repeat: expected a non-empty sequence of values, found 3"},
-    {"{}", {"sweep.train.epochs=[1, x]"}, "--set sweep.train.epochs=[1, x]: train.epochs: expected an integer >= 1, found \"x\""},
+    {"{}", {"sweep.train.epochs=[1, x]"}, "--set sweep.train.epochs=[1, x]: train.epochs: expected an integer >= 1 (0 only with model.init), found \"x\""},
     {"{}", {"dataset={name: idx, train_images: a}"},
      "--set dataset={name: idx, train_images: a}: dataset: missing key test_images (required for dataset idx)"},
     {"{}", {"name=a/b"}, "--set name=a/b: name: expected a name of letters, digits and . _ , + = - (starting with a "

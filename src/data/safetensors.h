@@ -97,4 +97,14 @@ int aw_st_get_f32(const aw_st_file_t *f, const aw_st_tensor_t *t, float *out, si
 #define AW_ST_NAME_LEN 48
 size_t aw_st_model_entries(const aw_model_t *m, aw_st_entry_t *out, char (*names)[AW_ST_NAME_LEN]);
 
+/* The shape of the model f holds under those names (D from encoder.transform.0, the hidden widths
+ * from encoder.transform.{0,2,..}, H from encoder.fc_mu): AW_EFORMAT naming the missing or malformed
+ * tensor. */
+int aw_st_model_shape(const aw_st_file_t *f, aw_shape_t *out, aw_error_t *err);
+
+/* Copies f's tensors into m's parameters (st_model.c). The file's shape must be m's (else an error
+ * naming both), every tensor of aw_st_model_entries must be there, F32 and of its shape, and no other
+ * tensor may be (each error names the tensor). AW_EFORMAT; m may be partly overwritten on error. */
+int aw_st_model_load(const aw_st_file_t *f, aw_model_t *m, aw_error_t *err);
+
 #endif

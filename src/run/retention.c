@@ -42,6 +42,8 @@ int aw_run_keeps_checkpoint(const aw_spec_t *spec, int64_t epoch)
 
 int64_t aw_run_kept_count(const aw_spec_t *spec)
 {
+    if (spec->train.epochs == 0)
+        return 1; /* an evaluate-only run (model.init) keeps its initial state, its newest checkpoint */
     int64_t n = 0;
     for (int64_t e = 1; e <= spec->train.epochs; e++)
         n += aw_run_keeps_checkpoint(spec, e);

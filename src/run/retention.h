@@ -14,7 +14,7 @@
 int aw_run_keeps_checkpoint(const aw_spec_t *spec, int64_t epoch);
 
 /* How many end-of-epoch checkpoints the rule keeps over the whole run (the disk cost is this times
- * one checkpoint's size). */
+ * one checkpoint's size); 1 for train.epochs 0, whose initial state is its newest checkpoint. */
 int64_t aw_run_kept_count(const aw_spec_t *spec);
 
 #endif

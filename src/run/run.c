@@ -167,6 +167,8 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     else if (found)
         snprintf(msg, sizeof msg, "resuming at epoch %lld step %lld of %lld", (long long)c.ps.epoch + 1,
                  (long long)c.ps.position, (long long)aw_run_steps_per_epoch(&c));
+    else if (spec->train.epochs == 0)
+        snprintf(msg, sizeof msg, "evaluating the parameters of model.init %.160s (train.epochs 0)", spec->model.init);
     else
         snprintf(msg, sizeof msg, "starting: %zu training images, %lld steps per epoch", c.train.n,
                  (long long)aw_run_steps_per_epoch(&c));

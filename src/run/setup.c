@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/safetensors.h"
+#include "util/io.h"
+#include "util/sha256.h"
+
 void aw_run_data_opts(const aw_spec_t *spec, aw_data_opts_t *o)
 {
     memset(o, 0, sizeof *o);
@@ -30,6 +34,32 @@ void aw_run_ctx_fini(run_ctx_t *c)
     free(c->xbatch);
 }
 
+/* Overwrites m's parameters with those of the file model.init, whose SHA-256 must still be the one the
+ * spec resolved with (it is part of the run's identity). */
+static int load_init(const aw_spec_t *spec, aw_model_t *m, aw_error_t *err)
+{
+    const char *path = spec->model.init;
+    aw_buf_t b = {0};
+    int rc = aw_io_read_file(path, AW_IO_MAX_BYTES, &b, err);
+    if (rc < 0)
+        return aw_error_prefix(err, "model.init");
+    char hex[AW_SHA256_HEX];
+    aw_sha256_hex(b.data, b.size, hex);
+    if (strcmp(hex, spec->model.init_sha256) != 0) {
+        aw_buf_fini(&b);
+        return aw_error_set(err, AW_ESPEC, "model.init: %s has SHA-256 %.12s..., the run's model.init_sha256 is "
+                            "%.12s... (the file changed since the run was created)", path, hex,
+                            spec->model.init_sha256);
+    }
+    aw_st_file_t f;
+    rc = aw_st_parse(b.data, b.size, &f, err);
+    aw_buf_fini(&b);
+    if (rc == AW_OK)
+        rc = aw_st_model_load(&f, m, err);
+    aw_st_file_fini(&f);
+    return rc < 0 ? aw_error_prefix(err, "model.init: %s", path) : AW_OK;
+}
+
 int aw_run_ctx_init(run_ctx_t *c, aw_error_t *err)
 {
     const aw_spec_t *spec = c->spec;
@@ -49,6 +79,8 @@ int aw_run_ctx_init(run_ctx_t *c, aw_error_t *err)
         shape.hidden[i] = spec->model.hidden[i];
     aw_rng_seed(&c->rng, spec->seed, 0x52554eULL + (uint64_t)spec->repeat);
     if ((rc = aw_model_init(&c->model, &shape, &c->rng, err)) < 0)
+        return rc;
+    if (spec->model.init[0] != '\0' && (rc = load_init(spec, &c->model, err)) < 0)
         return rc;
     if ((rc = c->ops->create(spec->method.cfg.bytes, &spec->train.adam, &c->model, spec->train.batch_size,
                              &c->method, err)) < 0) {

@@ -15,6 +15,8 @@
 #include "methods/plugin.h"
 #include "spec/schema.h"
 #include "util/fmtnum.h"
+#include "util/io.h"
+#include "util/sha256.h"
 
 #define MAX_KEYS 32 /* keys of one table */
 
@@ -98,6 +100,14 @@ static const aw_key_t MODEL[] = {
     {.key = "hidden", .type = AW_KEY_CUSTOM, .def = "[200, 200]", .expect = "a sequence of 1 to 4 integers in 1..65536",
      .identity = 1, .doc = "widths of each network's tanh layers (the decoder uses them in reverse)",
      .offset = S_(model.hidden)},
+    {.key = "init", .type = AW_KEY_TEXT, .def = "~", .cap = 4096, .identity = 0, .omit_default = 1,
+     .doc = "safetensors file (original state-dict names, as aiwae-report --export writes) the parameters "
+            "start from; ~: random (docs/evaluate-your-model.md)",
+     .offset = S_(model.init)},
+    {.key = "init_sha256", .type = AW_KEY_TEXT, .def = "~", .cap = 65, .identity = 1, .omit_default = 1,
+     .expect = "64 lowercase hex digits",
+     .doc = "SHA-256 of model.init (64 hex digits), computed when the spec resolves; given, the run checks it",
+     .offset = S_(model.init_sha256)},
     {0}};
 
 static const aw_key_t METHOD[] = {
@@ -105,9 +115,11 @@ static const aw_key_t METHOD[] = {
      .doc = "training method; its own keys follow", .offset = S_(method.name)},
     {0}};
 
+#define EPOCHS_EXPECT "an integer >= 1 (0 only with model.init)"
 static const aw_key_t TRAIN[] = {
-    {.key = "epochs", .type = AW_KEY_INT, .def = "3280", .lo = 1, .identity = 1,
-     .doc = "epochs to train (Burda's schedule has 3280)", .offset = S_(train.epochs)},
+    {.key = "epochs", .type = AW_KEY_INT, .def = "3280", .lo = 0, .identity = 1, .expect = EPOCHS_EXPECT,
+     .doc = "epochs to train (Burda's schedule has 3280); 0 with model.init: evaluate it only",
+     .offset = S_(train.epochs)},
     {.key = "batch_size", .type = AW_KEY_INT, .def = NULL, .lo = 1, .identity = 1,
      .doc = "B, points per minibatch; the default is the method's", .offset = S_(train.batch_size)},
     {.key = "learning_rate", .type = AW_KEY_FLOAT, .def = "0.001", .range = AW_GT0, .identity = 1,
@@ -471,6 +483,31 @@ static int resolve_dataset(load_t *L, const aw_ynode_t *root, aw_spec_t *s)
     return AW_OK;
 }
 
+/* model.init_sha256: checked when given (a canonical text read back gives it, so that no file is read),
+ * else the SHA-256 of model.init's bytes; an error without model.init. */
+static int resolve_init(load_t *L, const aw_ynode_t *m, aw_spec_t *s)
+{
+    char *h = s->model.init_sha256;
+    if (s->model.init[0] == '\0')
+        return h[0] == '\0' ? AW_OK
+                            : aw_spec_fail(L, aw_spec_get(m, "init_sha256"), "model.init_sha256",
+                                           "given without model.init");
+    if (h[0] != '\0') {
+        size_t n = strspn(h, "0123456789abcdef");
+        if (n != 64 || h[n] != '\0')
+            return aw_spec_expected(L, aw_spec_get(m, "init_sha256"), "model.init_sha256",
+                                    aw_keys_find(MODEL, "init_sha256")->expect);
+        return AW_OK;
+    }
+    aw_buf_t b = {0};
+    aw_error_t e = {0};
+    if (aw_io_read_file(s->model.init, AW_IO_MAX_BYTES, &b, &e) < 0)
+        return aw_spec_fail(L, aw_spec_get(m, "init"), "model.init", "%s", e.msg);
+    aw_sha256_hex(b.data, b.size, h);
+    aw_buf_fini(&b);
+    return AW_OK;
+}
+
 static int resolve_model(load_t *L, const aw_ynode_t *root, aw_spec_t *s)
 {
     unsigned char given[MAX_KEYS];
@@ -480,7 +517,7 @@ static int resolve_model(load_t *L, const aw_ynode_t *root, aw_spec_t *s)
     int rc = aw_spec_get_section(L, root, "", "model", nm.p, &m);
     if (rc == AW_OK)
         rc = read_keys(L, m, "model", MODEL, aw_keys_count(MODEL), NULL, s, given, read_custom, NULL);
-    return rc;
+    return rc == AW_OK ? resolve_init(L, m, s) : rc;
 }
 
 /* Names and key tables of every method (estimator: every estimator), NULL-terminated. */
@@ -572,6 +609,8 @@ static int resolve_train(load_t *L, const aw_ynode_t *root, aw_spec_t *s)
     int rc = aw_spec_get_section(L, root, "", "train", nm.p, &t);
     if (rc == AW_OK)
         rc = read_keys(L, t, "train", TRAIN, aw_keys_count(TRAIN), NULL, s, given, NULL, NULL);
+    if (rc == AW_OK && s->train.epochs == 0 && s->model.init[0] == '\0')
+        return aw_spec_expected(L, aw_spec_get(t, "epochs"), "train.epochs", EPOCHS_EXPECT);
     return rc;
 }
 

@@ -84,6 +84,8 @@ typedef struct aw_spec {
         int latent;            /* H, latent size */
         int n_hidden;          /* number of deterministic layers, 1..AW_MAX_HIDDEN */
         int hidden[AW_MAX_HIDDEN]; /* their widths, as listed in model.hidden */
+        char init[4096];       /* safetensors file the parameters start from; "" = random initialization */
+        char init_sha256[65];  /* its SHA-256 (hex), computed when the spec resolves; "" without init */
     } model;                   /* network shape */
     struct {
         char name[32];         /* the method's name (a row of the plugin table) */
