@@ -199,8 +199,10 @@ fail:
          * does it again. */
         aw_run_status_t st = was_finished ? AW_RUN_FINISHED : rc == AW_EINTR ? AW_RUN_INTERRUPTED : AW_RUN_FAILED;
         (void)aw_store_run_set_status(store, spec->identity, st, was_finished ? NULL : err->msg, &e2);
-        /* Best effort, like the status: without the event the run is simply retried next time. */
-        if (st == AW_RUN_FAILED)
+        /* Best effort, like the status: without the event the run is simply retried next time. A store
+         * error (disk full, read-only, I/O) or running out of memory says nothing about the run's inputs:
+         * not logged against them, so that the same command resumes the run once the cause is gone. */
+        if (st == AW_RUN_FAILED && rc != AW_EDB && rc != AW_ENOMEM)
             (void)aw_run_log_failure(spec, store, err->msg, &e2);
     }
     aw_run_ctx_fini(&c);
