@@ -141,9 +141,8 @@ static int sections_load(const aw_ckpt_t *c, aw_run_ckpt_t *ck, aw_error_t *err)
     size_t n_params = aw_shape_n_params(&ck->shape), len = 0;
     /* The parameter section must hold the shape's count before anything that large is allocated: a shape
      * read back from a database is input too (found by fuzz_ckpt). */
-    if (aw_ckpt_get(c, "PARM", &len) == NULL || len / sizeof(float) != n_params || len % sizeof(float) != 0)
-        return aw_error_set(err, AW_EFORMAT, "checkpoint's parameter section holds %zu bytes, its shape needs %zu "
-                            "parameters", len, n_params);
+    if (aw_ckpt_need(c, "PARM", n_params * sizeof(float), err) == NULL)
+        return AW_EFORMAT;
     if ((ck->params = malloc(n_params * sizeof(float))) == NULL)
         return aw_error_set(err, AW_ENOMEM, "out of memory for a checkpoint's %zu parameters", n_params);
     if ((rc = aw_ckpt_get_f32(c, "PARM", ck->params, n_params, err)) < 0)
