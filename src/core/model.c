@@ -62,6 +62,16 @@ static void bind_layers(aw_model_t *m)
     m->dec_n = (size_t)(p - m->params) - m->dec_off;
 }
 
+int aw_shape_equal(const aw_shape_t *a, const aw_shape_t *b)
+{
+    if (a->D != b->D || a->H != b->H || a->n_hidden != b->n_hidden)
+        return 0;
+    for (int i = 0; i < a->n_hidden; i++)
+        if (a->hidden[i] != b->hidden[i])
+            return 0;
+    return 1;
+}
+
 size_t aw_shape_n_params(const aw_shape_t *shape)
 {
     if (!shape_valid(shape))

@@ -43,6 +43,9 @@ typedef struct aw_model {
  * AW_MAX_HIDDEN). */
 size_t aw_shape_n_params(const aw_shape_t *shape);
 
+/* 1 if a and b describe the same architecture (D, H and every hidden width), else 0. */
+int aw_shape_equal(const aw_shape_t *a, const aw_shape_t *b);
+
 /* Allocates the parameter block and initializes it (docs/math.md#parameters-and-initialization): layer by layer in layout order, W then b,
  * each element Uniform(-1/sqrt(in), 1/sqrt(in)) drawn from rng. Returns 0, AW_EARG or AW_ENOMEM. */
 int aw_model_init(aw_model_t *m, const aw_shape_t *shape, aw_rng_t *rng, aw_error_t *err);

@@ -33,6 +33,7 @@ typedef double aw_real;
 #define aw_layer_backward_input awd_layer_backward_input
 #define aw_tanh_backward awd_tanh_backward
 #define aw_shape_n_params awd_shape_n_params
+#define aw_shape_equal awd_shape_equal
 #define aw_model_init awd_model_init
 #define aw_model_fini awd_model_fini
 #define aw_model_ws_new awd_model_ws_new

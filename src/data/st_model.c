@@ -95,16 +95,6 @@ int aw_st_model_shape(const aw_st_file_t *f, aw_shape_t *out, aw_error_t *err)
     return AW_OK;
 }
 
-static int same_shape(const aw_shape_t *a, const aw_shape_t *b)
-{
-    if (a->D != b->D || a->H != b->H || a->n_hidden != b->n_hidden)
-        return 0;
-    for (int i = 0; i < a->n_hidden; i++)
-        if (a->hidden[i] != b->hidden[i])
-            return 0;
-    return 1;
-}
-
 static void dims_text(int ndim, const int64_t *shape, char *out, size_t n)
 {
     size_t o = (size_t)snprintf(out, n, "[");
@@ -145,7 +135,7 @@ int aw_st_model_load(const aw_st_file_t *f, aw_model_t *m, aw_error_t *err)
     int rc = aw_st_model_shape(f, &fs, err);
     if (rc < 0)
         return rc;
-    if (!same_shape(&fs, &m->shape)) {
+    if (!aw_shape_equal(&fs, &m->shape)) {
         char a[128], b[128];
         shape_text(&fs, a, sizeof a);
         shape_text(&m->shape, b, sizeof b);

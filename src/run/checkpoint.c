@@ -22,16 +22,6 @@ static int ckpt_build(const run_ctx_t *c, uint8_t **blob, size_t *n, aw_error_t 
     return rc;
 }
 
-static int same_shape(const aw_shape_t *a, const aw_shape_t *b)
-{
-    if (a->D != b->D || a->H != b->H || a->n_hidden != b->n_hidden)
-        return 0;
-    for (int i = 0; i < a->n_hidden; i++)
-        if (a->hidden[i] != b->hidden[i])
-            return 0;
-    return 1;
-}
-
 /* Checks a decoded position against the run's spec, so that a well-formed checkpoint with a valid
  * checksum but impossible numbers (written by anyone who can write the database) is rejected like a
  * damaged one: 0 <= epoch <= epochs, 0 <= position < steps per epoch (0 after the last epoch), every step
@@ -65,7 +55,7 @@ static int ckpt_restore(run_ctx_t *c, const uint8_t *blob, size_t n, aw_error_t 
     int rc = aw_run_ckpt_decode(blob, n, &ck, err);
     if (rc < 0)
         return rc;
-    if (!same_shape(&ck.shape, &c->model.shape))
+    if (!aw_shape_equal(&ck.shape, &c->model.shape))
         rc = aw_error_set(err, AW_EFORMAT, "checkpoint is for another model shape");
     else if (ck.prog.n_temps != c->ps.n_temps)
         rc = aw_error_set(err, AW_EFORMAT, "progress section holds %d temperatures, expected %d", ck.prog.n_temps,
