@@ -1,6 +1,6 @@
 /* step_size.h: the HMC step-size settings that the aiwae method and the ais_nll estimator share
- * (step_size.init / min / max / target_accept; docs/math.md#hmc): their keys and their rule
- * min <= init <= max. */
+ * (step_size.init / min / max / target_accept; docs/math.md#step-size-adaptation): their keys and their
+ * rule min <= init <= max. */
 #ifndef AW_STEP_SIZE_H
 #define AW_STEP_SIZE_H
 

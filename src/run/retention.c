@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-/* The number of Burda's stages (docs/math.md#schedule): stage i lasts 3^i epochs, i = 0..7, the last
- * running to the end of training. */
+/* The number of Burda's stages (docs/math.md#optimizer-and-learning-rate-schedule): stage i lasts 3^i
+ * epochs, i = 0..7, the last running to the end of training. */
 #define BURDA_STAGES 8
 /* A constant schedule keeps the first epoch at or after each 1/CONSTANT_MARKS of the run. */
 #define CONSTANT_MARKS 8
