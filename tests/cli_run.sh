@@ -109,6 +109,8 @@ expect_status 0 "--evaluate over a glob" "$RUN" --db "$TMP/r.db" --evaluate 'tin
 expect_status 0 "--evaluate with active units" "$RUN" --db "$TMP/r.db" --evaluate tiny --set 'evaluate=[{estimator: active_units, size: 40}]'
 [ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM eval_points WHERE estimator = 'active_units'")" = 3 ] \
   && ok "active units stores one variance per latent unit" || bad "active_units values: $(cat "$TMP/err")"
+cat "$TMP/out" "$TMP/err" | grep -q 'active_units at epoch [0-9]*: [0-3] units (40 points)$' \
+  && ok "the progress line gives active units as a count of units" || bad "active_units line: $(cat "$TMP/out" "$TMP/err")"
 expect_status 0 "--table units" "$REPORT" --db "$TMP/r.db" --table units --format csv
 grep -q '^units,iwae,IWAE K=2,2,,,idx,[0-3],' "$TMP/out" && ok "--table units lists the count" || bad "--table units: $(cat "$TMP/out")"
 expect_status 1 "--evaluate cannot change the training" "$RUN" --db "$TMP/r.db" --evaluate tiny --set train.epochs=5

@@ -157,8 +157,12 @@ void progress_on(void *ctx, const aw_progress_t *p)
         put_bar(pr, p->run, head, (double)p->part, (double)p->parts, tail);
         break;
     case AW_PROGRESS_EVAL_DONE:
-        put_line(pr, p->run, 0, 1, "%s at epoch %lld: %.4f +- %.4f nats (%lld points)", p->estimator,
-                 (long long)p->epoch, p->value, p->stderr_, (long long)p->total);
+        if (p->whole)
+            put_line(pr, p->run, 0, 1, "%s at epoch %lld: %g %s (%lld points)", p->estimator, (long long)p->epoch,
+                     p->value, p->unit, (long long)p->total);
+        else
+            put_line(pr, p->run, 0, 1, "%s at epoch %lld: %.4f +- %.4f %s (%lld points)", p->estimator,
+                     (long long)p->epoch, p->value, p->stderr_, p->unit, (long long)p->total);
         break;
     case AW_PROGRESS_DONE:
         put_line(pr, p->run, 0, 1, "finished (%lld epochs)", (long long)p->epoch);

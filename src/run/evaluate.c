@@ -142,8 +142,8 @@ void aw_run_eval_summary(const double *values, long n, double *mean, double *se)
 }
 
 /* Mean and standard error over the points, summed in index order, stored as the evaluation's result. */
-static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_store_eval_key_t *key, const double *all,
-                       long n_points, aw_error_t *err)
+static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_run_eval_setup_t *es,
+                       const aw_store_eval_key_t *key, const double *all, long n_points, aw_error_t *err)
 {
     double mean, se;
     aw_run_eval_summary(all, n_points, &mean, &se);
@@ -156,7 +156,8 @@ static int eval_finish(run_ctx_t *c, const aw_eval_spec_t *e, const aw_store_eva
     if ((rc = aw_store_eval_finish(c->store, key, mean, se, n_points, seconds, err)) < 0)
         return rc;
     aw_progress_t p = {.kind = AW_PROGRESS_EVAL_DONE, .epoch = c->ps.epoch, .estimator = e->estimator,
-                       .done = n_points, .total = n_points, .value = mean, .stderr_ = se, .eta_s = -1};
+                       .done = n_points, .total = n_points, .value = mean, .stderr_ = se, .eta_s = -1,
+                       .unit = es->est->unit};
     aw_run_notify(c, &p);
     return AW_OK;
 }
@@ -191,7 +192,8 @@ static int eval_whole(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t 
     }
     if (rc == AW_OK) {
         aw_progress_t p = {.kind = AW_PROGRESS_EVAL_DONE, .epoch = c->ps.epoch, .estimator = e->estimator,
-                           .done = n_points, .total = n_points, .value = value, .stderr_ = se, .eta_s = -1};
+                           .done = n_points, .total = n_points, .value = value, .stderr_ = se, .eta_s = -1,
+                           .unit = es->est->unit, .whole = 1};
         aw_run_notify(c, &p);
     }
     free(x);
@@ -235,7 +237,7 @@ static int run_eval(run_ctx_t *c, const aw_eval_spec_t *e, const aw_dataset_t *d
         aw_run_shard_range(n_points, chunk, e->shards, c->opts->shard, &lo, &hi);
     if (rc == AW_OK && (rc = aw_store_eval_points(c->store, &key, n_points, b.all, b.done, err)) == AW_OK &&
         (rc = eval_chunks(c, e, ds, &es, &key, chunk, lo, hi, &b, err)) == AW_OK && !shard)
-        rc = eval_finish(c, e, &key, b.all, n_points, err);
+        rc = eval_finish(c, e, &es, &key, b.all, n_points, err);
     bufs_fini(&b);
     return rc;
 }

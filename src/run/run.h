@@ -43,8 +43,10 @@ typedef struct aw_progress {
     int64_t part, parts;      /* EVAL_STEP: units of the chunk's work done and in all (ais_nll: temperatures
                                  of its batches); first, chunk: the chunk's first point and its points */
     int64_t first, chunk;
-    const char *unit;         /* EVAL_STEP: what a unit is, e.g. "temperature" (the estimator's work_unit) */
-    double value, stderr_;    /* EVAL_DONE: mean and standard error */
+    const char *unit;         /* EVAL_STEP: what a unit is, e.g. "temperature" (the estimator's work_unit);
+                                 EVAL_DONE: what the value counts, e.g. "nats" (its unit) */
+    double value, stderr_;    /* EVAL_DONE: mean and standard error over the points, or the summary */
+    int whole;                /* EVAL_DONE: the value summarizes values that are not per point (active units) */
     const char *message;      /* START / NOTE: one line */
 } aw_progress_t;
 
