@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "methods/plugin.h"
+#include "cli/cli_common.h"
 #include "util/error.h"
-#include "run/build_info.h"
 #include "report/disk.h"
 #include "report/paired.h"
 #include "util/optsuggest.h"
@@ -101,8 +101,7 @@ static void usage(FILE *f)
 
 static int die(int code, const char *msg)
 {
-    fprintf(stderr, PROG ": error: %s\n", msg);
-    return aw_error_exit_status(code);
+    return aw_cli_die(PROG, code, msg);
 }
 
 static int usage_error(const char *msg)
@@ -128,17 +127,6 @@ typedef struct cli {
     int watch;                   /* --runs --watch[=SECONDS]: seconds between refreshes, 0 without */
     const char *baseline;        /* --table --baseline LABEL */
 } cli_t;
-
-/* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
-static int print_version(void)
-{
-    char *text = aw_build_info(PROG);
-    if (text == NULL)
-        return die(AW_ENOMEM, "out of memory");
-    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
-    free(text);
-    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
-}
 
 static int print_text(char *text)
 {
@@ -395,7 +383,7 @@ static int take_option(int opt, const char *arg, cli_t *c)
         }
         return st;
     case 'h': usage(stdout); return AW_EXIT_OK;
-    case 'V': return print_version();
+    case 'V': return aw_cli_print_version(PROG);
     default: usage(stderr); return AW_EXIT_USAGE;
     }
 }

@@ -13,9 +13,9 @@
 #include "cli/run_progress.h"
 #include "core/model.h"
 #include "methods/hmc_precision.h"
+#include "cli/cli_common.h"
 #include "util/error.h"
 #include "cluster/cluster.h"
-#include "run/build_info.h"
 #include "util/optsuggest.h"
 #include "run/run.h"
 #include "run/stored.h"
@@ -92,8 +92,7 @@ static void usage(FILE *f)
 
 static int die(int code, const char *msg)
 {
-    fprintf(stderr, PROG ": error: %s\n", msg);
-    return aw_error_exit_status(code);
+    return aw_cli_die(PROG, code, msg);
 }
 
 /* What the command line asks for. */
@@ -110,17 +109,6 @@ typedef struct cli {
     const char *sbatch;   /* --sbatch=OPTS */
     aw_cluster_task_t task; /* --task I [--shard E:K]; run -1: none */
 } cli_t;
-
-/* --version: the version and what the program runs on (BLAS, decoder kernels, SQLite). */
-static int print_version(void)
-{
-    char *text = aw_build_info(PROG);
-    if (text == NULL)
-        return die(AW_ENOMEM, "out of memory");
-    int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
-    free(text);
-    return ok ? AW_EXIT_OK : die(AW_EIO, "cannot write to standard output");
-}
 
 /* --describe: the key reference on standard output; --describe=keys: the key paths, one a line. */
 static int describe(const char *what)
@@ -181,7 +169,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         }
         case 'q': c->quiet = 1; break;
         case 'h': usage(stdout); return AW_EXIT_OK;
-        case 'V': return print_version();
+        case 'V': return aw_cli_print_version(PROG);
         case 'D': return describe(optarg);
         case 'e': c->evaluate = optarg; break;
         case 'X': c->delete_run = optarg; break;
