@@ -111,6 +111,19 @@ expect_status 0 "--evaluate with active units" "$RUN" --db "$TMP/r.db" --evaluat
   && ok "active units stores one variance per latent unit" || bad "active_units values: $(cat "$TMP/err")"
 cat "$TMP/out" "$TMP/err" | grep -q 'active_units at epoch [0-9]*: [0-3] units (40 points)$' \
   && ok "the progress line gives active units as a count of units" || bad "active_units line: $(cat "$TMP/out" "$TMP/err")"
+# hmc_precision bf16: the run's events say which kernel ran its leapfrog gradients, the one --version names.
+bf16=$("$RUN" --version | sed -n 's/^decoder kernels on this CPU: .*, bf16 \([a-z0-9]*\).*/\1/p')
+expect_status 0 "--evaluate with bf16 HMC gradients" "$RUN" --db "$TMP/r.db" --evaluate tiny \
+  --set 'evaluate=[{estimator: ais_nll, chains: 2, temperatures: 5, leapfrog: 2, size: 4, hmc_precision: bf16}]'
+kev=$(sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'kernels'")
+case "$bf16" in
+  none) want="neither AMX nor AVX512-BF16; the leapfrog gradients run in fp32" ;;
+  *) want="the leapfrog gradients run on $bf16" ;;
+esac
+[ -n "$bf16" ] && printf '%s\n' "$kev" | grep -qF "hmc_precision bf16: $want" \
+  && ok "the events record the bf16 kernel that ran ($bf16)" || bad "kernels event '$kev', --version's bf16 kernel '$bf16'"
+[ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM events WHERE kind = 'kernels' AND identity NOT IN (SELECT identity FROM runs WHERE name = 'tiny')")" = 0 ] \
+  && ok "runs that ask for fp32 log no kernels event" || bad "a kernels event for an fp32 run"
 expect_status 0 "--table units" "$REPORT" --db "$TMP/r.db" --table units --format csv
 grep -q '^units,iwae,IWAE K=2,2,,,idx,[0-3],' "$TMP/out" && ok "--table units lists the count" || bad "--table units: $(cat "$TMP/out")"
 expect_status 1 "--evaluate cannot change the training" "$RUN" --db "$TMP/r.db" --evaluate tiny --set train.epochs=5

@@ -468,24 +468,13 @@ static int run_all(const cli_t *c, aw_spec_list_t *list, aw_store_t *store)
     return status;
 }
 
-/* 1 if settings cfg of table st ask for bf16 HMC gradients. */
-static int asks_bf16(const aw_settings_t *st, const void *cfg)
-{
-    int v;
-    return aw_settings_int(st, cfg, "hmc_precision", &v) && v == AW_HMC_BF16;
-}
-
 /* The one-line notice when a run asks for bf16 HMC gradients that this CPU cannot run: they run in fp32
  * (the stored settings keep what was asked). */
 static void notice_bf16(const aw_spec_list_t *list, int quiet)
 {
     int asked = 0;
-    for (int i = 0; i < list->n && !asked; i++) {
-        const aw_spec_t *r = &list->runs[i];
-        asked = asks_bf16(&r->method.ops->settings, r->method.cfg.bytes);
-        for (int e = 0; e < r->n_eval && !asked; e++)
-            asked = asks_bf16(&r->eval[e].ops->settings, r->eval[e].cfg.bytes);
-    }
+    for (int i = 0; i < list->n && !asked; i++)
+        asked = aw_run_asks_bf16(&list->runs[i]);
     if (asked && !quiet && aw_hmc_bf16_kernel() == NULL)
         fprintf(stderr, PROG ": notice: hmc_precision bf16 asked for, but this CPU has neither AMX nor "
                         "AVX512-BF16: HMC gradients run in fp32\n");

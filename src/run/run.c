@@ -175,6 +175,8 @@ int aw_run(const aw_spec_t *spec, aw_store_t *store, const aw_run_opts_t *opts, 
     aw_progress_t p = {.kind = AW_PROGRESS_START, .epoch = c.ps.epoch, .message = msg, .eta_s = -1};
     if (!was_finished)
         aw_run_notify(&c, &p);
+    if ((rc = aw_run_log_kernels(&c, err)) < 0)
+        goto fail;
     /* The initial state is a checkpoint too, so that a non-finite loss in
      * the first epoch has something to roll back to. */
     if (!found && (rc = aw_run_commit_checkpoint(&c, 0, NULL, err)) < 0)

@@ -121,6 +121,9 @@ void aw_run_eval_summary(const double *values, long n, double *mean, double *se)
 /* Fills data options from the spec's dataset section (pointers borrow from spec). */
 void aw_run_data_opts(const aw_spec_t *spec, aw_data_opts_t *o);
 
+/* 1 if the run asks for bf16 HMC gradients (method.hmc_precision or an evaluation's). */
+int aw_run_asks_bf16(const aw_spec_t *spec);
+
 /* Sets the process's thread count (1..AW_MAX_THREADS): OpenMP's pool, which OpenBLAS (the OpenMP build)
  * shares. First checks that the system lets this process create that many threads with the default
  * stack (OpenMP would abort the process otherwise). Returns 0, AW_EARG out of range, or AW_ENOMEM

@@ -2,7 +2,8 @@
  * trains and evaluates, and what each file provides to the others. run.c: lifecycle, claims, progress;
  * setup.c: the context and the evaluations from the spec; train.c: the training loop and NaN rollback;
  * evaluate.c: evaluations; checkpoint.c: the context into checkpoints and back; inputs.c: checks before any
- * work and failed runs' fingerprints; retention.c: which checkpoints are kept. */
+ * work and failed runs' fingerprints; retention.c: which checkpoints are kept; kernels_used.c: the bf16
+ * kernel a run gets, as an event. */
 #ifndef AW_RUN_CTX_H
 #define AW_RUN_CTX_H
 
@@ -35,6 +36,12 @@ typedef struct run_ctx {
     int nan_retries;                /* rollbacks so far in this process */
     const float *last_step;         /* step sizes reported by the last step (borrowed from the method) */
 } run_ctx_t;
+
+/* ---- kernels_used.c ---- */
+
+/* Where the run asks for bf16 HMC gradients (method or an evaluation), an event "kernels" saying which
+ * kernel runs them on this CPU, or that they run in fp32. */
+int aw_run_log_kernels(const run_ctx_t *c, aw_error_t *err);
 
 /* ---- run.c ---- */
 
