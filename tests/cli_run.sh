@@ -122,6 +122,8 @@ case "$bf16" in
 esac
 [ -n "$bf16" ] && printf '%s\n' "$kev" | grep -qF "hmc_precision bf16: $want" \
   && ok "the events record the bf16 kernel that ran ($bf16)" || bad "kernels event '$kev', --version's bf16 kernel '$bf16'"
+sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'eval_note'" | grep -q '^ais_nll {chains: 2, .*hmc_precision: bf16[^}]*} test epoch 2: points 0\.\.3: acceptance [01]\.[0-9]* (mean over 4 temperatures x 8 chains), step size [0-9.e-]* at the last temperature$' \
+  && ok "an AIS evaluation notes each batch's acceptance rate and step size" || bad "eval_note: $(sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'eval_note'")"
 [ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM events WHERE kind = 'kernels' AND identity NOT IN (SELECT identity FROM runs WHERE name = 'tiny')")" = 0 ] \
   && ok "runs that ask for fp32 log no kernels event" || bad "a kernels event for an fp32 run"
 expect_status 0 "--table units" "$REPORT" --db "$TMP/r.db" --table units --format csv

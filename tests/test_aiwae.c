@@ -422,8 +422,24 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* The notes an evaluation passes to its runner. */
+typedef struct notes {
+    int n;
+    char line[4][256];
+} notes_t;
+
+static int keep_note(void *ctx, const char *line, aw_error_t *err)
+{
+    (void)err;
+    notes_t *k = ctx;
+    ck_assert_int_lt(k->n, 4);
+    snprintf(k->line[k->n++], sizeof k->line[0], "%s", line);
+    return 0;
+}
+
 /* ais_nll against log p(x) by quadrature over a 2-d latent grid: the plugin's output equals -logmeanexp of
- * a direct sweep with the same generator, and that is within 5 standard errors of the exact value. */
+ * a direct sweep with the same generator, and that is within 5 standard errors of the exact value; its note
+ * per batch gives that sweep's mean acceptance rate and last step size. */
 START_TEST(test_ais_nll_quadrature)
 {
     enum { D = 16, H = 2, B = 3, C = 64, G = 161 };
@@ -462,7 +478,8 @@ START_TEST(test_ais_nll_quadrature)
     char chains[32];
     snprintf(chains, sizeof chains, "chains=%d", C);
     test_cfg(&ais->settings, &e, (const char *const[]){chains, "temperatures=200", "leapfrog=5", NULL});
-    const aw_eval_ctx_t ectx = {.batch = 2};
+    notes_t notes = {0};
+    const aw_eval_ctx_t ectx = {.batch = 2, .hooks = {.ctx = &notes, .note = keep_note}};
     aw_error_t err;
     double out[B];
     aw_rng_t r, r2;
@@ -484,7 +501,16 @@ START_TEST(test_ais_nll_quadrature)
         aw_hmc_target_t tg = { .B = nb, .K = C, .mu = mu, .logsig = ls,
                                .log_joint = aw_ais_model_log_joint, .ctx = &ctx };
         float step = 0.1f;
-        ck_assert_int_eq(aw_ais_sweep(&s, &tg, &ac, &step, NULL, &r2, logw, &err), 0);
+        double accept[199], mean_accept = 0;
+        ck_assert_int_eq(aw_ais_sweep(&s, &tg, &ac, &step, accept, &r2, logw, &err), 0);
+        for (int t = 0; t < 199; t++)
+            mean_accept += accept[t];
+        char want[256];
+        snprintf(want, sizeof want, "points %d..%d: acceptance %.4f (mean over 199 temperatures x %d chains), "
+                 "step size %.6g at the last temperature", i0, i0 + nb - 1, mean_accept / 199, nb * C, step);
+        ck_assert_int_eq(notes.n, B / 2 + 1);
+        ck_assert_str_eq(notes.line[i0 / 2], want);
+        ck_assert_double_gt(mean_accept / 199, 0.3);
         for (int b = 0; b < nb; b++) {
             double lz = aw_ais_logmeanexp(logw + b * C, C), m1 = 0, m2 = 0;
             ck_assert_double_eq(out[i0 + b], -lz);

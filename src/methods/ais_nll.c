@@ -2,6 +2,7 @@
  * p(h|x), batches of points at a time, one step size per batch adapted after every temperature. */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,7 @@ typedef struct call {
     aw_model_ws_t *ws_grad; /* bf16 leapfrog gradients' workspace, or NULL (fp32) */
     float *mu, *logsig;
     double *logw;
+    double *accept;    /* [T-1] each temperature's acceptance rate in the current batch (NaN: not run here) */
     double *out;
     aw_rng_t *rng;
     float step_init;   /* each batch's first step size */
@@ -132,6 +134,26 @@ static int partial_start(const call_t *k, const uint8_t *blob, size_t n, const u
     return (int)i0;
 }
 
+/* The batch's mean acceptance rate over the temperatures this process ran and its last step size, passed to
+ * the runner as a note. */
+static int note_batch(const call_t *k, int B, aw_error_t *err)
+{
+    const aw_eval_hooks_t *h = &k->ctx->hooks;
+    if (h->note == NULL)
+        return 0;
+    double sum = 0;
+    int n = 0;
+    for (int t = 0; t < k->T - 1; t++)
+        if (!isnan(k->accept[t])) {
+            sum += k->accept[t];
+            n++;
+        }
+    char line[200];
+    snprintf(line, sizeof line, "points %d..%d: acceptance %.4f (mean over %d temperatures x %d chains), step size "
+             "%.6g at the last temperature", k->i0, k->i0 + B - 1, n > 0 ? sum / n : NAN, n, B * k->C, k->step);
+    return h->note(h->ctx, line, err);
+}
+
 /* The batches from point `from` on; the first resumes from state when state != NULL. */
 static int run_batches(call_t *k, int from, const uint8_t *state, size_t n_state, aw_error_t *err)
 {
@@ -146,16 +168,20 @@ static int run_batches(call_t *k, int from, const uint8_t *state, size_t n_state
         aw_hmc_target_t tg = {.B = B, .K = C, .mu = k->mu, .logsig = k->logsig,
                               .log_joint = aw_ais_model_log_joint, .ctx = &mctx};
         aw_ais_model_bind_grad(&tg, &mctx);
+        for (int t = 0; t < k->T - 1; t++)
+            k->accept[t] = NAN;
         if (i0 == from && state != NULL) {
             int t = 1;
             if ((rc = aw_ais_state_load(&k->hmc, &tg, k->T, state, n_state, &t, &k->step, k->rng, k->logw, err)) == 0)
-                rc = aw_ais_sweep_from(&k->hmc, &k->ac, t, &k->step, NULL, k->rng, k->logw, err);
+                rc = aw_ais_sweep_from(&k->hmc, &k->ac, t, &k->step, k->accept, k->rng, k->logw, err);
         } else {
             k->step = k->step_init;
-            rc = aw_ais_sweep(&k->hmc, &tg, &k->ac, &k->step, NULL, k->rng, k->logw, err);
+            rc = aw_ais_sweep(&k->hmc, &tg, &k->ac, &k->step, k->accept, k->rng, k->logw, err);
         }
         if (rc != 0)
             return rc == AW_EFORMAT ? rc : aw_error_prefix(err, "ais_nll: points %d..%d", i0, i0 + B - 1);
+        if ((rc = note_batch(k, B, err)) < 0)
+            return rc;
         for (int b = 0; b < B; b++) {
             k->out[i0 + b] = -aw_ais_logmeanexp(k->logw + (size_t)b * C, C);
             if (!isfinite(k->out[i0 + b]))
@@ -215,7 +241,8 @@ static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_mode
     k.mu = malloc((size_t)bmax * H * sizeof *k.mu);
     k.logsig = malloc((size_t)bmax * H * sizeof *k.logsig);
     k.logw = malloc((size_t)nmax * sizeof *k.logw);
-    if (k.ws == NULL || grc != 0 || k.mu == NULL || k.logsig == NULL || k.logw == NULL)
+    k.accept = malloc((size_t)(c.temperatures - 1) * sizeof *k.accept);
+    if (k.ws == NULL || grc != 0 || k.mu == NULL || k.logsig == NULL || k.logw == NULL || k.accept == NULL)
         rc = aw_error_set(err, AW_ENOMEM, "ais_nll: out of memory for %d points x %d chains", bmax, C);
     else
         rc = run_call(&k, err);
@@ -225,6 +252,7 @@ static int ais_nll_eval(const void *cfg, const aw_eval_ctx_t *ctx, const aw_mode
     free(k.mu);
     free(k.logsig);
     free(k.logw);
+    free(k.accept);
     free(k.buf);
     return rc;
 }

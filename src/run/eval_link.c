@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "util/sbuf.h"
+
 /* How often a call's progress is passed on. */
 #define NOTIFY_S 0.1
 
@@ -61,11 +63,26 @@ static int link_load(void *ctx, uint8_t **blob, size_t *n, aw_error_t *err)
     return rc;
 }
 
+static int link_note(void *ctx, const char *line, aw_error_t *err)
+{
+    aw_eval_link_t *l = ctx;
+    aw_sbuf_t b = {0};
+    aw_sbuf_printf(&b, "%s %s %s epoch %lld: %s", l->key->estimator, l->key->settings, l->key->split,
+                   (long long)l->key->epoch, line);
+    char *msg = aw_sbuf_finish(&b);
+    if (msg == NULL)
+        return aw_error_set(err, AW_ENOMEM, "out of memory for an evaluation note");
+    int rc = aw_store_log_event(l->c->store, l->key->identity, "eval_note", msg, err);
+    free(msg);
+    return rc;
+}
+
 void aw_run_eval_link(aw_eval_link_t *l, run_ctx_t *c, const aw_store_eval_key_t *key, const char *unit,
                       int64_t first, int64_t m, int64_t n_done, int64_t n_points, aw_eval_ctx_t *ctx)
 {
     const double now = aw_run_now_s();
     *l = (aw_eval_link_t){.c = c, .key = key, .unit = unit, .first = first, .m = m, .n_done = n_done, .n_points = n_points,
                           .t_start = now, .last_save = now, .last_notify = now - NOTIFY_S};
-    ctx->hooks = (aw_eval_hooks_t){.ctx = l, .tick = link_tick, .save = link_save, .load = link_load};
+    ctx->hooks = (aw_eval_hooks_t){.ctx = l, .tick = link_tick, .save = link_save, .load = link_load,
+                                   .note = link_note};
 }
