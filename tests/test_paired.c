@@ -119,6 +119,53 @@ START_TEST(test_compare)
 }
 END_TEST
 
+/* --compare RUN RUN: two evaluations of one run with different settings, paired; the settings columns give
+ * what differs. */
+START_TEST(test_compare_within)
+{
+    build();
+    aw_store_t *s;
+    aw_error_t err = {0};
+    ck_assert_int_eq(aw_store_open(&s, db, 0, &err), 0);
+    aw_report_snap_t snap;
+    ck_assert_int_eq(aw_report_snap_load(s, &snap, &err), 0);
+    char id[65] = "";
+    for (size_t i = 0; i < snap.n_runs; i++)
+        if (strcmp(snap.runs[i].row.name, "iwae_0") == 0)
+            memcpy(id, snap.runs[i].row.identity, 65);
+    aw_report_snap_fini(&snap);
+    static const char BF16[] = "{chains: 16, temperatures: 500, leapfrog: 10, schedule: linear, step_size: {init: "
+                               "0.1, min: 0.0001, max: 10, target_accept: 0.6}, hmc_precision: bf16, size: 4, "
+                               "batch: 256}";
+    aw_store_eval_key_t key = {id, "ais_nll", BF16, "test", 3};
+    const double v[4] = {10.5, 20, 29, 40.5}; /* against 10, 20, 30, 40: differences 0.5, 0, -1, 0.5 */
+    ck_assert_int_eq(aw_store_eval_begin(s, &key, 4, NULL, &err), 0);
+    ck_assert_int_eq(aw_store_eval_put_points(s, &key, 0, v, 4, 0.1, &err), 0);
+    ck_assert_int_eq(aw_store_eval_finish(s, &key, 25, 0.5, 4, 1.0, &err), 0);
+    aw_store_close(s);
+    size_t at[5];
+    load(&s, &snap, at);
+    aw_report_query_t q = {.epoch = -1};
+    char *out = NULL;
+    ck_assert_msg(aw_report_compare(s, &snap, at[0], at[0], &q, AW_FMT_CSV, &out, &err) == 0, "%s", err.msg);
+    /* mean 0, sd sqrt(0.5), se sqrt(0.5)/2; the list is in the database's order, so either may be A */
+    const double se = sqrt(0.5) / 2, z = 1.959963984540054;
+    char want_ab[256], want_ba[256];
+    snprintf(want_ab, sizeof want_ab, "(the same),hmc_precision: bf16,3,3,4,25,25,0,%.10g,%.10g,%.10g\n", se,
+             -z * se, z * se);
+    snprintf(want_ba, sizeof want_ba, "hmc_precision: bf16,(the same),3,3,4,25,25,0,%.10g,%.10g,%.10g\n", se,
+             -z * se, z * se);
+    ck_assert_msg(strstr(out, want_ab) != NULL || strstr(out, want_ba) != NULL, "want %s in\n%s", want_ab, out);
+    ck_assert_msg(strncmp(out, "settings_a,settings_b,", 22) == 0, "%s", out);
+    free(out);
+    /* a run with one evaluation has nothing to pair within */
+    ck_assert_int_eq(aw_report_compare(s, &snap, at[1], at[1], &q, AW_FMT_CSV, &out, &err), AW_ENOTFOUND);
+    ck_assert_msg(strstr(err.msg, "aiwae_0") && strstr(err.msg, "different settings"), "%s", err.msg);
+    aw_report_snap_fini(&snap);
+    aw_store_close(s);
+}
+END_TEST
+
 START_TEST(test_baseline)
 {
     build();
@@ -151,6 +198,7 @@ int main(void)
     TCase *tc = tcase_create("paired");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_compare);
+    tcase_add_test(tc, test_compare_within);
     tcase_add_test(tc, test_baseline);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);

@@ -92,6 +92,111 @@ static const char *COMPARE_KEYS[] = {"settings", "epoch_a", "epoch_b", "points",
 static const char *COMPARE_HEADS[] = {"Settings", "Epoch A", "Epoch B", "Points", "Mean A", "Mean B",
                                             "B - A", "SE", "95% low", "95% high"};
 
+/* The end of the top-level item of flow map text starting at i (the next comma outside brackets, or the
+ * closing brace). */
+static size_t item_end(const char *t, size_t i, size_t len)
+{
+    int depth = 0;
+    for (; i + 1 < len && (depth > 0 || t[i] != ','); i++)
+        depth += t[i] == '{' || t[i] == '[' ? 1 : t[i] == '}' || t[i] == ']' ? -1 : 0;
+    return i;
+}
+
+/* 1 if flow map b has the top-level item a[i, i + n). */
+static int has_item(const char *b, const char *item, size_t n)
+{
+    const size_t lb = strlen(b);
+    for (size_t i = 1; i + 1 < lb;) {
+        const size_t j = item_end(b, i, lb);
+        if (j - i == n && strncmp(b + i, item, n) == 0)
+            return 1;
+        for (i = j + 1; i < lb && b[i] == ' '; i++) {
+        }
+    }
+    return 0;
+}
+
+/* The top-level items ("key: value") of flow map a that b lacks, joined by ", ", into out[n]. */
+static void items_not_in(const char *a, const char *b, char *out, size_t n)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    const size_t la = strlen(a);
+    for (size_t i = 1; i + 1 < la;) { /* inside the outer braces */
+        const size_t j = item_end(a, i, la);
+        if (!has_item(b, a + i, j - i) && o < n) {
+            int w = snprintf(out + o, n - o, "%s%.*s", o ? ", " : "", (int)(j - i), a + i);
+            o += w > 0 ? (size_t)w : 0;
+        }
+        for (i = j + 1; i < la && a[i] == ' '; i++) {
+        }
+    }
+    if (o == 0)
+        snprintf(out, n, "(the same)");
+}
+
+static const char *WITHIN_KEYS[] = {"settings_a", "settings_b", "epoch_a", "epoch_b", "points", "mean_a",
+                                    "mean_b", "diff", "se", "ci_low", "ci_high"};
+static const char *WITHIN_HEADS[] = {"A's settings", "B's settings", "Epoch A", "Epoch B", "Points", "Mean A",
+                                     "Mean B", "B - A", "SE", "95% low", "95% high"};
+
+/* --compare RUN RUN: the run's evaluations of est with different settings, each pair (at each settings'
+ * newest epoch) paired point by point; the settings columns give what differs. */
+static int compare_within(aw_store_t *store, const aw_report_run_t *A, const aw_store_eval_t *const *l, size_t n,
+                          const aw_estimator_ops_t *est, const char *split, aw_report_format_t fmt, char **out,
+                          aw_error_t *err)
+{
+    aw_grid_t g = {.ncol = 11, .keys = WITHIN_KEYS, .heads = WITHIN_HEADS, .align = "llrrrrrrrrr"};
+    int rc = AW_OK, rows = 0;
+    for (size_t i = 0; i < n && rc == AW_OK; i++) {
+        if (newest(l, n, l[i]->settings) != l[i])
+            continue;
+        for (size_t j = i + 1; j < n && rc == AW_OK; j++) {
+            if (newest(l, n, l[j]->settings) != l[j] || strcmp(l[i]->settings, l[j]->settings) == 0)
+                continue;
+            aw_paired_t p;
+            if ((rc = aw_report_pair(store, l[i], l[j], &p, err)) == AW_ENOTFOUND) {
+                aw_error_clear(err); /* no points in common: no row */
+                rc = AW_OK;
+                continue;
+            }
+            aw_cell_t *row = rc == AW_OK ? aw_grid_row(&g) : NULL;
+            if (row == NULL)
+                break;
+            char da[512], db[512];
+            items_not_in(l[i]->settings, l[j]->settings, da, sizeof da);
+            items_not_in(l[j]->settings, l[i]->settings, db, sizeof db);
+            aw_grid_text(&g, &row[0], da);
+            aw_grid_text(&g, &row[1], db);
+            aw_grid_num(&g, &row[2], (double)l[i]->epoch, "%.0f");
+            aw_grid_num(&g, &row[3], (double)l[j]->epoch, "%.0f");
+            aw_grid_num(&g, &row[4], (double)p.n, "%.0f");
+            aw_grid_num(&g, &row[5], p.mean_a, "%.3f");
+            aw_grid_num(&g, &row[6], p.mean_b, "%.3f");
+            aw_grid_num(&g, &row[7], p.diff, "%.3f");
+            aw_grid_num(&g, &row[8], p.se, "%.3f");
+            aw_grid_num(&g, &row[9], p.lo, "%.3f");
+            aw_grid_num(&g, &row[10], p.hi, "%.3f");
+            rows++;
+        }
+    }
+    if (rc == AW_OK && rows == 0)
+        rc = aw_error_set(err, AW_ENOTFOUND, "run %s has no two finished %s evaluations with different settings "
+                          "that share points on the %s split", A->row.name, est->name, split);
+    if (rc == AW_OK) {
+        aw_grid_note(&g, "Evaluations of one run, %s (%.12s), with different settings (the columns give the items "
+                     "that differ), paired point by point on the points both have: B - A is the mean per-point "
+                     "difference, SE its standard error, the interval mean +- 1.96 SE.", A->row.name,
+                     A->row.identity);
+        char title[256];
+        snprintf(title, sizeof title, "Paired %s within one run (%s, %s split, %s): B - A", est->table_title,
+                 est->name, split, est->unit);
+        rc = aw_grid_render(&g, title, fmt, out, err);
+    }
+    aw_grid_fini(&g);
+    return rc;
+}
+
 int aw_report_compare(aw_store_t *store, const aw_report_snap_t *s, size_t ia, size_t ib,
                       const aw_report_query_t *q, aw_report_format_t fmt, char **out, aw_error_t *err)
 {
@@ -112,6 +217,12 @@ int aw_report_compare(aw_store_t *store, const aw_report_snap_t *s, size_t ia, s
     }
     size_t na = evals_of(s, A->row.identity, est->name, split, q->epoch, la);
     size_t nb = evals_of(s, B->row.identity, est->name, split, q->epoch, lb);
+    if (ia == ib) {
+        int rc = compare_within(store, A, la, na, est, split, fmt, out, err);
+        free(la);
+        free(lb);
+        return rc;
+    }
     aw_grid_t g = {.ncol = 10, .keys = COMPARE_KEYS, .heads = COMPARE_HEADS, .align = "lrrrrrrrrr"};
     int rc = AW_OK, rows = 0;
     for (size_t i = 0; i < na && rc == AW_OK; i++) {

@@ -25,7 +25,9 @@ int aw_report_pair(aw_store_t *store, const aw_store_eval_t *a, const aw_store_e
 
 /* aiwae-report --compare A B: for each settings of q's table's estimator (and split, epoch) that both runs
  * (snapshot indices ia, ib) evaluated, at each run's newest epoch: points in common, the two means, the mean
- * per-point difference B - A, its standard error and a 95% interval. AW_ENOTFOUND when they share none. */
+ * per-point difference B - A, its standard error and a 95% interval. AW_ENOTFOUND when they share none.
+ * With ia == ib: the run's evaluations whose settings differ (each newest epoch), every pair of them, the
+ * columns naming the settings items that differ (hmc_precision bf16 against fp32, say). */
 int aw_report_compare(aw_store_t *store, const aw_report_snap_t *s, size_t ia, size_t ib,
                       const aw_report_query_t *q, aw_report_format_t fmt, char **out, aw_error_t *err);
 
