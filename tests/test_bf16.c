@@ -133,6 +133,12 @@ START_TEST(test_invariance)
     ck_assert_msg(memcmp(gh[3] + 5 * H, gh[0] + 5 * H, (size_t)(N - 5) * H * sizeof *gh[0]) == 0,
                   "%s: a row's gradient depends on its place in the call", k->name);
     ck_assert(memcmp(lp[3] + 5, lp[0] + 5, (N - 5) * sizeof *lp[0]) == 0);
+    /* A gradient-only call (the leapfrog's) gives the same gradient bit for bit. */
+    aw_model_ws_t *ws = ws_on(k, &paper, N, N);
+    aw_model_dec_loglik(&m, ws, x, 1, h, N, lp[1], AW_LOGLIK_PRIOR | AW_LOGLIK_GRAD_ONLY, gh[1]);
+    aw_model_ws_free(ws);
+    ck_assert_msg(memcmp(gh[1], gh[0], (size_t)N * H * sizeof *gh[0]) == 0, "%s: the gradient-only call differs",
+                  k->name);
     for (int t = 0; t < 4; t++)
         free(lp[t]), free(gh[t]);
     free(x), free(h);

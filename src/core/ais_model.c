@@ -22,7 +22,7 @@ int aw_ais_model_grad_joint(void *ctx, const float *h, int N, float *logp, float
     if (N != c->B * c->K)
         return aw_error_set(err, AW_EARG, "ais: grad_joint called for %d chains, the batch has %d x %d", N,
                             c->B, c->K);
-    int rc = aw_model_log_joint(c->m, c->ws_grad, c->x, c->B, c->K, h, logp, grad_h);
+    int rc = aw_model_log_joint_grad(c->m, c->ws_grad, c->x, c->B, c->K, h, logp, grad_h);
     if (rc != 0)
         return aw_error_set(err, rc, "ais: model bf16 gradient failed for B=%d K=%d", c->B, c->K);
     return 0;

@@ -384,9 +384,10 @@ static void ep_dtanh(const float *C, int Jp, const float *act, int J, uint16_t *
 }
 
 /* The Bernoulli layer of one row: l = c + b over D pixels; returns sum_d (x_d l_d - softplus(l_d)) (the
- * log of products of 1 + e^-|l| per lane, flushed every 64 vectors); if s != NULL also s [pad32(D)] = bf16
- * of x - sigmoid(l), zero past D. */
-static float ep_bern_row(const float *c, const float *b, const float *x, int D, uint16_t *s)
+ * log of products of 1 + e^-|l| per lane, flushed every 64 vectors), or 0 without `value`; if s != NULL
+ * also s [pad32(D)] = bf16 of x - sigmoid(l), zero past D. */
+static inline __attribute__((always_inline)) float ep_bern_row(const float *c, const float *b, const float *x,
+                                                                int D, uint16_t *s, int value)
 {
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
@@ -404,14 +405,16 @@ static float ep_bern_row(const float *c, const float *b, const float *x, int D, 
         const __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
         const __m512 e = v_exp_neg(_mm512_sub_ps(zero, _mm512_and_ps(l, absmask)));
         const __m512 u = _mm512_add_ps(one, e);
-        lin = _mm512_mask_add_ps(lin, m, lin, _mm512_fmsub_ps(xv, l, _mm512_max_ps(zero, l)));
-        prod = _mm512_mask_mul_ps(prod, m, prod, u);
+        if (value) {
+            lin = _mm512_mask_add_ps(lin, m, lin, _mm512_fmsub_ps(xv, l, _mm512_max_ps(zero, l)));
+            prod = _mm512_mask_mul_ps(prod, m, prod, u);
+        }
         if (s != NULL) {
             const __mmask16 nonneg = _mm512_cmp_ps_mask(l, zero, _CMP_GE_OQ);
             const __m512 num = _mm512_mask_blend_ps(nonneg, e, one);
             store_bf16(s + j, _mm512_maskz_mov_ps(m, _mm512_sub_ps(xv, _mm512_mul_ps(num, _mm512_rcp14_ps(u)))));
         }
-        if (v % 64 == 63) {
+        if (value && v % 64 == 63) {
             float f[16];
             _mm512_storeu_ps(f, prod);
             for (int i = 0; i < 16; i++)
@@ -419,6 +422,8 @@ static float ep_bern_row(const float *c, const float *b, const float *x, int D, 
             prod = one;
         }
     }
+    if (!value)
+        return 0.0f;
     float f[16];
     _mm512_storeu_ps(f, prod);
     for (int i = 0; i < 16; i++)
@@ -462,13 +467,19 @@ static void bf_rows(const bf_job_t *jb, unsigned char *g, int r0, int n)
          (const uint16_t *)(void *)(jb->base + lo->fwd[L]), Jp, C);
     uint16_t *S = (uint16_t *)(void *)(g + lo->s);
     const int grad = jb->grad_h != NULL, prior = jb->flags & AW_LOGLIK_PRIOR;
-    for (int i = 0; i < n; i++) {
-        const int r = r0 + i;
-        float v = ep_bern_row(C + (size_t)i * Jp, yl->b, jb->x + (size_t)(r / jb->K) * D, D,
-                              grad ? S + (size_t)i * pad32(D) : NULL);
-        if (prior)
-            v += aw_model_log_prior(jb->h + (size_t)r * H, H);
-        jb->out[r] = (jb->flags & AW_LOGLIK_ADD) ? jb->out[r] + v : v;
+    if (grad && (jb->flags & AW_LOGLIK_GRAD_ONLY)) { /* the values are not wanted: out stays unwritten */
+        for (int i = 0; i < n; i++)
+            ep_bern_row(C + (size_t)i * Jp, yl->b, jb->x + (size_t)((r0 + i) / jb->K) * D, D,
+                        S + (size_t)i * pad32(D), 0);
+    } else {
+        for (int i = 0; i < n; i++) {
+            const int r = r0 + i;
+            float v = ep_bern_row(C + (size_t)i * Jp, yl->b, jb->x + (size_t)(r / jb->K) * D, D,
+                                  grad ? S + (size_t)i * pad32(D) : NULL, 1);
+            if (prior)
+                v += aw_model_log_prior(jb->h + (size_t)r * H, H);
+            jb->out[r] = (jb->flags & AW_LOGLIK_ADD) ? jb->out[r] + v : v;
+        }
     }
     if (!grad)
         return;

@@ -33,7 +33,8 @@ typedef struct aw_dec_kernel {
      * train_min_rows is INT_MAX and their training passes are NULL. */
     int bf16;
     /* out [N] = log p(x|h) (+ log p(h) with AW_LOGLIK_PRIOR; += with AW_LOGLIK_ADD); if grad_h != NULL
-     * also grad_h [N,H] = d out / dh (overwritten). N >= 1. Returns 0, or AW_ENOMEM having done nothing. */
+     * also grad_h [N,H] = d out / dh (overwritten); with AW_LOGLIK_GRAD_ONLY and grad_h, out is scratch that
+     * a kernel may leave unwritten (the bf16 kernels do). N >= 1. Returns 0, or AW_ENOMEM having done nothing. */
     int (*loglik)(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int K, const aw_real *h, int N,
                   aw_real *out, int flags, aw_real *grad_h);
     /* The first half of a training pass: out [N] as loglik (flags likewise), keeping in ws what

@@ -386,6 +386,15 @@ int aw_model_log_joint(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x,
     return 0;
 }
 
+int aw_model_log_joint_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
+                            const aw_real *h, aw_real *scratch, aw_real *grad_h)
+{
+    if (!rows_ok(ws, B, K) || grad_h == NULL)
+        return AW_EARG;
+    aw_model_dec_loglik(m, ws, x, K, h, B * K, scratch, AW_LOGLIK_PRIOR | AW_LOGLIK_GRAD_ONLY, grad_h);
+    return 0;
+}
+
 int aw_model_decoder_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
                           const aw_real *h, const aw_real *w, aw_real *grad_dec, double *loss)
 {

@@ -85,6 +85,11 @@ int aw_model_encode(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, in
 int aw_model_log_joint(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
                        const aw_real *h, aw_real *logp, aw_real *grad_h);
 
+/* As aw_model_log_joint for the gradient alone (grad_h != NULL): scratch [N] may be left unwritten or hold
+ * approximate values (the bf16 kernels skip them). Returns 0 or AW_EARG. */
+int aw_model_log_joint_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,
+                            const aw_real *h, aw_real *scratch, aw_real *grad_h);
+
 /* Decoder loss = -(1/B) sum_n w[n] log p(x_{n/K}, h_n), with h [N,H] and w [N] constants. Writes its
  * gradient into grad_dec [dec_n] (overwrites), the loss into *loss. Returns 0 or AW_EARG. */
 int aw_model_decoder_grad(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B, int K,

@@ -60,7 +60,8 @@ aw_real aw_model_sample_row(const aw_real *mu, const aw_real *sig, const aw_real
 
 enum {
     AW_LOGLIK_PRIOR = 1, /* add log N(h; 0, I) (and its gradient -h) */
-    AW_LOGLIK_ADD = 2    /* out[n] += the value instead of out[n] = it */
+    AW_LOGLIK_ADD = 2,   /* out[n] += the value instead of out[n] = it */
+    AW_LOGLIK_GRAD_ONLY = 4 /* only grad_h is wanted: out [N] is scratch, which a kernel may leave unwritten */
 };
 
 /* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR, += with AW_LOGLIK_ADD) for h [N,H];

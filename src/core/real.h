@@ -40,6 +40,7 @@ typedef double aw_real;
 #define aw_model_ws_free awd_model_ws_free
 #define aw_model_encode awd_model_encode
 #define aw_model_log_joint awd_model_log_joint
+#define aw_model_log_joint_grad awd_model_log_joint_grad
 #define aw_model_decoder_grad awd_model_decoder_grad
 #define aw_model_enc_forward awd_model_enc_forward
 #define aw_model_enc_backward awd_model_enc_backward
