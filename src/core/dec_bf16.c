@@ -5,7 +5,9 @@
  *
  * Rows go through the decoder 32 at a time, row-major: each layer is one GEMM of the group's bf16 inputs
  * [32, Kp] by the layer's packed bf16 weights into fp32 [32, Jp], then the element-wise work (bias, tanh,
- * x - sigmoid, the tanh derivative) on 16 features per zmm, converting the next layer's input to bf16.
+ * x - sigmoid, the tanh derivative) on 16 features per zmm, converting the next layer's input to bf16. The
+ * output layer (D wide) runs 32 features at a time with the Bernoulli work on each block while it is in L1;
+ * gradient-only calls (AW_LOGLIK_GRAD_ONLY, the leapfrog's) skip the values.
  * The two kernels share everything but the GEMM's inner loop: AMX tiles (tdpbf16ps, 2 x 2 tiles of 16 x 16
  * fp32) or AVX512-BF16 (vdpbf16ps, 8 rows x 32 features of accumulators). Weights are packed in AMX's
  * B-tile order, which is also the order vdpbf16ps wants: for 16 output features and 32 inputs, 16 rows of
@@ -313,6 +315,50 @@ static void gemm(int path, const uint16_t *A, int Kp, const uint16_t *Bp, int Jp
         gemm_vdp(A, Kp, Bp, Jp, C);
 }
 
+/* Cb [RG, 32] (row stride 32) = A [RG, Kp] times the packed B's 16-feature blocks jb and, with nb = 2,
+ * jb + 1: one column block of gemm's result, the same sums in the same order. */
+static void gemm_cols(int path, const uint16_t *A, int Kp, const uint16_t *Bp, int jb, int nb, float *Cb)
+{
+    const int nkb = Kp / 32;
+    const size_t bstride = (size_t)nkb * 512;
+    const uint16_t *B0 = Bp + (size_t)jb * bstride, *B1 = B0 + bstride;
+    if (path != PATH_AMX) {
+        for (int r0 = 0; r0 < RG; r0 += 8)
+            vdp_block(A + (size_t)r0 * Kp, Kp, B0, bstride, nb, Cb + (size_t)r0 * 32, 32);
+        return;
+    }
+    const size_t lda = (size_t)Kp * 2;
+    const uint16_t *A1 = A + (size_t)16 * Kp;
+    _tile_zero(0);
+    _tile_zero(2);
+    if (nb == 2) {
+        _tile_zero(1);
+        _tile_zero(3);
+        for (int kb = 0; kb < nkb; kb++) {
+            _tile_loadd(4, A + kb * 32, lda);
+            _tile_loadd(5, A1 + kb * 32, lda);
+            _tile_loadd(6, B0 + (size_t)kb * 512, 64);
+            _tile_loadd(7, B1 + (size_t)kb * 512, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+        _tile_stored(1, Cb + 16, 128);
+        _tile_stored(3, Cb + 16 * 32 + 16, 128);
+    } else {
+        for (int kb = 0; kb < nkb; kb++) {
+            _tile_loadd(4, A + kb * 32, lda);
+            _tile_loadd(5, A1 + kb * 32, lda);
+            _tile_loadd(6, B0 + (size_t)kb * 512, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(2, 5, 6);
+        }
+    }
+    _tile_stored(0, Cb, 128);
+    _tile_stored(2, Cb + 16 * 32, 128);
+}
+
 /* e^x for x <= 0 to about 1e-5 relative (a degree-5 polynomial after the 2^k split; bf16 needs 4e-3). */
 static inline __m512 v_exp_neg(__m512 x)
 {
@@ -383,52 +429,79 @@ static void ep_dtanh(const float *C, int Jp, const float *act, int J, uint16_t *
         }
 }
 
-/* The Bernoulli layer of one row: l = c + b over D pixels; returns sum_d (x_d l_d - softplus(l_d)) (the
- * log of products of 1 + e^-|l| per lane, flushed every 64 vectors), or 0 without `value`; if s != NULL
- * also s [pad32(D)] = bf16 of x - sigmoid(l), zero past D. */
-static inline __attribute__((always_inline)) float ep_bern_row(const float *c, const float *b, const float *x,
-                                                                int D, uint16_t *s, int value)
+/* The final flush of a row's Bernoulli value: sum of lin minus the logs of the lanes' products. */
+static float bern_value(const float *lin, const float *prod, float lg)
+{
+    for (int i = 0; i < 16; i++)
+        lg += logf(prod[i]);
+    return _mm512_reduce_add_ps(_mm512_load_ps(lin)) - lg;
+}
+
+/* The Bernoulli layer of the group's rows [0, n) fused with its GEMM, 32 features at a time so that the
+ * logits stay in L1 (Cb [RG, 32]): l = A W + b over D pixels; with `value`, val[i] = sum_d (x_d l_d -
+ * softplus(l_d)) (the log of per-lane products of 1 + e^-|l|, flushed every 63-64 vectors); if S != NULL
+ * also S [n, pad32(D)] = bf16 of x - sigmoid(l), zero past D. x0: the data rows, row i's being that of
+ * group row r0 + i over K. */
+static void bern_fused(int path, const uint16_t *A, int Kp, const uint16_t *Bp, const float *b, const float *x0,
+                       int K, int r0, int n, int D, uint16_t *S, int value, float *val, float *Cb)
 {
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
-    __m512 lin = zero, prod = one;
-    float lg = 0.0f;
-    const int Kn = pad32(D);
-    for (int j = 0, v = 0; j < Kn; j += 16, v++) {
-        const __mmask16 m = tail_mask(j, D);
-        if (m == 0) {
-            if (s != NULL)
-                store_bf16(s + j, zero);
-            continue;
+    const int Jp = pad16(D), Kn = pad32(D), njb = Jp / 16;
+    _Alignas(64) float lin[RG][16], prod[RG][16];
+    float lg[RG];
+    for (int i = 0; i < n; i++) {
+        _mm512_store_ps(lin[i], zero);
+        _mm512_store_ps(prod[i], one);
+        lg[i] = 0.0f;
+    }
+    int v = 0; /* vectors in the products since their last flush */
+    for (int jb = 0; jb < njb; jb += 2) {
+        const int nb = njb - jb >= 2 ? 2 : 1;
+        gemm_cols(path, A, Kp, Bp, jb, nb, Cb);
+        for (int i = 0; i < n; i++) {
+            const float *x = x0 + (size_t)((r0 + i) / K) * D;
+            __m512 li = _mm512_load_ps(lin[i]), pr = _mm512_load_ps(prod[i]);
+            for (int q = 0; q < nb; q++) {
+                const int j = 16 * (jb + q);
+                const __mmask16 m = tail_mask(j, D);
+                const __m512 l = _mm512_add_ps(_mm512_maskz_loadu_ps(m, Cb + (size_t)i * 32 + 16 * q),
+                                               _mm512_maskz_loadu_ps(m, b + j));
+                const __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+                const __m512 e = v_exp_neg(_mm512_sub_ps(zero, _mm512_and_ps(l, absmask)));
+                const __m512 u = _mm512_add_ps(one, e);
+                if (value) {
+                    li = _mm512_mask_add_ps(li, m, li, _mm512_fmsub_ps(xv, l, _mm512_max_ps(zero, l)));
+                    pr = _mm512_mask_mul_ps(pr, m, pr, u);
+                }
+                if (S != NULL) {
+                    const __mmask16 nonneg = _mm512_cmp_ps_mask(l, zero, _CMP_GE_OQ);
+                    const __m512 num = _mm512_mask_blend_ps(nonneg, e, one);
+                    store_bf16(S + (size_t)i * Kn + j,
+                               _mm512_maskz_mov_ps(m, _mm512_sub_ps(xv, _mm512_mul_ps(num, _mm512_rcp14_ps(u)))));
+                }
+            }
+            if (value) {
+                _mm512_store_ps(lin[i], li);
+                _mm512_store_ps(prod[i], pr);
+            }
         }
-        const __m512 l = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + j), _mm512_maskz_loadu_ps(m, b + j));
-        const __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
-        const __m512 e = v_exp_neg(_mm512_sub_ps(zero, _mm512_and_ps(l, absmask)));
-        const __m512 u = _mm512_add_ps(one, e);
-        if (value) {
-            lin = _mm512_mask_add_ps(lin, m, lin, _mm512_fmsub_ps(xv, l, _mm512_max_ps(zero, l)));
-            prod = _mm512_mask_mul_ps(prod, m, prod, u);
-        }
-        if (s != NULL) {
-            const __mmask16 nonneg = _mm512_cmp_ps_mask(l, zero, _CMP_GE_OQ);
-            const __m512 num = _mm512_mask_blend_ps(nonneg, e, one);
-            store_bf16(s + j, _mm512_maskz_mov_ps(m, _mm512_sub_ps(xv, _mm512_mul_ps(num, _mm512_rcp14_ps(u)))));
-        }
-        if (value && v % 64 == 63) {
-            float f[16];
-            _mm512_storeu_ps(f, prod);
-            for (int i = 0; i < 16; i++)
-                lg += logf(f[i]);
-            prod = one;
+        v += nb;
+        if (value && v >= 63) { /* at most 64 factors of (1, 2] per lane: no overflow */
+            for (int i = 0; i < n; i++) {
+                for (int l = 0; l < 16; l++)
+                    lg[i] += logf(prod[i][l]);
+                _mm512_store_ps(prod[i], one);
+            }
+            v = 0;
         }
     }
-    if (!value)
-        return 0.0f;
-    float f[16];
-    _mm512_storeu_ps(f, prod);
-    for (int i = 0; i < 16; i++)
-        lg += logf(f[i]);
-    return _mm512_reduce_add_ps(lin) - lg;
+    if (S != NULL && Kn > Jp)
+        for (int i = 0; i < n; i++)
+            store_bf16(S + (size_t)i * Kn + Jp, zero);
+    if (value)
+        for (int i = 0; i < n; i++)
+            val[i] = bern_value(lin[i], prod[i], lg[i]);
 }
 
 /* What one call shares between its threads. */
@@ -462,24 +535,19 @@ static void bf_rows(const bf_job_t *jb, unsigned char *g, int r0, int n)
                 (uint16_t *)(void *)(g + lo->a[l + 1]));
     }
     const aw_layer_t *yl = &m->dec[L];
-    const int Jp = pad16(D);
-    gemm(jb->path, (uint16_t *)(void *)(g + lo->a[L]), pad32(yl->in),
-         (const uint16_t *)(void *)(jb->base + lo->fwd[L]), Jp, C);
     uint16_t *S = (uint16_t *)(void *)(g + lo->s);
     const int grad = jb->grad_h != NULL, prior = jb->flags & AW_LOGLIK_PRIOR;
-    if (grad && (jb->flags & AW_LOGLIK_GRAD_ONLY)) { /* the values are not wanted: out stays unwritten */
-        for (int i = 0; i < n; i++)
-            ep_bern_row(C + (size_t)i * Jp, yl->b, jb->x + (size_t)((r0 + i) / jb->K) * D, D,
-                        S + (size_t)i * pad32(D), 0);
-    } else {
-        for (int i = 0; i < n; i++) {
-            const int r = r0 + i;
-            float v = ep_bern_row(C + (size_t)i * Jp, yl->b, jb->x + (size_t)(r / jb->K) * D, D,
-                                  grad ? S + (size_t)i * pad32(D) : NULL, 1);
-            if (prior)
-                v += aw_model_log_prior(jb->h + (size_t)r * H, H);
-            jb->out[r] = (jb->flags & AW_LOGLIK_ADD) ? jb->out[r] + v : v;
-        }
+    const int value = !(grad && (jb->flags & AW_LOGLIK_GRAD_ONLY)); /* gradient-only: out stays unwritten */
+    float val[RG];
+    bern_fused(jb->path, (uint16_t *)(void *)(g + lo->a[L]), pad32(yl->in),
+               (const uint16_t *)(void *)(jb->base + lo->fwd[L]), yl->b, jb->x, jb->K, r0, n, D, grad ? S : NULL,
+               value, val, C);
+    for (int i = 0; value && i < n; i++) {
+        const int r = r0 + i;
+        float v = val[i];
+        if (prior)
+            v += aw_model_log_prior(jb->h + (size_t)r * H, H);
+        jb->out[r] = (jb->flags & AW_LOGLIK_ADD) ? jb->out[r] + v : v;
     }
     if (!grad)
         return;
