@@ -219,52 +219,6 @@ static void amx_config(void)
     _tile_loadconfig(&cfg);
 }
 
-/* C [RG, Jp] = A [RG, Kp] (bf16, row stride Kp) times the packed B (Kp x Jp), fp32, on AMX tiles. */
-static void gemm_amx(const uint16_t *A, int Kp, const uint16_t *Bp, int Jp, float *C)
-{
-    const int nkb = Kp / 32, njb = Jp / 16;
-    const size_t lda = (size_t)Kp * 2, ldc = (size_t)Jp * 4;
-    const uint16_t *A1 = A + (size_t)16 * Kp;
-    int jb = 0;
-    for (; jb + 2 <= njb; jb += 2) {
-        const uint16_t *B0 = Bp + (size_t)jb * nkb * 512, *B1 = B0 + (size_t)nkb * 512;
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-        for (int kb = 0; kb < nkb; kb++) {
-            _tile_loadd(4, A + kb * 32, lda);
-            _tile_loadd(5, A1 + kb * 32, lda);
-            _tile_loadd(6, B0 + (size_t)kb * 512, 64);
-            _tile_loadd(7, B1 + (size_t)kb * 512, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-            _tile_dpbf16ps(2, 5, 6);
-            _tile_dpbf16ps(3, 5, 7);
-        }
-        float *c = C + (size_t)jb * 16;
-        _tile_stored(0, c, ldc);
-        _tile_stored(1, c + 16, ldc);
-        _tile_stored(2, c + (size_t)16 * Jp, ldc);
-        _tile_stored(3, c + (size_t)16 * Jp + 16, ldc);
-    }
-    if (jb < njb) {
-        const uint16_t *B0 = Bp + (size_t)jb * nkb * 512;
-        _tile_zero(0);
-        _tile_zero(2);
-        for (int kb = 0; kb < nkb; kb++) {
-            _tile_loadd(4, A + kb * 32, lda);
-            _tile_loadd(5, A1 + kb * 32, lda);
-            _tile_loadd(6, B0 + (size_t)kb * 512, 64);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(2, 5, 6);
-        }
-        float *c = C + (size_t)jb * 16;
-        _tile_stored(0, c, ldc);
-        _tile_stored(2, c + (size_t)16 * Jp, ldc);
-    }
-}
-
 /* 8 rows x NB (1 or 2) blocks of 16 features of the AVX512-BF16 GEMM, k pairs in order. */
 static inline __attribute__((always_inline)) void vdp_block(const uint16_t *A, int Kp, const uint16_t *B0,
                                                           size_t bstride, int NB, float *C, int Jp)
@@ -291,43 +245,20 @@ static inline __attribute__((always_inline)) void vdp_block(const uint16_t *A, i
             _mm512_storeu_ps(C + (size_t)r * Jp + 16 * b, acc[r][b]);
 }
 
-/* As gemm_amx, with vdpbf16ps. */
-static void gemm_vdp(const uint16_t *A, int Kp, const uint16_t *Bp, int Jp, float *C)
-{
-    const int nkb = Kp / 32, njb = Jp / 16;
-    const size_t bstride = (size_t)nkb * 512;
-    for (int r0 = 0; r0 < RG; r0 += 8) {
-        int jb = 0;
-        for (; jb + 2 <= njb; jb += 2)
-            vdp_block(A + (size_t)r0 * Kp, Kp, Bp + (size_t)jb * bstride, bstride, 2,
-                      C + (size_t)r0 * Jp + 16 * jb, Jp);
-        if (jb < njb)
-            vdp_block(A + (size_t)r0 * Kp, Kp, Bp + (size_t)jb * bstride, bstride, 1,
-                      C + (size_t)r0 * Jp + 16 * jb, Jp);
-    }
-}
-
-static void gemm(int path, const uint16_t *A, int Kp, const uint16_t *Bp, int Jp, float *C)
-{
-    if (path == PATH_AMX)
-        gemm_amx(A, Kp, Bp, Jp, C);
-    else
-        gemm_vdp(A, Kp, Bp, Jp, C);
-}
-
-/* Cb [RG, 32] (row stride 32) = A [RG, Kp] times the packed B's 16-feature blocks jb and, with nb = 2,
- * jb + 1: one column block of gemm's result, the same sums in the same order. */
-static void gemm_cols(int path, const uint16_t *A, int Kp, const uint16_t *Bp, int jb, int nb, float *Cb)
+/* C [RG, 16 nb] (row stride ldc floats) = A [RG, Kp] (bf16, row stride Kp) times the packed B's 16-feature
+ * blocks jb and, with nb = 2, jb + 1, in fp32: on AMX tiles (2 x 2 tiles of 16 x 16) or with vdpbf16ps
+ * (8 rows at a time); k in order either way. */
+static void gemm_cols(int path, const uint16_t *A, int Kp, const uint16_t *Bp, int jb, int nb, float *C, int ldc)
 {
     const int nkb = Kp / 32;
     const size_t bstride = (size_t)nkb * 512;
     const uint16_t *B0 = Bp + (size_t)jb * bstride, *B1 = B0 + bstride;
     if (path != PATH_AMX) {
         for (int r0 = 0; r0 < RG; r0 += 8)
-            vdp_block(A + (size_t)r0 * Kp, Kp, B0, bstride, nb, Cb + (size_t)r0 * 32, 32);
+            vdp_block(A + (size_t)r0 * Kp, Kp, B0, bstride, nb, C + (size_t)r0 * ldc, ldc);
         return;
     }
-    const size_t lda = (size_t)Kp * 2;
+    const size_t lda = (size_t)Kp * 2, ldcb = (size_t)ldc * 4;
     const uint16_t *A1 = A + (size_t)16 * Kp;
     _tile_zero(0);
     _tile_zero(2);
@@ -344,8 +275,8 @@ static void gemm_cols(int path, const uint16_t *A, int Kp, const uint16_t *Bp, i
             _tile_dpbf16ps(2, 5, 6);
             _tile_dpbf16ps(3, 5, 7);
         }
-        _tile_stored(1, Cb + 16, 128);
-        _tile_stored(3, Cb + 16 * 32 + 16, 128);
+        _tile_stored(1, C + 16, ldcb);
+        _tile_stored(3, C + (size_t)16 * ldc + 16, ldcb);
     } else {
         for (int kb = 0; kb < nkb; kb++) {
             _tile_loadd(4, A + kb * 32, lda);
@@ -355,8 +286,16 @@ static void gemm_cols(int path, const uint16_t *A, int Kp, const uint16_t *Bp, i
             _tile_dpbf16ps(2, 5, 6);
         }
     }
-    _tile_stored(0, Cb, 128);
-    _tile_stored(2, Cb + 16 * 32, 128);
+    _tile_stored(0, C, ldcb);
+    _tile_stored(2, C + (size_t)16 * ldc, ldcb);
+}
+
+/* C [RG, Jp] = A [RG, Kp] times the packed B (Kp x Jp), fp32. */
+static void gemm(int path, const uint16_t *A, int Kp, const uint16_t *Bp, int Jp, float *C)
+{
+    const int njb = Jp / 16;
+    for (int jb = 0; jb < njb; jb += 2)
+        gemm_cols(path, A, Kp, Bp, jb, njb - jb >= 2 ? 2 : 1, C + (size_t)16 * jb, Jp);
 }
 
 /* e^x for x <= 0 to about 1e-5 relative (a degree-5 polynomial after the 2^k split; bf16 needs 4e-3). */
@@ -458,7 +397,7 @@ static void bern_fused(int path, const uint16_t *A, int Kp, const uint16_t *Bp, 
     int v = 0; /* vectors in the products since their last flush */
     for (int jb = 0; jb < njb; jb += 2) {
         const int nb = njb - jb >= 2 ? 2 : 1;
-        gemm_cols(path, A, Kp, Bp, jb, nb, Cb);
+        gemm_cols(path, A, Kp, Bp, jb, nb, Cb, 32);
         for (int i = 0; i < n; i++) {
             const float *x = x0 + (size_t)((r0 + i) / K) * D;
             __m512 li = _mm512_load_ps(lin[i]), pr = _mm512_load_ps(prod[i]);
