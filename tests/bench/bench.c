@@ -10,6 +10,7 @@
 
 #include "bench_util.h"
 #include "core/objective.h"
+#include "methods/plugin.h"
 
 /* One benchmark's result row. */
 typedef struct row {
@@ -62,22 +63,28 @@ static row_t bench_iwae_step(int B, int K, int reps, int iters)
         die("model", &err);
     enum { NBATCH = 8 };
     float *x = images(&rng, NBATCH * B);
-    aw_method_cfg_t cfg = {.samples = K, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-4f};
+    const aw_method_ops_t *ops = aw_method_find("iwae");
+    aw_cfg_t cfg;
+    char k[16];
+    snprintf(k, sizeof k, "%d", K);
+    if (ops == NULL || aw_settings_defaults(&ops->settings, cfg.bytes, &err) != 0 ||
+        aw_settings_set(&ops->settings, cfg.bytes, "samples", k, &err) != 0)
+        die("iwae settings", ops == NULL ? NULL : &err);
+    const aw_adam_cfg_t adam = {.beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-4f};
     void *st;
-    if (aw_iwae_ops.create(&cfg, &m, B, &st, &err) < 0)
+    if (ops->create(cfg.bytes, &adam, &m, B, &st, &err) < 0)
         die("iwae create", &err);
     aw_step_stats_t stats;
     double *t = malloc((size_t)reps * sizeof *t);
     for (int it = 0; it < 20; it++) { /* warm-up, and past the very first steps */
         const float *xb = x + (size_t)(it % NBATCH) * B * paper.D;
-        if (aw_iwae_ops.step(st, &m, xb, B, 1e-3f, &rng, &stats, &err) < 0)
+        if (ops->step(st, &m, xb, B, 1e-3f, &rng, &stats, &err) < 0)
             die("iwae step", &err);
     }
     for (int r = 0; r < reps; r++) {
         double t0 = now();
         for (int it = 0; it < iters; it++)
-            if (aw_iwae_ops.step(st, &m, x + (size_t)(it % NBATCH) * B * paper.D, B, 1e-3f, &rng, &stats,
-                                 &err) < 0)
+            if (ops->step(st, &m, x + (size_t)(it % NBATCH) * B * paper.D, B, 1e-3f, &rng, &stats, &err) < 0)
                 die("iwae step", &err);
         t[r] = (now() - t0) / iters;
     }
@@ -86,7 +93,7 @@ static row_t bench_iwae_step(int B, int K, int reps, int iters)
                  .flop = B * 987200.0 + (double)K * B * 1240800.0};
     free(t);
     free(x);
-    aw_iwae_ops.destroy(st);
+    ops->destroy(st);
     aw_model_fini(&m);
     return row;
 }
@@ -101,15 +108,21 @@ static row_t bench_bound(int S, int P, int reps)
     if (aw_model_init(&m, &paper, &rng, &err) < 0)
         die("model", &err);
     float *x = images(&rng, P);
-    aw_estimator_cfg_t cfg = {.samples = S, .batch = P};
-    if (aw_iwae_bound_ops.validate(&cfg, &err) < 0)
-        die("bound cfg", &err);
+    const aw_estimator_ops_t *est = aw_estimator_find("iwae_bound");
+    aw_cfg_t cfg;
+    char sv[16];
+    snprintf(sv, sizeof sv, "%d", S);
+    if (est == NULL || aw_settings_defaults(&est->settings, cfg.bytes, &err) != 0 ||
+        aw_settings_set(&est->settings, cfg.bytes, "samples", sv, &err) != 0 ||
+        aw_settings_validate(&est->settings, cfg.bytes, &err) != 0)
+        die("bound settings", est == NULL ? NULL : &err);
+    const aw_eval_ctx_t ctx = {.batch = P};
     double *out = malloc((size_t)P * sizeof *out), *t = malloc((size_t)reps * sizeof *t);
-    if (aw_iwae_bound_ops.eval(&cfg, &m, x, P, &rng, out, &err) < 0)
+    if (est->eval(cfg.bytes, &ctx, &m, x, P, &rng, out, &err) < 0)
         die("bound", &err);
     for (int r = 0; r < reps; r++) {
         double t0 = now();
-        if (aw_iwae_bound_ops.eval(&cfg, &m, x, P, &rng, out, &err) < 0)
+        if (est->eval(cfg.bytes, &ctx, &m, x, P, &rng, out, &err) < 0)
             die("bound", &err);
         t[r] = now() - t0;
     }
