@@ -114,7 +114,7 @@ cat "$TMP/out" "$TMP/err" | grep -q 'active_units at epoch [0-9]*: [0-3] units (
 # hmc_precision bf16: the run's events say which kernel ran its leapfrog gradients, the one --version names.
 bf16=$("$RUN" --version | sed -n 's/^decoder kernels on this CPU: .*, bf16 \([a-z0-9]*\).*/\1/p')
 expect_status 0 "--evaluate with bf16 HMC gradients" "$RUN" --db "$TMP/r.db" --evaluate tiny \
-  --set 'evaluate=[{estimator: ais_nll, chains: 2, temperatures: 5, leapfrog: 2, size: 4, hmc_precision: bf16}]'
+  --set 'evaluate=[{estimator: ais_nll, chains: 2, temperatures: 5, leapfrog: 2, size: 4, batch: 2, hmc_precision: bf16}]'
 kev=$(sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'kernels'")
 case "$bf16" in
   none) want="neither AMX nor AVX512-BF16; the leapfrog gradients run in fp32" ;;
@@ -122,8 +122,11 @@ case "$bf16" in
 esac
 [ -n "$bf16" ] && printf '%s\n' "$kev" | grep -qF "hmc_precision bf16: $want" \
   && ok "the events record the bf16 kernel that ran ($bf16)" || bad "kernels event '$kev', --version's bf16 kernel '$bf16'"
-sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'eval_note'" | grep -q '^ais_nll {chains: 2, .*hmc_precision: bf16[^}]*} test epoch 2: points 0\.\.3: acceptance [01]\.[0-9]* (mean over 4 temperatures x 8 chains), step size [0-9.e-]* at the last temperature$' \
-  && ok "an AIS evaluation notes each batch's acceptance rate and step size" || bad "eval_note: $(sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'eval_note'")"
+notes=$(sqlite3 "$TMP/r.db" "SELECT message FROM events WHERE kind = 'eval_note' ORDER BY rowid")
+for pts in '0\.\.1' '2\.\.3'; do
+  printf '%s\n' "$notes" | grep -q "^ais_nll {chains: 2, .*hmc_precision: bf16[^}]*} test epoch 2: points $pts: acceptance [01]\.[0-9]* (mean over 4 temperatures x 4 chains), step size [0-9.e-]* at the last temperature\$" \
+    && ok "an AIS evaluation notes the acceptance rate and step size of points $pts" || bad "eval_note for $pts: $notes"
+done
 [ "$(sqlite3 "$TMP/r.db" "SELECT count(*) FROM events WHERE kind = 'kernels' AND identity NOT IN (SELECT identity FROM runs WHERE name = 'tiny')")" = 0 ] \
   && ok "runs that ask for fp32 log no kernels event" || bad "a kernels event for an fp32 run"
 expect_status 0 "--table units" "$REPORT" --db "$TMP/r.db" --table units --format csv

@@ -428,12 +428,12 @@ typedef struct notes {
     char line[4][256];
 } notes_t;
 
-static int keep_note(void *ctx, const char *line, aw_error_t *err)
+static int keep_note(void *ctx, int first, int n, const char *line, aw_error_t *err)
 {
     (void)err;
     notes_t *k = ctx;
     ck_assert_int_lt(k->n, 4);
-    snprintf(k->line[k->n++], sizeof k->line[0], "%s", line);
+    snprintf(k->line[k->n++], sizeof k->line[0], "points %d..%d: %s", first, first + n - 1, line);
     return 0;
 }
 

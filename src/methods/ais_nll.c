@@ -149,9 +149,9 @@ static int note_batch(const call_t *k, int B, aw_error_t *err)
             n++;
         }
     char line[200];
-    snprintf(line, sizeof line, "points %d..%d: acceptance %.4f (mean over %d temperatures x %d chains), step size "
-             "%.6g at the last temperature", k->i0, k->i0 + B - 1, n > 0 ? sum / n : NAN, n, B * k->C, k->step);
-    return h->note(h->ctx, line, err);
+    snprintf(line, sizeof line, "acceptance %.4f (mean over %d temperatures x %d chains), step size %.6g at the "
+             "last temperature", n > 0 ? sum / n : NAN, n, B * k->C, k->step);
+    return h->note(h->ctx, k->i0, B, line, err);
 }
 
 /* The batches from point `from` on; the first resumes from state when state != NULL. */

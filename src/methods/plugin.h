@@ -80,9 +80,10 @@ typedef struct aw_eval_hooks {
     /* The partial state stored for this call by an interrupted process: *blob (malloc'd, caller frees) of *n
      * bytes, or *blob = NULL when there is none. */
     int (*load)(void *ctx, uint8_t **blob, size_t *n, aw_error_t *err);
-    /* May be NULL. A line about the call's work that is not a value (ais_nll: each batch's mean acceptance
-     * rate and last step size), kept as an event of the run. */
-    int (*note)(void *ctx, const char *line, aw_error_t *err);
+    /* May be NULL. A line about the work on the call's points [first, first + n) (indices within the call)
+     * that is not a value (ais_nll: each batch's mean acceptance rate and last step size), kept as an event
+     * of the run that names the points by their index in the evaluation. */
+    int (*note)(void *ctx, int first, int n, const char *line, aw_error_t *err);
 } aw_eval_hooks_t;
 
 /* How an evaluation runs, apart from the estimator's settings. */

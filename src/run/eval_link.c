@@ -63,12 +63,13 @@ static int link_load(void *ctx, uint8_t **blob, size_t *n, aw_error_t *err)
     return rc;
 }
 
-static int link_note(void *ctx, const char *line, aw_error_t *err)
+static int link_note(void *ctx, int first, int n, const char *line, aw_error_t *err)
 {
     aw_eval_link_t *l = ctx;
     aw_sbuf_t b = {0};
-    aw_sbuf_printf(&b, "%s %s %s epoch %lld: %s", l->key->estimator, l->key->settings, l->key->split,
-                   (long long)l->key->epoch, line);
+    aw_sbuf_printf(&b, "%s %s %s epoch %lld: points %lld..%lld: %s", l->key->estimator, l->key->settings,
+                   l->key->split, (long long)l->key->epoch, (long long)(l->first + first),
+                   (long long)(l->first + first + n - 1), line);
     char *msg = aw_sbuf_finish(&b);
     if (msg == NULL)
         return aw_error_set(err, AW_ENOMEM, "out of memory for an evaluation note");
