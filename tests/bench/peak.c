@@ -28,45 +28,33 @@ static double now(void)
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bf16,avx512bw,avx512vl,amx-tile,amx-bf16")
 
-/* Flops of ITERS rounds of 16 independent vfmadd231ps (2 x 16 lanes each); the sum keeps them live. */
+/* ITERS rounds of OP on 16 independent accumulators a[i] (kept in registers: the loops are unrolled), then
+ * their sum into *sink, which keeps them live. */
+#define ACC_LOOP(OP, sink)                                                                                   \
+    do {                                                                                                     \
+        __m512 a[16];                                                                                        \
+        _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) a[i] = _mm512_set1_ps((float)i);              \
+        for (long n = 0; n < ITERS; n++) {                                                                   \
+            _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) a[i] = OP(a[i], x, y);                    \
+        }                                                                                                    \
+        __m512 s = a[0];                                                                                     \
+        _Pragma("GCC unroll 16") for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, a[i]);                   \
+        *(sink) = _mm512_reduce_add_ps(s);                                                                   \
+    } while (0)
+
+/* Flops of ITERS rounds of 16 independent vfmadd231ps (2 x 16 lanes each). */
 static double run_fma(float *sink)
 {
-    __m512 a[16];
     const __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        a[i] = _mm512_set1_ps((float)i);
-    for (long n = 0; n < ITERS; n++) {
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            a[i] = _mm512_fmadd_ps(a[i], x, y);
-    }
-    __m512 s = a[0];
-#pragma GCC unroll 16
-    for (int i = 1; i < 16; i++)
-        s = _mm512_add_ps(s, a[i]);
-    *sink = _mm512_reduce_add_ps(s);
+    ACC_LOOP(_mm512_fmadd_ps, sink);
     return (double)ITERS * 16 * 32;
 }
 
 /* Flops of ITERS rounds of 16 independent vdpbf16ps (16 lanes x 2 pairs x 2 each). */
 static double run_vdp(float *sink)
 {
-    __m512 a[16];
     const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3F80), y = (__m512bh)_mm512_set1_epi16(0x3F00);
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++)
-        a[i] = _mm512_set1_ps((float)i);
-    for (long n = 0; n < ITERS; n++) {
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; i++)
-            a[i] = _mm512_dpbf16_ps(a[i], x, y);
-    }
-    __m512 s = a[0];
-#pragma GCC unroll 16
-    for (int i = 1; i < 16; i++)
-        s = _mm512_add_ps(s, a[i]);
-    *sink = _mm512_reduce_add_ps(s);
+    ACC_LOOP(_mm512_dpbf16_ps, sink);
     return (double)ITERS * 16 * 64;
 }
 
