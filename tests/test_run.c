@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/objective.h"
+#include "run/blas_core.h"
 #include "run/ckpt_layout.h"
 #include "run/retention.h"
 #include "run/run.h"
@@ -494,6 +495,43 @@ START_TEST(test_retention)
 END_TEST
 
 /* Shards of an evaluation are whole calls of `batch` points, in order, covering every point once. */
+/* OpenBLAS's kernel sets below the CPU's vector width are replaced by the widest it has; others are kept. */
+START_TEST(test_blas_core_for)
+{
+    ck_assert_str_eq(aw_blas_core_for("Prescott", 2), "SkylakeX");
+    ck_assert_str_eq(aw_blas_core_for("Haswell", 2), "SkylakeX");
+    ck_assert_str_eq(aw_blas_core_for("Zen", 2), "SkylakeX");
+    ck_assert_str_eq(aw_blas_core_for("Prescott", 1), "Haswell");
+    ck_assert_str_eq(aw_blas_core_for("Sandybridge", 1), "Haswell");
+    ck_assert_ptr_null(aw_blas_core_for("SkylakeX", 2));
+    ck_assert_ptr_null(aw_blas_core_for("Cooperlake", 2));
+    ck_assert_ptr_null(aw_blas_core_for("SapphireRapids", 2));
+    ck_assert_ptr_null(aw_blas_core_for("SkylakeX", 1));
+    ck_assert_ptr_null(aw_blas_core_for("Haswell", 1));
+    ck_assert_ptr_null(aw_blas_core_for("Prescott", 0));
+    ck_assert_ptr_null(aw_blas_core_for(NULL, 2));
+}
+END_TEST
+
+/* The program run again with OPENBLAS_CORETYPE removes what was set, so that the programs it starts pick
+ * for themselves, and keeps what OpenBLAS had picked for --version; a caller's OPENBLAS_CORETYPE stays. */
+START_TEST(test_blas_core_rerun)
+{
+    aw_error_t err = {0};
+    ck_assert_int_eq(setenv("AIWAE_OPENBLAS_PICKED", "Prescott", 1), 0);
+    ck_assert_int_eq(setenv("OPENBLAS_CORETYPE", "SkylakeX", 1), 0);
+    char *argv[] = {"test_run", NULL};
+    ck_assert_int_eq(aw_blas_core_ensure(argv, &err), 0);
+    ck_assert_ptr_null(getenv("AIWAE_OPENBLAS_PICKED"));
+    ck_assert_ptr_null(getenv("OPENBLAS_CORETYPE"));
+    ck_assert_str_eq(aw_blas_core_note(), "Prescott");
+    ck_assert_int_eq(setenv("OPENBLAS_CORETYPE", "Haswell", 1), 0);
+    ck_assert_int_eq(aw_blas_core_ensure(argv, &err), 0); /* the caller's choice: no exec */
+    ck_assert_str_eq(getenv("OPENBLAS_CORETYPE"), "Haswell");
+    unsetenv("OPENBLAS_CORETYPE");
+}
+END_TEST
+
 START_TEST(test_shard_ranges)
 {
     static const long sizes[] = {1, 23, 24, 25, 1000};
@@ -531,6 +569,8 @@ static Suite *run_suite(void)
     tcase_add_test(tc, test_nan_gives_up);
     tcase_add_test(tc, test_bad_checkpoint_falls_back);
     tcase_add_test(tc, test_shard_ranges);
+    tcase_add_test(tc, test_blas_core_for);
+    tcase_add_test(tc, test_blas_core_rerun);
     tcase_add_test(tc, test_load_model);
     tcase_add_test(tc, test_claims);
     tcase_add_test(tc, test_forged_position_falls_back);

@@ -496,6 +496,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
 
 int main(int argc, char **argv)
 {
+    aw_cli_blas_core(PROG, argv);
     cli_t c = {.db = AW_STORE_DEFAULT_PATH, .q = {.epoch = -1}};
     int st = parse_args(argc, argv, &c);
     if (st >= 0)

@@ -570,6 +570,7 @@ static int install_signals(const struct sigaction *sa)
 
 int main(int argc, char **argv)
 {
+    aw_cli_blas_core(PROG, argv);
     cli_t c = {.db_path = AW_STORE_DEFAULT_PATH, .task = {.run = -1, .eval = -1}};
     int status = parse_args(argc, argv, &c);
     if (status < 0 && c.delete_run != NULL)

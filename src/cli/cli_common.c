@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cli/cli_common.h"
+#include "run/blas_core.h"
 #include "run/build_info.h"
 #include "util/error.h"
 
@@ -21,4 +22,11 @@ int aw_cli_print_version(const char *prog)
     int ok = fputs(text, stdout) >= 0 && fflush(stdout) == 0;
     free(text);
     return ok ? AW_EXIT_OK : aw_cli_die(prog, AW_EIO, "cannot write to standard output");
+}
+
+void aw_cli_blas_core(const char *prog, char **argv)
+{
+    aw_error_t err = {0};
+    if (aw_blas_core_ensure(argv, &err) != 0)
+        fprintf(stderr, "%s: notice: %s\n", prog, err.msg);
 }

@@ -13,6 +13,7 @@
 #endif
 
 #include "core/model.h"
+#include "run/blas_core.h"
 #include "util/sbuf.h"
 
 /* What OpenBLAS says of its threads (openblas_get_parallel: 0 none, 1 its own pthreads, 2 OpenMP). */
@@ -39,7 +40,10 @@ char *aw_build_info(const char *prog)
     if (config == NULL)
         config = "OpenBLAS";
     aw_sbuf_printf(&b, "BLAS: %s", config);
-    if (core != NULL && strstr(config, core) == NULL)
+    const char *was = aw_blas_core_note();
+    if (core != NULL && was != NULL)
+        aw_sbuf_printf(&b, " (core %s: %s set OPENBLAS_CORETYPE, OpenBLAS picked %s for this CPU)", core, prog, was);
+    else if (core != NULL && strstr(config, core) == NULL)
         aw_sbuf_printf(&b, " (core %s)", core);
     aw_sbuf_printf(&b, "; threads: %s, %d by default\n", blas_threads(), omp_get_max_threads());
     aw_sbuf_printf(&b, "decoder kernels: %s\n", kernels);

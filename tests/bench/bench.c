@@ -176,6 +176,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    const char *blas = aw_bench_blas_core("bench", argv);
     int threads = 2, reps = 7, quick = 0, ftz = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -232,8 +233,8 @@ int main(int argc, char **argv)
         rows[n++].what = labels[i];
     }
 
-    printf("\nnumeric core, %d threads%s%s, median of %d repetitions\n\n", threads, ftz ? ", FTZ/DAZ" : ", no FTZ/DAZ",
-           bench_clock == CLOCK_MONOTONIC ? "" : ", CPU time", reps);
+    printf("\nnumeric core, %d threads%s%s, median of %d repetitions, OpenBLAS core %s\n\n", threads,
+           ftz ? ", FTZ/DAZ" : ", no FTZ/DAZ", bench_clock == CLOCK_MONOTONIC ? "" : ", CPU time", reps, blas);
     printf("| benchmark | ms/call | points/s | target points/s | GFLOP/s | best rep: ms, GFLOP/s |\n");
     printf("|---|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < n; i++) {

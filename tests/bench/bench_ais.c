@@ -211,6 +211,7 @@ static long peak_rss_kib(int T)
 
 int main(int argc, char **argv)
 {
+    const char *blas = aw_bench_blas_core("bench_ais", argv);
     int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 7;
     const char *what = argc > 3 ? argv[3] : "all", *prec = argc > 4 ? argv[4] : "fp32";
     if (threads < 1 || reps < 1 || (strcmp(prec, "fp32") != 0 && strcmp(prec, "bf16") != 0)) {
@@ -225,7 +226,8 @@ int main(int argc, char **argv)
         m5 = peak_rss_kib(5), m50 = peak_rss_kib(50);
     char kern[200];
     aw_model_kernels_describe(kern, sizeof kern);
-    printf("bench_ais: %d threads, median of %d; decoder kernels: %s\n\n", threads, reps, kern);
+    printf("bench_ais: %d threads, median of %d; decoder kernels: %s; OpenBLAS core %s\n\n", threads, reps, kern,
+           blas);
     printf("| benchmark | HMC gradients | metric | value | ms/call | GFLOP/s (as implemented) | accept |\n");
     printf("|---|---|---|---:|---:|---:|---:|\n");
     const aw_dec_kernel_t *bk = aw_dec_bf16_pick(&(aw_shape_t){.D = 784, .H = 50, .n_hidden = 2,

@@ -3,9 +3,13 @@
 #ifndef AW_BENCH_UTIL_H
 #define AW_BENCH_UTIL_H
 
+#include <cblas.h>
 #include <pmmintrin.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <xmmintrin.h>
+
+#include "run/blas_core.h"
 
 /* Flush-to-zero and denormals-are-zero for this thread and the threads it starts later, as aiwae-run runs
  * (and as PyTorch's tuned peer does): without them, training slows down as values become subnormal. */
@@ -13,6 +17,16 @@ static inline void aw_bench_ftz(void)
 {
     _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
     _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+}
+
+/* First thing in main, as aiwae-run starts: OpenBLAS's kernels at this CPU's vector width (the program may
+ * be run again; run/blas_core.h). Returns the core OpenBLAS runs, for the table's header. */
+static inline const char *aw_bench_blas_core(const char *prog, char **argv)
+{
+    aw_error_t err = {0};
+    if (aw_blas_core_ensure(argv, &err) != 0)
+        fprintf(stderr, "%s: notice: %s\n", prog, err.msg);
+    return openblas_get_corename();
 }
 
 static int aw_bench_cmp_double(const void *a, const void *b)

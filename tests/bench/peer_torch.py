@@ -18,12 +18,15 @@ Configurations (--config): `default` is Debian's python3-torch as installed; `tu
 OpenBLAS (one thread pool for GEMMs and element-wise kernels), glibc malloc that keeps freed buffers,
 ATen kernels at AVX-512 and flush-to-zero. These must be in place before torch is loaded, so the script
 re-executes itself once with that environment. --bf16 multiplies in bfloat16 (fp32 results).
+OPENBLAS_CORETYPE passes through: compare sets it where aiwae-run does, so that both sides run the same
+OpenBLAS kernels (OpenBLAS 0.3.21 runs its SSE3 ones on CPUs it does not know).
 
 Output: a table on stdout; --json PATH writes {"env": {...}, "bench": {name: {"median_s", "points_per_s"
 or "chain_leapfrog_steps_per_s", ...}}}, which compare reads. Exit status 77 when torch is not installed.
 """
 import argparse
 import contextlib
+import ctypes
 import importlib.util
 import json
 import math
@@ -336,9 +339,15 @@ def run(args, torch):
         r["chain_leapfrog_steps_per_s"] = 256 * 16 * 10 / r["median_s"]
         out["ais_eval"] = r
     cap = [l.split(":")[-1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l]
+    try:  # the BLAS torch's fp32 products run on (Debian: libblas.so.3, OpenBLAS's OpenMP build when tuned)
+        corename = ctypes.CDLL("libblas.so.3").openblas_get_corename
+        corename.restype = ctypes.c_char_p
+        core = corename().decode()
+    except (OSError, AttributeError):
+        core = "?"
     env = {"config": args.config, "threads": torch.get_num_threads(), "torch": torch.__version__,
            "python": platform.python_version(), "aten_cpu_capability": cap[0] if cap else "?",
-           "flush_denormal": bool(ftz), "bf16": args.bf16, "quick": quick,
+           "flush_denormal": bool(ftz), "bf16": args.bf16, "quick": quick, "openblas_core": core,
            "config_env": {k: os.environ[k] for k in CONTROLLED if k in os.environ}}
     return {"env": env, "bench": out}
 
@@ -353,8 +362,9 @@ def main():
     import torch
     res = run(args, torch)
     e = res["env"]
-    print("PyTorch %s, config %s, %d threads, ATen %s, FTZ %s%s" % (e["torch"], e["config"], e["threads"],
-          e["aten_cpu_capability"], e["flush_denormal"], ", bf16" if e["bf16"] else ""))
+    print("PyTorch %s, config %s, %d threads, ATen %s, OpenBLAS core %s, FTZ %s%s" % (
+          e["torch"], e["config"], e["threads"], e["aten_cpu_capability"], e["openblas_core"], e["flush_denormal"],
+          ", bf16" if e["bf16"] else ""))
     print("| benchmark | ms/call | throughput |")
     print("|---|---:|---:|")
     for name, r in res["bench"].items():
