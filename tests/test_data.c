@@ -159,6 +159,13 @@ START_TEST(test_idx_dataset)
     ck_assert_int_eq(aw_data_load(&o, "test", &ds, &err), AW_EFORMAT);
     ck_assert_msg(strstr(err.msg, "te.idx: images: image 0 pixel 3 is 1.5, expected a value in [0,1]"), "%s",
                   err.msg);
+    v[3] = 0.25, v[6] = NAN; /* a NaN in the second image is named too */
+    aw_fx_idx(AW_IDX_F32, 3, d, v, &b);
+    write_tmp("te.idx", &b, te, sizeof te);
+    aw_fx_buf_fini(&b);
+    ck_assert_int_eq(aw_data_load(&o, "test", &ds, &err), AW_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "te.idx: images: image 1 pixel 2 is nan, expected a value in [0,1]"), "%s",
+                  err.msg);
     aw_binarize_t fixed = {AW_BIN_FIXED, 0};
     o.bin = &fixed;
     ck_assert_int_eq(aw_data_load(&o, "train", &ds, &err), AW_EFORMAT);

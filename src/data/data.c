@@ -132,6 +132,15 @@ static int take_count(long size, const char *key, const char *split, size_t avai
 static int check_values(const aw_dataset_t *ds, int binary, const char *where, aw_error_t *err)
 {
     size_t total = ds->n * ds->dim;
+    /* One pass without exits first (it vectorizes: 47M MNIST pixels in milliseconds, not 0.3 s), then the
+     * first offending pixel only where there is one. */
+    int bad = 0;
+    const float *x = ds->x;
+#pragma omp simd reduction(| : bad)
+    for (size_t k = 0; k < total; k++)
+        bad |= (x[k] != x[k]) | (x[k] < 0.0f) | (x[k] > 1.0f) | (binary & (x[k] != 0.0f) & (x[k] != 1.0f));
+    if (!bad)
+        return AW_OK;
     for (size_t k = 0; k < total; k++) {
         float v = ds->x[k];
         if (!(v >= 0.0f && v <= 1.0f))
