@@ -10,7 +10,7 @@ int aw_cli_die(const char *prog, int code, const char *msg);
  * output; returns the exit status. */
 int aw_cli_print_version(const char *prog);
 
-/* First thing in main: OpenBLAS's kernels at this CPU's vector width (run/blas_core.h; the program may
+/* First thing in main: no fallback OpenBLAS kernels on this CPU (run/blas_core.h; the program may
  * be run again); where that fails, a one-line notice on standard error, and the program goes on. */
 void aw_cli_blas_core(const char *prog, char **argv);
 

@@ -1,4 +1,4 @@
-/* blas_core.c: OpenBLAS's kernels at the CPU's vector width (blas_core.h). */
+/* blas_core.c: OpenBLAS's fallback kernels replaced by ones of the CPU's vector width (blas_core.h). */
 #include "run/blas_core.h"
 
 #include <cblas.h>
@@ -42,7 +42,9 @@ static int core_level(const char *core)
 
 const char *aw_blas_core_for(const char *core, int cpu_level)
 {
-    if (core == NULL || core_level(core) >= cpu_level)
+    /* Only OpenBLAS's fallback is overridden: an AVX2 pick on an AVX-512 CPU (OpenBLAS 0.3.21 runs its
+     * "Zen" kernels on Zen 4) is its own judgement of which kernels are fastest there. */
+    if (core == NULL || cpu_level < 1 || core_level(core) >= 1)
         return NULL;
     return cpu_level >= 2 ? "SkylakeX" : "Haswell";
 }

@@ -11,11 +11,12 @@
 /* Vector widths, as levels: 0 below AVX2, 1 AVX2 with FMA, 2 AVX-512 (F, BW, DQ and VL). */
 int aw_blas_cpu_level(void);
 
-/* The OPENBLAS_CORETYPE that gives kernels of cpu_level for an OpenBLAS that picked `core`, or NULL where
- * core's kernels are already of that level (or core is NULL): "SkylakeX" for level 2, "Haswell" for 1. */
+/* The OPENBLAS_CORETYPE for an OpenBLAS that picked `core` on a CPU of cpu_level: where core is below
+ * AVX2 (OpenBLAS's fallback for CPUs it does not know) and the CPU is not, "SkylakeX" for level 2 and
+ * "Haswell" for 1; else NULL (also for core NULL), OpenBLAS's pick standing. */
 const char *aw_blas_core_for(const char *core, int cpu_level);
 
-/* First thing in main. Where OpenBLAS picked kernels below this CPU's level and the caller did not set
+/* First thing in main. Where OpenBLAS fell back below this CPU's level and the caller did not set
  * OPENBLAS_CORETYPE, runs the program again (/proc/self/exe, same argv) with it set: returns only if
  * there was nothing to do (0) or that failed (AW_EIO, err says why; the program goes on with OpenBLAS's
  * kernels). In the program run again it removes what it set, so that programs this one starts (Slurm

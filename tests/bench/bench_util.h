@@ -19,7 +19,7 @@ static inline void aw_bench_ftz(void)
     _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
 }
 
-/* First thing in main, as aiwae-run starts: OpenBLAS's kernels at this CPU's vector width (the program may
+/* First thing in main, as aiwae-run starts: no fallback OpenBLAS kernels on this CPU (the program may
  * be run again; run/blas_core.h). Returns the core OpenBLAS runs, for the table's header. */
 static inline const char *aw_bench_blas_core(const char *prog, char **argv)
 {
