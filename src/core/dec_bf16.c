@@ -125,26 +125,31 @@ static void bf_plan(const aw_model_t *m, int nt, bf_layout_t *lo)
     lo->total = off + (size_t)nt * g;
 }
 
+/* 16-feature blocks of one pack. */
+static int pack_njb(const aw_layer_t *y, int bwd)
+{
+    return pad16(bwd ? y->in : y->out) / 16;
+}
+
 /* Packs value(k, j) for k < K, j < J (zero beyond) in tile order: block (jb, kb) of 16 features and 32
- * inputs is 16 rows of 16 (k, k+1) pairs, blocks ordered jb-major. Forward: value = W[j][k]; backward:
- * value = W[k][j] (W is [out, in]). */
-static void pack(const aw_layer_t *y, int bwd, uint16_t *dst)
+ * inputs is 16 rows of 16 (k, k+1) pairs, blocks ordered jb-major; this call writes the blocks of jb, every
+ * kb. Forward: value = W[j][k]; backward: value = W[k][j] (W is [out, in]). */
+static void pack(const aw_layer_t *y, int bwd, int jb, uint16_t *dst)
 {
     const int K = bwd ? y->out : y->in, J = bwd ? y->in : y->out;
-    const int nkb = pad32(K) / 32, njb = pad16(J) / 16;
-    for (int jb = 0; jb < njb; jb++)
-        for (int kb = 0; kb < nkb; kb++) {
-            uint16_t *blk = dst + ((size_t)jb * nkb + kb) * 512;
-            for (int r = 0; r < 16; r++)
-                for (int jl = 0; jl < 16; jl++)
-                    for (int e = 0; e < 2; e++) {
-                        const int k = kb * 32 + 2 * r + e, j = jb * 16 + jl;
-                        float v = 0.0f;
-                        if (k < K && j < J)
-                            v = bwd ? y->W[(size_t)k * y->in + j] : y->W[(size_t)j * y->in + k];
-                        blk[r * 32 + jl * 2 + e] = to_bf16(v);
-                    }
-        }
+    const int nkb = pad32(K) / 32;
+    for (int kb = 0; kb < nkb; kb++) {
+        uint16_t *blk = dst + ((size_t)jb * nkb + kb) * 512;
+        for (int r = 0; r < 16; r++)
+            for (int jl = 0; jl < 16; jl++)
+                for (int e = 0; e < 2; e++) {
+                    const int k = kb * 32 + 2 * r + e, j = jb * 16 + jl;
+                    float v = 0.0f;
+                    if (k < K && j < J)
+                        v = bwd ? y->W[(size_t)k * y->in + j] : y->W[(size_t)j * y->in + k];
+                    blk[r * 32 + jl * 2 + e] = to_bf16(v);
+                }
+    }
 }
 
 /* Makes the packs match the model's current decoder weights (remade only when they changed). */
@@ -156,11 +161,20 @@ static void ensure_packs(const aw_model_t *m, unsigned char *base, const bf_layo
     if (st->packed && memcmp(base + lo->wcopy, w, wbytes) == 0)
         return;
     memcpy(base + lo->wcopy, w, wbytes);
+    /* Every pack's 16-feature blocks are one list of tasks, so that both threads share the output layer
+     * (three quarters of the work) instead of one thread taking it whole. */
     const int L = m->shape.n_hidden;
-#pragma omp parallel for schedule(static)
-    for (int t = 0; t < 2 * (L + 1); t++) {
+    int first[2 * (AW_MAX_HIDDEN + 1) + 1];
+    first[0] = 0;
+    for (int t = 0; t < 2 * (L + 1); t++)
+        first[t + 1] = first[t] + pack_njb(&m->dec[t / 2], t % 2);
+#pragma omp parallel for schedule(dynamic, 4)
+    for (int i = 0; i < first[2 * (L + 1)]; i++) {
+        int t = 0;
+        while (first[t + 1] <= i)
+            t++;
         const int l = t / 2, bwd = t % 2;
-        pack(&m->dec[l], bwd, (uint16_t *)(void *)(base + (bwd ? lo->bwd[l] : lo->fwd[l])));
+        pack(&m->dec[l], bwd, i - first[t], (uint16_t *)(void *)(base + (bwd ? lo->bwd[l] : lo->fwd[l])));
     }
     st->packed = 1;
 }
