@@ -65,14 +65,22 @@ int aw_blas_core_ensure(char **argv, aw_error_t *err)
     const char *want = aw_blas_core_for(core, aw_blas_cpu_level());
     if (want == NULL)
         return 0;
+    /* The program's own path, as the kernel knows it (tools such as valgrind answer for their client). */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return aw_error_set(err, AW_EIO, "OpenBLAS runs its %s kernels on this CPU; cannot find this program "
+                            "to run it again with %s=%s (/proc/self/exe: %s)", core, CORETYPE, want,
+                            strerror(errno));
+    self[len] = '\0';
     if (setenv(MARK, core, 1) != 0 || setenv(CORETYPE, want, 1) != 0)
         return aw_error_set(err, AW_EIO, "cannot set %s=%s: %s", CORETYPE, want, strerror(errno));
-    execv("/proc/self/exe", argv);
+    execv(self, argv);
     int e = errno;
     unsetenv(MARK);
     unsetenv(CORETYPE);
-    return aw_error_set(err, AW_EIO, "OpenBLAS runs its %s kernels on this CPU; running again with %s=%s failed: %s",
-                        core, CORETYPE, want, strerror(e));
+    return aw_error_set(err, AW_EIO, "OpenBLAS runs its %s kernels on this CPU; running %s again with %s=%s "
+                        "failed: %s", core, self, CORETYPE, want, strerror(e));
 }
 
 const char *aw_blas_core_note(void)

@@ -17,10 +17,11 @@ int aw_blas_cpu_level(void);
 const char *aw_blas_core_for(const char *core, int cpu_level);
 
 /* First thing in main. Where OpenBLAS fell back below this CPU's level and the caller did not set
- * OPENBLAS_CORETYPE, runs the program again (/proc/self/exe, same argv) with it set: returns only if
- * there was nothing to do (0) or that failed (AW_EIO, err says why; the program goes on with OpenBLAS's
- * kernels). In the program run again it removes what it set, so that programs this one starts (Slurm
- * tasks on other CPUs) pick for themselves, and keeps what OpenBLAS had picked for aw_blas_core_note. */
+ * OPENBLAS_CORETYPE, runs the program again (its path from /proc/self/exe, same argv) with it set:
+ * returns only if there was nothing to do (0) or that failed (AW_EIO, err says why; the program goes on
+ * with OpenBLAS's kernels). In the program run again it removes what it set, so that programs this one
+ * starts (Slurm tasks on other CPUs) pick for themselves, and keeps what OpenBLAS had picked for
+ * aw_blas_core_note. */
 int aw_blas_core_ensure(char **argv, aw_error_t *err);
 
 /* NULL, or what OpenBLAS had picked before aw_blas_core_ensure set OPENBLAS_CORETYPE (for --version). */
