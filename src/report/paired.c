@@ -135,6 +135,21 @@ static void items_not_in(const char *a, const char *b, char *out, size_t n)
         snprintf(out, n, "(the same)");
 }
 
+/* The columns both comparison tables end with, from c: the two epochs, then p's points, means, difference,
+ * standard error and interval. */
+static void put_pair(aw_grid_t *g, aw_cell_t *c, int64_t epoch_a, int64_t epoch_b, const aw_paired_t *p)
+{
+    aw_grid_num(g, &c[0], (double)epoch_a, "%.0f");
+    aw_grid_num(g, &c[1], (double)epoch_b, "%.0f");
+    aw_grid_num(g, &c[2], (double)p->n, "%.0f");
+    aw_grid_num(g, &c[3], p->mean_a, "%.3f");
+    aw_grid_num(g, &c[4], p->mean_b, "%.3f");
+    aw_grid_num(g, &c[5], p->diff, "%.3f");
+    aw_grid_num(g, &c[6], p->se, "%.3f");
+    aw_grid_num(g, &c[7], p->lo, "%.3f");
+    aw_grid_num(g, &c[8], p->hi, "%.3f");
+}
+
 static const char *WITHIN_KEYS[] = {"settings_a", "settings_b", "epoch_a", "epoch_b", "points", "mean_a",
                                     "mean_b", "diff", "se", "ci_low", "ci_high"};
 static const char *WITHIN_HEADS[] = {"A's settings", "B's settings", "Epoch A", "Epoch B", "Points", "Mean A",
@@ -168,15 +183,7 @@ static int compare_within(aw_store_t *store, const aw_report_run_t *A, const aw_
             items_not_in(l[j]->settings, l[i]->settings, db, sizeof db);
             aw_grid_text(&g, &row[0], da);
             aw_grid_text(&g, &row[1], db);
-            aw_grid_num(&g, &row[2], (double)l[i]->epoch, "%.0f");
-            aw_grid_num(&g, &row[3], (double)l[j]->epoch, "%.0f");
-            aw_grid_num(&g, &row[4], (double)p.n, "%.0f");
-            aw_grid_num(&g, &row[5], p.mean_a, "%.3f");
-            aw_grid_num(&g, &row[6], p.mean_b, "%.3f");
-            aw_grid_num(&g, &row[7], p.diff, "%.3f");
-            aw_grid_num(&g, &row[8], p.se, "%.3f");
-            aw_grid_num(&g, &row[9], p.lo, "%.3f");
-            aw_grid_num(&g, &row[10], p.hi, "%.3f");
+            put_pair(&g, row + 2, l[i]->epoch, l[j]->epoch, &p);
             rows++;
         }
     }
@@ -236,15 +243,7 @@ int aw_report_compare(aw_store_t *store, const aw_report_snap_t *s, size_t ia, s
         if (row == NULL)
             break;
         aw_grid_text(&g, &row[0], ea->settings);
-        aw_grid_num(&g, &row[1], (double)ea->epoch, "%.0f");
-        aw_grid_num(&g, &row[2], (double)eb->epoch, "%.0f");
-        aw_grid_num(&g, &row[3], (double)p.n, "%.0f");
-        aw_grid_num(&g, &row[4], p.mean_a, "%.3f");
-        aw_grid_num(&g, &row[5], p.mean_b, "%.3f");
-        aw_grid_num(&g, &row[6], p.diff, "%.3f");
-        aw_grid_num(&g, &row[7], p.se, "%.3f");
-        aw_grid_num(&g, &row[8], p.lo, "%.3f");
-        aw_grid_num(&g, &row[9], p.hi, "%.3f");
+        put_pair(&g, row + 1, ea->epoch, eb->epoch, &p);
         rows++;
     }
     free(la);
