@@ -5,11 +5,10 @@
 
 #include <cblas.h>
 #include <pmmintrin.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <xmmintrin.h>
 
-#include "run/blas_core.h"
+#include "cli/cli_common.h"
 
 /* Flush-to-zero and denormals-are-zero for this thread and the threads it starts later, as aiwae-run runs
  * (and as PyTorch's tuned peer does): without them, training slows down as values become subnormal. */
@@ -23,9 +22,7 @@ static inline void aw_bench_ftz(void)
  * be run again; run/blas_core.h). Returns the core OpenBLAS runs, for the table's header. */
 static inline const char *aw_bench_blas_core(const char *prog, char **argv)
 {
-    aw_error_t err = {0};
-    if (aw_blas_core_ensure(argv, &err) != 0)
-        fprintf(stderr, "%s: notice: %s\n", prog, err.msg);
+    aw_cli_blas_core(prog, argv);
     return openblas_get_corename();
 }
 
