@@ -92,6 +92,7 @@ typedef struct layout {
     size_t bwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s backward pack: P[k][j] = W[k][j] */
     size_t region;                 /* per-thread group buffers (RG columns each), or a training pass's
                                       buffers (Np columns) */
+    size_t xt[AW_MAX_HIDDEN + 1];  /* training: dec[l]'s input row-major [N][up16(in)], for dW */
     size_t total;                  /* floats */
 } layout_t;
 
@@ -118,6 +119,12 @@ static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
     off += up16(ndec);
     lo->region = off;
     off += col_len(s) * (train ? (size_t)padded(N) : (size_t)nt * RG);
+    for (int l = 0, in = s->H; l <= L; l++) { /* the weight gradients' row-major inputs (training only) */
+        lo->xt[l] = off;
+        if (train)
+            off += up16(in) * (size_t)N;
+        in = l < L ? s->hidden[L - 1 - l] : in;
+    }
     lo->total = off;
 }
 
@@ -521,6 +528,101 @@ static float sum_fixed(const float *a, int n)
     return t;
 }
 
+/* r [16] := its transpose: lane i of r[j] <-> lane j of r[i] (four rounds of in-lane and cross-lane
+ * shuffles). */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
+/* dst [n][0, ldx) = src[k][n] for k < K, n < N (src feature-major with stride lds and at least up16(N)
+ * columns; dst row-major, zero beyond K; ldx a multiple of 16), in 16 x 16 blocks: the weight gradients'
+ * vector operand. */
+static void transpose_in(const float *src, size_t lds, int K, int N, float *dst, int ldx)
+{
+    for (int n0 = 0; n0 < N; n0 += 16) {
+        const int nn = N - n0 < 16 ? N - n0 : 16;
+        for (int k0 = 0; k0 < ldx; k0 += 16) {
+            __m512 r[16];
+            for (int k = 0; k < 16; k++)
+                r[k] = k0 + k < K ? _mm512_loadu_ps(src + (size_t)(k0 + k) * lds + n0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int i = 0; i < nn; i++)
+                _mm512_store_ps(dst + (size_t)(n0 + i) * ldx + k0, r[i]);
+        }
+    }
+}
+
+/* The weight-gradient register tile: acc[j][v] = sum over n < N, in order, of dy[j * ldy + n] *
+ * xt[n * ldx + 16v ..+15] for j < jn: NR output features (rows of dy, feature-major) by 16 * mv inputs
+ * (columns of the row-major xt). mv is a constant where it is inlined. */
+static inline __attribute__((always_inline)) void dw_tile(const float *restrict dy, size_t ldy,
+                                                         int jn, const float *restrict xt, int ldx, int N,
+                                                         int mv, __m512 acc[NR][MV])
+{
+    const float *r[NR];
+#pragma GCC unroll 12
+    for (int j = 0; j < NR; j++) {
+        r[j] = dy + (size_t)(j < jn ? j : jn - 1) * ldy; /* a short panel repeats its last row */
+#pragma GCC unroll 4
+        for (int v = 0; v < MV; v++)
+            acc[j][v] = _mm512_setzero_ps();
+    }
+    for (int n = 0; n < N; n++) {
+        __m512 a[MV];
+#pragma GCC unroll 4
+        for (int v = 0; v < mv; v++)
+            a[v] = _mm512_load_ps(xt + (size_t)n * ldx + 16 * v);
+#pragma GCC unroll 12
+        for (int j = 0; j < NR; j++) {
+            const __m512 w = _mm512_set1_ps(r[j][n]);
+#pragma GCC unroll 4
+            for (int v = 0; v < mv; v++)
+                acc[j][v] = _mm512_fmadd_ps(a[v], w, acc[j][v]);
+        }
+    }
+}
+
+/* dW [jn][in] (row stride in) = dy [jn][N] (stride ldy) times xt [N][ldx]^T for one panel of jn <= NR
+ * output features: column blocks of 32 inputs, the last one 16 where at most 16 remain. */
+static void dw_panel(const float *dy, size_t ldy, int jn, const float *xt, int ldx, int in, int N, float *dW)
+{
+    for (int k0 = 0; k0 < in; k0 += 16 * MV) {
+        __m512 acc[NR][MV];
+        const int mv = in - k0 > 16 ? MV : 1;
+        if (mv == MV)
+            dw_tile(dy, ldy, jn, xt + k0, ldx, N, MV, acc);
+        else
+            dw_tile(dy, ldy, jn, xt + k0, ldx, N, 1, acc);
+        for (int j = 0; j < jn; j++)
+            for (int v = 0; v < mv; v++) {
+                const int k = k0 + 16 * v, w = in - k < 16 ? in - k : 16;
+                if (w > 0)
+                    _mm512_mask_storeu_ps(dW + (size_t)j * in + k, (__mmask16)((1u << w) - 1), acc[j][v]);
+            }
+    }
+}
+
 /* The second half, for the loss sum_n c[n] log p(x_n | h_n) over the rows of the last fuse_train_forward
  * on this scratch: grad_dec [dec_n] (the decoder block, overwritten) if not NULL; gh [N,H] =
  * c[n] d log p(x_n|h_n) / dh_n if not NULL (needs want_gh). Rescales the kept buffers, so call it once per
@@ -531,33 +633,44 @@ static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, cons
     const int N = ((fuse_state_t *)scratch)->train_N, Np = padded(N), L = m->shape.n_hidden, H = m->shape.H;
     layout_t lo;
     plan(&m->shape, N, nt, 1, &lo);
+    float *base = scratch;
     bufs_t bf;
-    carve(&m->shape, (float *)scratch + lo.region, Np, &bf);
+    carve(&m->shape, base + lo.region, Np, &bf);
     const float *p0 = m->params + m->dec_off;
-    /* Tasks: every layer's output features in aw_gemm's chunks of AW_GEMM_ROWS (layer l's tasks are
-     * [first[l], first[l + 1])). A task scales its rows of the deltas by c (row n's gradient is c[n] times
-     * its own), sums them for db, and multiplies them by the layer input for its rows of dW = dY X^T: one
-     * single-threaded GEMM of the chunk's shape, whatever the thread count. No barrier between layers. */
-    int first[AW_MAX_HIDDEN + 2];
-    first[0] = 0;
-    for (int l = 0; l <= L; l++)
+    /* Two rounds of tasks, a barrier between them; each task's arithmetic is fixed by the shape, so the
+     * results are the same for any thread count.
+     * 1. Layer l's tasks [first[l], first[l + 1]): AW_GEMM_ROWS output features each, scaled by c (row n's
+     *    gradient is c[n] times its own) and summed over the rows for db; before them, one task per layer
+     *    copies its input row-major for the tiles (xt).
+     * 2. One task per panel of NR output features of a layer: its rows of dW = dY X^T, as register tiles
+     *    that sum over the rows in order. */
+    int first[AW_MAX_HIDDEN + 2], pfirst[AW_MAX_HIDDEN + 2];
+    first[0] = pfirst[0] = 0;
+    for (int l = 0; l <= L; l++) {
         first[l + 1] = first[l] + (m->dec[l].out + AW_GEMM_ROWS - 1) / AW_GEMM_ROWS;
-    const int ntask = grad_dec != NULL ? first[L + 1] : 0;
+        pfirst[l + 1] = pfirst[l] + (m->dec[l].out + NR - 1) / NR;
+    }
+    const int ntask1 = grad_dec != NULL ? L + 1 + first[L + 1] : 0;
+    const int ntask2 = grad_dec != NULL ? pfirst[L + 1] : 0;
 #pragma omp parallel num_threads(nt)
     {
-#pragma omp for schedule(dynamic, 1) nowait
-        for (int t = 0; t < ntask; t++) {
+#pragma omp for schedule(dynamic, 1)
+        for (int t = 0; t < ntask1; t++) {
+            if (t <= L) { /* layer t's input, row-major */
+                transpose_in(t == 0 ? bf.hT : bf.aT[t - 1], (size_t)Np, m->dec[t].in, N, base + lo.xt[t],
+                             (int)up16(m->dec[t].in));
+                continue;
+            }
+            const int ts = t - (L + 1);
             int l = 0;
-            while (t >= first[l + 1])
+            while (ts >= first[l + 1])
                 l++;
             const aw_layer_t *y = &m->dec[l];
-            const int f0 = (t - first[l]) * AW_GEMM_ROWS;
+            const int f0 = (ts - first[l]) * AW_GEMM_ROWS;
             const int f1 = y->out - f0 < AW_GEMM_ROWS ? y->out : f0 + AW_GEMM_ROWS;
-            float *dY = (l == L ? bf.sT : bf.dT[l]) + (size_t)f0 * Np;
-            const float *X = l == 0 ? bf.hT : bf.aT[l - 1];
-            float *dW = grad_dec + (y->W - p0) + (size_t)f0 * y->in, *db = grad_dec + (y->b - p0);
+            float *dY = l == L ? bf.sT : bf.dT[l], *db = grad_dec + (y->b - p0);
             for (int f = f0; f < f1; f++) {
-                float *r = dY + (size_t)(f - f0) * Np;
+                float *r = dY + (size_t)f * Np;
                 int n = 0;
                 for (; n + 16 <= N; n += 16)
                     _mm512_storeu_ps(r + n, _mm512_mul_ps(_mm512_loadu_ps(r + n), _mm512_loadu_ps(c + n)));
@@ -565,7 +678,17 @@ static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, cons
                     r[n] *= c[n];
                 db[f] = sum_fixed(r, N);
             }
-            aw_gemm(0, 1, f1 - f0, y->in, N, dY, Np, X, Np, 0.0f, dW, y->in);
+        }
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int t = 0; t < ntask2; t++) {
+            int l = 0;
+            while (t >= pfirst[l + 1])
+                l++;
+            const aw_layer_t *y = &m->dec[l];
+            const int f0 = (t - pfirst[l]) * NR, jn = y->out - f0 < NR ? y->out - f0 : NR;
+            const float *dY = (l == L ? bf.sT : bf.dT[l]) + (size_t)f0 * Np;
+            dw_panel(dY, (size_t)Np, jn, base + lo.xt[l], (int)up16(y->in), y->in, N,
+                     grad_dec + (y->W - p0) + (size_t)f0 * y->in);
         }
         if (gh != NULL)
 #pragma omp for schedule(static) nowait
