@@ -33,8 +33,9 @@ static void write_tmp(const char *name, const aw_fx_buf_t *b, char *path, size_t
     ck_assert_int_eq(aw_fx_write_in(tmp, name, b, path, n), 0);
 }
 
-/* Parses a heap copy of exactly n bytes (gzip inflated first if it is gzip), so ASan sees over-reads. */
-static int decode_exact(const uint8_t *p, size_t n, aw_idx_t *idx, aw_buf_t *plain, aw_error_t *err)
+/* Parses a heap copy of exactly n bytes (gzip inflated first if it is gzip, told that the stream holds
+ * hint bytes: 0 for none, which leaves it to zlib alone), so ASan sees over-reads. */
+static int decode_hint(const uint8_t *p, size_t n, size_t hint, aw_idx_t *idx, aw_buf_t *plain, aw_error_t *err)
 {
     uint8_t *copy = malloc(n ? n : 1);
     ck_assert_ptr_nonnull(copy);
@@ -43,7 +44,7 @@ static int decode_exact(const uint8_t *p, size_t n, aw_idx_t *idx, aw_buf_t *pla
     plain->size = 0;
     int rc;
     if (aw_io_is_gzip(copy, n)) {
-        rc = aw_io_inflate(copy, n, AW_IO_GZIP, 0, AW_IO_MAX_BYTES, plain, err);
+        rc = aw_io_inflate(copy, n, AW_IO_GZIP, hint, AW_IO_MAX_BYTES, plain, err);
         if (rc == AW_OK)
             rc = aw_idx_parse(plain->data, plain->size, idx, err);
     } else {
@@ -54,6 +55,27 @@ static int decode_exact(const uint8_t *p, size_t n, aw_idx_t *idx, aw_buf_t *pla
         rc = aw_idx_parse(plain->data, plain->size, idx, err);
     }
     free(copy);
+    return rc;
+}
+
+/* decode_hint without a size (zlib alone) and with the size hint (libdeflate first, zlib where it fails):
+ * both give the same result, error message included. Returns it, with idx and plain from the first. */
+static int decode_exact(const uint8_t *p, size_t n, size_t hint, aw_idx_t *idx, aw_buf_t *plain, aw_error_t *err)
+{
+    int rc = decode_hint(p, n, 0, idx, plain, err);
+    if (hint == 0 || !aw_io_is_gzip(p, n))
+        return rc;
+    aw_idx_t idx2;
+    aw_buf_t plain2;
+    aw_error_t err2;
+    aw_error_clear(&err2);
+    int rc2 = decode_hint(p, n, hint, &idx2, &plain2, &err2);
+    ck_assert_msg(rc2 == rc, "with a size hint: rc %d, without: %d", rc2, rc);
+    ck_assert_uint_eq(plain2.size, plain->size);
+    ck_assert(plain->size == 0 || memcmp(plain2.data, plain->data, plain->size) == 0);
+    if (rc != 0)
+        ck_assert_str_eq(err2.msg, err->msg);
+    aw_buf_fini(&plain2);
     return rc;
 }
 
@@ -92,12 +114,24 @@ START_TEST(test_idx_roundtrip_plain_and_gzip)
     aw_fx_put(&two, g2.p, g2.n);
     aw_buf_t out;
     aw_error_t err;
-    ck_assert_int_eq(aw_io_inflate(two.p, two.n, AW_IO_GZIP, 0, AW_IO_MAX_BYTES, &out, &err), 0);
-    ck_assert_uint_eq(out.size, img.n);
-    ck_assert_int_eq(memcmp(out.data, img.p, img.n), 0);
-    aw_buf_fini(&out);
+    for (size_t hint = 0; hint < 3 * img.n; hint += img.n - 10) { /* none, short, long (libdeflate tries) */
+        ck_assert_int_eq(aw_io_inflate(two.p, two.n, AW_IO_GZIP, hint, AW_IO_MAX_BYTES, &out, &err), 0);
+        ck_assert_uint_eq(out.size, img.n);
+        ck_assert_int_eq(memcmp(out.data, img.p, img.n), 0);
+        aw_buf_fini(&out);
+    }
+    /* One member with no size, the right size, a short or a long one: the same bytes. */
+    const size_t hints[] = {0, img.n, img.n - 1, img.n + 1, 2 * img.n};
+    for (size_t i = 0; i < sizeof hints / sizeof hints[0]; i++) {
+        ck_assert_int_eq(aw_io_inflate(gz.p, gz.n, AW_IO_GZIP, hints[i], AW_IO_MAX_BYTES, &out, &err), 0);
+        ck_assert_uint_eq(out.size, img.n);
+        ck_assert_int_eq(memcmp(out.data, img.p, img.n), 0);
+        aw_buf_fini(&out);
+    }
     /* The size limit is enforced. */
     ck_assert_int_eq(aw_io_inflate(gz.p, gz.n, AW_IO_GZIP, 0, img.n - 1, &out, &err), AW_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "more than the limit"));
+    ck_assert_int_eq(aw_io_inflate(gz.p, gz.n, AW_IO_GZIP, img.n, img.n - 1, &out, &err), AW_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "more than the limit"));
     ck_assert_int_eq(aw_io_inflate(gz.p, gz.n, AW_IO_GZIP, 0, img.n, &out, &err), 0);
     aw_buf_fini(&out);
@@ -281,11 +315,11 @@ START_TEST(test_idx_fuzz)
         aw_idx_t idx;
         aw_buf_t b;
         aw_error_t err;
-        ck_assert_int_eq(decode_exact(f->p, f->n, &idx, &b, &err), 0);
+        ck_assert_int_eq(decode_exact(f->p, f->n, plain.n, &idx, &b, &err), 0);
         aw_buf_fini(&b);
         for (size_t len = 0; len < f->n; len++) {
             aw_error_clear(&err);
-            int rc = decode_exact(f->p, len, &idx, &b, &err);
+            int rc = decode_exact(f->p, len, plain.n, &idx, &b, &err);
             aw_buf_fini(&b);
             ck_assert_msg(rc == AW_EFORMAT && err.msg[0], "truncation at %zu of %zu: rc %d", len, f->n, rc);
         }
@@ -298,7 +332,7 @@ START_TEST(test_idx_fuzz)
             for (int k = 0; k < flips; k++)
                 m[aw_rng_next(&r) % f->n] ^= (uint8_t)(1 + aw_rng_next(&r) % 255);
             aw_error_clear(&err);
-            int rc = decode_exact(m, f->n, &idx, &b, &err);
+            int rc = decode_exact(m, f->n, plain.n, &idx, &b, &err);
             if (rc == 0) {
                 if (g) {
                     ck_assert_uint_eq(b.size, plain.n);

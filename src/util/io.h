@@ -1,4 +1,4 @@
-/* io.h: whole-file reads and bounded zlib/gzip inflation for the data loaders.
+/* io.h: whole-file reads and bounded zlib/gzip inflation (libdeflate, zlib) for the data loaders.
  * Every decoder checks its input length; errors name the byte offset and what was expected. */
 #ifndef AW_IO_H
 #define AW_IO_H
@@ -49,7 +49,8 @@ const char *aw_io_strerror(int e);
 int aw_io_is_gzip(const uint8_t *buf, size_t n);
 
 /* Inflates all of src[0..n) into out (owned by the caller; out->size = decompressed length).
- * size_hint (0: none) presizes the output. Fails with AW_EFORMAT when the stream is truncated, corrupt,
+ * size_hint (0: none) presizes the output; a stream that fits in size_hint <= limit bytes decodes in one
+ * libdeflate call, anything else through zlib (same bytes, or the same error). Fails with AW_EFORMAT when the stream is truncated, corrupt,
  * fails its checksum, is followed by stray bytes, or decompresses to more than limit bytes; the message
  * gives the compressed offset and does not name a file (callers prefix it). */
 int aw_io_inflate(const uint8_t *src, size_t n, aw_io_format_t fmt, size_t size_hint, size_t limit,
