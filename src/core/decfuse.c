@@ -486,7 +486,7 @@ static void fuse_loglik(const aw_model_t *m, void *scratch, int nt, const float 
     {
         bufs_t bf;
         carve(&m->shape, jb.base + jb.lo.region + (size_t)omp_get_thread_num() * glen, RG, &bf);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int r0 = 0; r0 < N; r0 += RG)
             rows(&jb, &bf, r0, N - r0 < RG ? N - r0 : RG);
     }
@@ -505,7 +505,7 @@ static void fuse_train_forward(const aw_model_t *m, void *scratch, int nt, const
     ((fuse_state_t *)scratch)->train_N = N;
     bufs_t bf;
     carve(&m->shape, jb.base + jb.lo.region, padded(N), &bf);
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int r0 = 0; r0 < N; r0 += RG) {
         const bufs_t v = at_column(&m->shape, &bf, r0);
         rows(&jb, &v, r0, N - r0 < RG ? N - r0 : RG);
