@@ -68,7 +68,8 @@ START_TEST(test_mnist_search_path)
     ck_assert_int_eq(ds.rows, SIDE);
     ck_assert_int_eq(ds.cols, SIDE);
     ck_assert_ptr_nonnull(strstr(ds.source, "d1/mnist/train-images-idx3-ubyte.gz"));
-    ck_assert_float_eq(ds.x[5 * DIM + 100], (float)((5 * 31 + 100) % 256) / 255.0f);
+    ck_assert_ptr_nonnull(ds.x8); /* 8-bit files stay 8-bit */
+    ck_assert_float_eq(aw_dataset_value(&ds, 5 * DIM + 100), (float)((5 * 31 + 100) % 256) / 255.0f);
     ck_assert_int_eq(ds.labels[6], 6);
     aw_dataset_fini(&ds);
     o.train_size = 4;
@@ -81,6 +82,7 @@ START_TEST(test_mnist_search_path)
     ck_assert_msg(strstr(err.msg, "dataset.train_size is 8 but split 'train'") && strstr(err.msg, "only 7 images"),
                   "%s", err.msg);
     ck_assert_ptr_null(ds.x);
+    ck_assert_ptr_null(ds.x8);
     ck_assert_int_eq(aw_data_load(&o, "test", &ds, &err), 0);
     ck_assert_uint_eq(ds.n, 3);
     ck_assert_ptr_nonnull(strstr(ds.source, "d1/t10k-images-idx3-ubyte"));
@@ -467,7 +469,7 @@ START_TEST(test_real_mnist)
     }
     double sum = 0;
     for (size_t k = 0; k < tr.n * tr.dim; k++)
-        sum += tr.x[k];
+        sum += aw_dataset_value(&tr, k);
     double mean = sum / (double)(tr.n * tr.dim);
     ck_assert_msg(fabs(mean - 0.1307) < 0.00005, "mean %.6f", mean);
     aw_dataset_fini(&tr);

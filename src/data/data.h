@@ -66,7 +66,10 @@ typedef struct aw_data_opts {
 typedef struct aw_dataset {
     size_t n, dim;       /* images, pixels per image (dim == rows * cols) */
     int rows, cols;      /* image shape (28, 28 for all the named datasets) */
-    float *x;            /* [n, dim] intensities in [0,1], pixels row-major; owned */
+    float *x;            /* [n, dim] intensities in [0,1], pixels row-major; owned; NULL where x8 holds them */
+    uint8_t *x8;         /* [n, dim] the 8-bit intensities of an 8-bit IDX file (MNIST), value k meaning
+                            aw_idx_u8_value(k) = k / 255, kept as they are (a quarter of the memory, nothing
+                            to convert or check at load); owned; NULL for the other files */
     uint8_t *labels;     /* [n] class labels or NULL (only mnist and idx with label files have them); owned */
     char source[4096];   /* file the images came from */
 } aw_dataset_t;
@@ -89,7 +92,14 @@ int aw_data_check(const aw_data_opts_t *opts, const char *split, aw_sha256_t *fp
 /* Frees what aw_data_load allocated and zeroes ds. Safe on a zeroed dataset. */
 void aw_dataset_fini(aw_dataset_t *ds);
 
-/* out [B, dim] = the images ds->x[idx[0..B)] binarized: dynamic = Bernoulli(x) drawn from rng (one
+/* Intensity k of image k / dim, pixel k % dim, from x or x8. k < n * dim. */
+float aw_dataset_value(const aw_dataset_t *ds, size_t k);
+
+/* out [B, dim] = the intensities of the images idx[0..B) as floats. Returns 0, or AW_EARG for a NULL
+ * argument, B < 0 or an index >= ds->n. */
+int aw_data_images(const aw_dataset_t *ds, const size_t *idx, int B, float *out);
+
+/* out [B, dim] = the images idx[0..B) (aw_data_images) binarized: dynamic = Bernoulli(x) drawn from rng (one
  * aw_rng_fill_bernoulli call over the whole batch, so the draws depend only on rng's state and B), fixed =
  * x as it is, threshold = x > t. rng may be NULL unless the kind is dynamic. Returns 0, or AW_EARG for a
  * NULL argument, B < 0 or an index >= ds->n. */

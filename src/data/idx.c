@@ -199,7 +199,7 @@ int aw_idx_to_float(const aw_idx_t *idx, size_t first, size_t nitems, float *out
     if (idx->type == AW_IDX_U8) {
         float lut[256];
         for (int i = 0; i < 256; i++)
-            lut[i] = (float)i / 255.0f;
+            lut[i] = aw_idx_u8_value((uint8_t)i);
 #pragma omp parallel for schedule(static) if (n > 100000)
         for (size_t i = 0; i < n; i++)
             out[i] = lut[src[i]];

@@ -56,6 +56,12 @@ void aw_idx_fini(aw_idx_t *idx);
  * with AW_EFORMAT: they are not pixel intensities. */
 int aw_idx_to_float(const aw_idx_t *idx, size_t first, size_t nitems, float *out, aw_error_t *err);
 
+/* What an 8-bit IDX value means: the intensity k / 255, as a float. */
+static inline float aw_idx_u8_value(uint8_t k)
+{
+    return (float)k / 255.0f;
+}
+
 /* Writes the dimensions as text ("60000x28x28") into buf[n]; returns buf. */
 const char *aw_idx_shape(const aw_idx_t *idx, char *buf, size_t n);
 
