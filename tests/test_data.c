@@ -394,6 +394,44 @@ START_TEST(test_batch)
 }
 END_TEST
 
+/* An 8-bit dataset (x8, as MNIST loads) and its float twin (x = k / 255) give the same batches, bit for
+ * bit, under every binarization; 100 images of 784 pixels take the threaded conversion. */
+START_TEST(test_batch_bytes)
+{
+    enum { N = 100, D = 784, B = 100 };
+    uint8_t *x8 = malloc(N * D);
+    float *x = malloc(N * D * sizeof *x), *a = malloc(B * D * sizeof *a), *b = malloc(B * D * sizeof *b);
+    ck_assert(x8 && x && a && b);
+    for (size_t k = 0; k < (size_t)N * D; k++) {
+        x8[k] = (uint8_t)(k * 37 % 256);
+        x[k] = (float)x8[k] / 255.0f;
+    }
+    aw_dataset_t df = small_ds(x, N, D), d8 = small_ds(NULL, N, D);
+    d8.x8 = x8;
+    size_t idx[B];
+    for (int i = 0; i < B; i++)
+        idx[i] = (size_t)(i * 7 % N);
+    const aw_binarize_t bins[3] = {{AW_BIN_DYNAMIC, 0}, {AW_BIN_THRESHOLD, 0.5f}, {AW_BIN_FIXED, 0}};
+    for (int k = 0; k < 3; k++) {
+        aw_rng_t r1, r2;
+        aw_rng_seed(&r1, 9, 0);
+        aw_rng_seed(&r2, 9, 0);
+        ck_assert_int_eq(aw_data_batch(&df, idx, B, &bins[k], &r1, a), 0);
+        ck_assert_int_eq(aw_data_batch(&d8, idx, B, &bins[k], &r2, b), 0);
+        ck_assert_msg(memcmp(a, b, B * D * sizeof *a) == 0, "binarization %d: 8-bit and float batches differ", k);
+    }
+    ck_assert_float_eq(aw_dataset_value(&d8, 5), x[5]);
+    ck_assert_int_eq(aw_data_images(&d8, idx, B, b), 0);
+    ck_assert_float_eq(b[D + 3], x[idx[1] * D + 3]);
+    size_t bad = N;
+    ck_assert_int_eq(aw_data_images(&d8, &bad, 1, b), AW_EARG);
+    free(x8);
+    free(x);
+    free(a);
+    free(b);
+}
+END_TEST
+
 START_TEST(test_binarize_parse)
 {
     aw_binarize_t b;
@@ -591,6 +629,7 @@ static Suite *data_suite(void)
     tcase_add_test(tc, test_binarized_mnist_fixture);
     tcase_add_test(tc, test_omniglot_fixture);
     tcase_add_test(tc, test_batch);
+    tcase_add_test(tc, test_batch_bytes);
     tcase_add_test(tc, test_binarize_parse);
     tcase_add_test(tc, test_data_check);
     tcase_add_test(tc, test_real_mnist);
