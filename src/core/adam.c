@@ -75,7 +75,7 @@ void aw_adam_step(aw_adam_t *a, float *params, const float *grad, float lr)
     };
     const long n = (long)a->n, blk = 8192;
     const long nblk = (n + blk - 1) / blk;
-#pragma omp parallel for schedule(static) if (nblk > 2)
+#pragma omp parallel for schedule(dynamic, 2) if (nblk > 2)
     for (long k = 0; k < nblk; k++) {
         const long lo = k * blk, len = lo + blk < n ? blk : n - lo;
         adam_block(&c, params + lo, grad + lo, a->m + lo, a->v + lo, len);

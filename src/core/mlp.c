@@ -32,7 +32,7 @@ void aw_gemm(int ta, int tb, int M, int N, int K, const aw_real *A, int lda, con
             gemm_chunk(c, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int c = 0; c < nc; c++)
         gemm_chunk(c, ta, tb, M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
