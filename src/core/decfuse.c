@@ -190,28 +190,42 @@ static inline __m512 v_tanh(__m512 x)
     return _mm512_div_ps(p, q);
 }
 
-/* The register tile: acc[j][v] = sum over k of P[k][j] * inT[k * ld + 16v ..+15], k in order. */
-static inline __attribute__((always_inline)) void tile(const float *restrict pw, const float *restrict inT,
-                                                      int ld, int K, __m512 acc[NR][MV])
+/* The register tile: acc[j][v] = sum over k < K, in order, of s[j * js + k * ks] * vec[k * ld + 16v ..+15]
+ * for j < NR (rows j >= jn read row jn - 1: a short panel) and v < mv. The forward and backward passes
+ * broadcast from a packed panel (js = 1, ks = NR), the weight gradients from NR rows of kept deltas
+ * (js = their stride, ks = 1); ks, jn and mv are constants where it is inlined. */
+static inline __attribute__((always_inline)) void tile_bc(const float *restrict s, size_t js, size_t ks, int jn,
+                                                         const float *restrict vec, size_t ld, int K, int mv,
+                                                         __m512 acc[NR][MV])
 {
+    const float *r[NR];
 #pragma GCC unroll 12
-    for (int j = 0; j < NR; j++)
+    for (int j = 0; j < NR; j++) {
+        r[j] = s + (size_t)(j < jn ? j : jn - 1) * js;
 #pragma GCC unroll 4
         for (int v = 0; v < MV; v++)
             acc[j][v] = _mm512_setzero_ps();
+    }
     for (int k = 0; k < K; k++) {
         __m512 a[MV];
 #pragma GCC unroll 4
-        for (int v = 0; v < MV; v++)
-            a[v] = _mm512_load_ps(inT + (size_t)k * ld + 16 * v);
+        for (int v = 0; v < mv; v++)
+            a[v] = _mm512_load_ps(vec + (size_t)k * ld + 16 * v);
 #pragma GCC unroll 12
         for (int j = 0; j < NR; j++) {
-            const __m512 w = _mm512_set1_ps(pw[(size_t)k * NR + j]);
+            const __m512 w = _mm512_set1_ps(r[j][(size_t)k * ks]);
 #pragma GCC unroll 4
-            for (int v = 0; v < MV; v++)
+            for (int v = 0; v < mv; v++)
                 acc[j][v] = _mm512_fmadd_ps(a[v], w, acc[j][v]);
         }
     }
+}
+
+/* tile_bc over a packed panel pw [K][NR] (P[k][j]) and the feature-major inT, stride ld. */
+static inline __attribute__((always_inline)) void tile(const float *restrict pw, const float *restrict inT,
+                                                      int ld, int K, __m512 acc[NR][MV])
+{
+    tile_bc(pw, 1, NR, NR, inT, (size_t)ld, K, MV, acc);
 }
 
 enum {
@@ -573,36 +587,6 @@ static void transpose_in(const float *src, size_t lds, int K, int N, float *dst,
     }
 }
 
-/* The weight-gradient register tile: acc[j][v] = sum over n < N, in order, of dy[j * ldy + n] *
- * xt[n * ldx + 16v ..+15] for j < jn: NR output features (rows of dy, feature-major) by 16 * mv inputs
- * (columns of the row-major xt). mv is a constant where it is inlined. */
-static inline __attribute__((always_inline)) void dw_tile(const float *restrict dy, size_t ldy,
-                                                         int jn, const float *restrict xt, int ldx, int N,
-                                                         int mv, __m512 acc[NR][MV])
-{
-    const float *r[NR];
-#pragma GCC unroll 12
-    for (int j = 0; j < NR; j++) {
-        r[j] = dy + (size_t)(j < jn ? j : jn - 1) * ldy; /* a short panel repeats its last row */
-#pragma GCC unroll 4
-        for (int v = 0; v < MV; v++)
-            acc[j][v] = _mm512_setzero_ps();
-    }
-    for (int n = 0; n < N; n++) {
-        __m512 a[MV];
-#pragma GCC unroll 4
-        for (int v = 0; v < mv; v++)
-            a[v] = _mm512_load_ps(xt + (size_t)n * ldx + 16 * v);
-#pragma GCC unroll 12
-        for (int j = 0; j < NR; j++) {
-            const __m512 w = _mm512_set1_ps(r[j][n]);
-#pragma GCC unroll 4
-            for (int v = 0; v < mv; v++)
-                acc[j][v] = _mm512_fmadd_ps(a[v], w, acc[j][v]);
-        }
-    }
-}
-
 /* dW [jn][in] (row stride in) = dy [jn][N] (stride ldy) times xt [N][ldx]^T for one panel of jn <= NR
  * output features: column blocks of 32 inputs, the last one 16 where at most 16 remain. */
 static void dw_panel(const float *dy, size_t ldy, int jn, const float *xt, int ldx, int in, int N, float *dW)
@@ -611,9 +595,9 @@ static void dw_panel(const float *dy, size_t ldy, int jn, const float *xt, int l
         __m512 acc[NR][MV];
         const int mv = in - k0 > 16 ? MV : 1;
         if (mv == MV)
-            dw_tile(dy, ldy, jn, xt + k0, ldx, N, MV, acc);
+            tile_bc(dy, ldy, 1, jn, xt + k0, (size_t)ldx, N, MV, acc);
         else
-            dw_tile(dy, ldy, jn, xt + k0, ldx, N, 1, acc);
+            tile_bc(dy, ldy, 1, jn, xt + k0, (size_t)ldx, N, 1, acc);
         for (int j = 0; j < jn; j++)
             for (int v = 0; v < mv; v++) {
                 const int k = k0 + 16 * v, w = in - k < 16 ? in - k : 16;
