@@ -52,7 +52,9 @@ char *aw_build_info(const char *prog)
     aw_sbuf_printf(&b, "decoder kernels on this CPU: %s\n", precisions);
     aw_sbuf_printf(&b, "SQLite: %s (built with %s)\n", sqlite3_libversion(), SQLITE_VERSION);
 #ifdef HAVE_CAIRO
-    aw_sbuf_printf(&b, "cairo: %s (pictures: PNG, SVG)\n", cairo_version_string());
+    /* The version built against, not cairo_version_string(): that call alone would make aiwae-run load
+     * cairo and the dozen X and font libraries under it at every start, for pictures it never draws. */
+    aw_sbuf_printf(&b, "cairo: built with %s (pictures: PNG, SVG)\n", CAIRO_VERSION_STRING);
 #else
     aw_sbuf_puts(&b, "cairo: not built in (no pictures)\n");
 #endif
