@@ -175,6 +175,34 @@ START_TEST(test_nan_rolls_back_and_recovers)
 }
 END_TEST
 
+/* A non-finite loss in the first epoch rolls back to the initial state, which a training run keeps in
+ * memory instead of storing (nothing at epoch 0 step 0 in the store). */
+START_TEST(test_nan_in_first_epoch)
+{
+    aw_spec_list_t list;
+    load_spec(&list, 4);
+    aw_store_t *s = open_store("nan1.db");
+    init_flaky(3, 4);
+    aw_run_opts_t o = {.threads = 1, .method = &flaky_ops};
+    aw_error_t err = {0};
+    int fb = -1;
+    int rc = aw_run(&list.runs[0], s, &o, &fb, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    ck_assert_int_eq(count_events(s, list.runs[0].identity, "nan_rollback"), 1);
+    run_status(s, list.runs[0].identity, AW_RUN_FINISHED, 4);
+    /* Epoch 1 was redone from the start: 4*8 steps + 1 failed + 3 redone. */
+    ck_assert_int_eq(steps_seen, 4 * 8 + 1 + 3);
+    sqlite3_stmt *st = NULL;
+    ck_assert_int_eq(sqlite3_prepare_v2(aw_store_handle(s), "SELECT count(*) FROM checkpoints WHERE epoch = 0",
+                                        -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    aw_store_close(s);
+    aw_spec_list_fini(&list);
+}
+END_TEST
+
 START_TEST(test_nan_gives_up)
 {
     aw_spec_list_t list;
@@ -568,6 +596,7 @@ static Suite *run_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_nan_rolls_back_and_recovers);
+    tcase_add_test(tc, test_nan_in_first_epoch);
     tcase_add_test(tc, test_nan_gives_up);
     tcase_add_test(tc, test_bad_checkpoint_falls_back);
     tcase_add_test(tc, test_shard_ranges);

@@ -105,6 +105,25 @@ int aw_run_resume_latest(run_ctx_t *c, int *found, aw_error_t *err)
     return aw_store_rollback(c->store, c->spec->identity, c->ps.epoch, c->ps.position, err);
 }
 
+int aw_run_keep_initial(run_ctx_t *c, aw_error_t *err)
+{
+    free(c->initial);
+    c->initial = NULL;
+    return ckpt_build(c, &c->initial, &c->initial_n, err);
+}
+
+int aw_run_restore_initial(run_ctx_t *c, int *found, aw_error_t *err)
+{
+    *found = 0;
+    if (c->initial == NULL)
+        return AW_OK;
+    int rc = ckpt_restore(c, c->initial, c->initial_n, err);
+    if (rc < 0)
+        return aw_error_prefix(err, "the initial state kept in memory");
+    *found = 1;
+    return AW_OK;
+}
+
 int aw_run_commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metrics_t *m, aw_error_t *err)
 {
     uint8_t *blob = NULL;
@@ -119,5 +138,9 @@ int aw_run_commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metr
         rc = aw_store_save_checkpoint(c->store, c->spec->identity, c->ps.epoch, c->ps.position, blob, n, err);
     }
     free(blob);
+    if (rc == AW_OK) { /* the store holds a state to roll back to from now on */
+        free(c->initial);
+        c->initial = NULL;
+    }
     return rc;
 }

@@ -35,6 +35,9 @@ typedef struct run_ctx {
     int64_t eval_units;             /* units of work inside evaluation calls done by this process */
     int nan_retries;                /* rollbacks so far in this process */
     const float *last_step;         /* step sizes reported by the last step (borrowed from the method) */
+    uint8_t *initial;               /* the initial state as a checkpoint blob, kept in memory for the
+                                       first epoch's rollback; NULL once a checkpoint is stored */
+    size_t initial_n;               /* its bytes */
 } run_ctx_t;
 
 /* ---- kernels_used.c ---- */
@@ -91,6 +94,12 @@ int aw_run_resume_latest(run_ctx_t *c, int *found, aw_error_t *err);
 
 /* Stores the current state: as the end-of-epoch checkpoint with metrics m, or mid-epoch. */
 int aw_run_commit_checkpoint(run_ctx_t *c, int end_of_epoch, const aw_store_metrics_t *m, aw_error_t *err);
+
+/* Keeps the current (initial) state in memory, for aw_run_restore_initial. */
+int aw_run_keep_initial(run_ctx_t *c, aw_error_t *err);
+
+/* Restores the state kept by aw_run_keep_initial; *found = 0 when none is kept. */
+int aw_run_restore_initial(run_ctx_t *c, int *found, aw_error_t *err);
 
 /* ---- train.c ---- */
 

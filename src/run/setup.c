@@ -32,6 +32,7 @@ void aw_run_ctx_fini(run_ctx_t *c)
     free(c->ps.sum_accept);
     free(c->order);
     free(c->xbatch);
+    free(c->initial);
 }
 
 /* Overwrites m's parameters with those of the file model.init, whose SHA-256 must still be the one the

@@ -96,6 +96,8 @@ static int rollback(run_ctx_t *c, const char *why, aw_error_t *err)
                             (long long)at_epoch + 1, (long long)at_step, why, max);
     int found = 0;
     int rc = aw_run_resume_latest(c, &found, err);
+    if (rc == AW_OK && !found)
+        rc = aw_run_restore_initial(c, &found, err);
     if (rc < 0)
         return rc;
     if (!found)
