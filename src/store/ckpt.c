@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "util/bytes.h"
 
@@ -12,17 +12,10 @@
 #define SECHEAD_BYTES 12u /* tag, u64 length */
 #define CRC_BYTES 4u
 
-/* CRC-32 of n bytes, in chunks because zlib's length type may be 32 bits. */
+/* CRC-32 (zlib's) of n bytes: libdeflate's, several times faster than zlib's on the 5 MB of a checkpoint. */
 static uint32_t crc_of(const uint8_t *p, size_t n)
 {
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (n > 0) {
-        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = crc32(crc, p, k);
-        p += k;
-        n -= k;
-    }
-    return (uint32_t)crc;
+    return (uint32_t)libdeflate_crc32(0, p, n);
 }
 
 static int tag_ok(const char *tag, size_t len)
