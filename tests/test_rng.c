@@ -7,6 +7,8 @@
 
 #include "util/rng.h"
 
+#include "skip.h"
+
 START_TEST(test_seed_reproducible)
 {
     aw_rng_t a, b, c;
@@ -102,6 +104,53 @@ START_TEST(test_uniform_bernoulli)
 }
 END_TEST
 
+/* The AVX-512 Bernoulli fill (eight blocks in eight lanes) gives the scalar fill's values, bit for bit,
+ * for sizes that end inside a block, inside a group of eight values, and that leave a thread fewer than
+ * eight blocks, on 1, 2 and 3 threads; and leaves the caller's generator where the scalar one does. */
+START_TEST(test_bernoulli_vector_path)
+{
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512dq") ||
+        !__builtin_cpu_supports("avx512vl"))
+        AW_SKIP("this CPU lacks AVX-512 F/DQ/VL: the fills run their scalar version only");
+#else
+    AW_SKIP("the AVX-512 fills are built for x86-64 with GCC only");
+#endif
+    const size_t sizes[] = {1, 7, 8, AW_RNG_BLOCK, AW_RNG_BLOCK + 1, 2 * AW_RNG_BLOCK - 3, 8 * AW_RNG_BLOCK,
+                            9 * AW_RNG_BLOCK + 5, 25 * AW_RNG_BLOCK - 3, 128 * 784};
+    const size_t nmax = 128 * 784 > 25 * AW_RNG_BLOCK ? 128 * 784 : 25 * AW_RNG_BLOCK;
+    float *p = malloc(nmax * sizeof *p), *a = malloc(nmax * sizeof *a), *b = malloc(nmax * sizeof *b);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    aw_rng_t g;
+    aw_rng_seed(&g, 4, 1);
+    for (size_t i = 0; i < nmax; i++) /* 0 and 1 exactly, and everything between */
+        p[i] = i % 17 == 0 ? 0.0f : i % 17 == 1 ? 1.0f : (float)aw_rng_uniform(&g);
+    for (int nt = 1; nt <= 3; nt++) {
+        omp_set_num_threads(nt);
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            const size_t n = sizes[s];
+            aw_rng_t r1, r2;
+            aw_rng_seed(&r1, 11, s);
+            aw_rng_seed(&r2, 11, s);
+            ck_assert_int_eq(aw_rng_set_vector(0), 1);
+            aw_rng_fill_bernoulli(&r1, p, a, n);
+            aw_rng_set_vector(1);
+            memcpy(b, p, n * sizeof *b); /* in place, as aw_data_batch calls it */
+            aw_rng_fill_bernoulli(&r2, b, b, n);
+            ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "n = %zu, %d threads", n, nt);
+            ck_assert_uint_eq(aw_rng_next(&r1), aw_rng_next(&r2));
+        }
+    }
+    omp_set_num_threads(2);
+    free(p);
+    free(a);
+    free(b);
+}
+END_TEST
+
 /* Bulk fills give the same numbers whatever the OpenMP thread count. */
 START_TEST(test_fill_thread_independent)
 {
@@ -132,6 +181,7 @@ static Suite *rng_suite(void)
     tcase_add_test(tc, test_normal_moments);
     tcase_add_test(tc, test_uniform_bernoulli);
     tcase_add_test(tc, test_fill_thread_independent);
+    tcase_add_test(tc, test_bernoulli_vector_path);
     suite_add_tcase(s, tc);
     return s;
 }

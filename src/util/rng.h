@@ -39,6 +39,11 @@ void aw_rng_fill_normal(aw_rng_t *r, float *out, size_t n);
 /* out[i] = 1 with probability p[i], else 0 (p[i] in [0,1]). out may equal p. */
 void aw_rng_fill_bernoulli(aw_rng_t *r, const float *p, float *out, size_t n);
 
+/* Lets the bulk fills use their AVX-512 version where the CPU has one (on = 1, the default) or not (0):
+ * the values are the same either way; tests compare the two. Returns the previous setting. Not
+ * thread-safe: call it before any fill runs. */
+int aw_rng_set_vector(int on);
+
 /* Derives an independent generator from r (advances r by one draw). */
 void aw_rng_derive(aw_rng_t *r, uint64_t stream, aw_rng_t *child);
 
