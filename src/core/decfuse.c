@@ -3,7 +3,8 @@
  *
  * Why: on the evaluation and HMC paths only per-row scalars (log p(x|h)) and d/dh leave the decoder, so the
  * logits never need to reach memory. Rows are processed 48 at a time with activations kept feature-major
- * (transposed) in cache, the weights packed once and kept while they do not change, and bias, tanh,
+ * (transposed) in cache, the weights broadcast straight from the model (no packed copy to remake after
+ * every update: packs bought nothing measurable over eight strided streams), and bias, tanh,
  * softplus, sigmoid and x - sigmoid applied to each register tile before it is stored. For training, the
  * same pass keeps every row's activations and deltas feature-major so the weight gradients are single
  * GEMMs over all rows.
@@ -29,12 +30,6 @@
 #define NR 8   /* output features per register tile (MV * NR = 24 accumulators) */
 #define RG (16 * MV) /* rows per group */
 #define FLUSH_PANELS (64 / NR) /* softplus products are logged every <= 64 factors in (1, 2] */
-
-/* Values of a packed layer: panels of NR output features, each [K][NR], zero-padded. */
-static size_t pack_len(int K, int J)
-{
-    return (size_t)(J + NR - 1) / NR * NR * (size_t)K;
-}
 
 static size_t up16(size_t n)
 {
@@ -78,19 +73,13 @@ static void carve(const aw_shape_t *s, float *p, int ld, bufs_t *bf)
     bf->ghT = p;
 }
 
-/* The head of the scratch block: which packs are valid (a fresh, zeroed block has none), and the row count
- * of the last training pass. */
+/* The head of the scratch block: the row count of the last training pass. */
 typedef struct fuse_state {
-    int packed;   /* 0: none; 1: forward packs; 2: forward and backward packs, of the weights in wcopy */
     int train_N;  /* rows of the last fuse_train_forward */
 } fuse_state_t;
 
-/* Layout of the scratch block (offsets in floats; everything before `region` is independent of N and nt,
- * so the packs survive the block being regrown). */
+/* Layout of the scratch block (offsets in floats). */
 typedef struct layout {
-    size_t wcopy;                  /* [dec_n] the decoder weights the packs were made from */
-    size_t fwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s forward pack: P[k][j] = W[j][k] */
-    size_t bwd[AW_MAX_HIDDEN + 1]; /* offset of dec[l]'s backward pack: P[k][j] = W[k][j] */
     size_t region;                 /* per-thread group buffers (RG columns each), or a training pass's
                                       buffers (Np columns) */
     size_t xt[AW_MAX_HIDDEN + 1];  /* training: dec[l]'s input row-major [N][up16(in)], for dW */
@@ -106,18 +95,7 @@ static int padded(int N)
 static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
 {
     const int L = s->n_hidden;
-    size_t off = 16, ndec = 0; /* the first 64 bytes hold the fuse_state_t */
-    for (int l = 0, in = s->H; l <= L; l++) {
-        const int out = l < L ? s->hidden[L - 1 - l] : s->D;
-        lo->fwd[l] = off;
-        off += up16(pack_len(in, out));
-        lo->bwd[l] = off;
-        off += up16(pack_len(out, in));
-        ndec += (size_t)out * in + out;
-        in = out;
-    }
-    lo->wcopy = off;
-    off += up16(ndec);
+    size_t off = 16; /* the first 64 bytes hold the fuse_state_t */
     lo->region = off;
     off += col_len(s) * (train ? (size_t)padded(N) : (size_t)nt * RG);
     for (int l = 0, in = s->H; l <= L; l++) { /* the weight gradients' row-major inputs (training only) */
@@ -192,9 +170,9 @@ static inline __m512 v_tanh(__m512 x)
 }
 
 /* The register tile: acc[j][v] = sum over k < K, in order, of s[j * js + k * ks] * vec[k * ld + 16v ..+15]
- * for j < NR (rows j >= jn read row jn - 1: a short panel) and v < mv. The forward and backward passes
- * broadcast from a packed panel (js = 1, ks = NR), the weight gradients from NR rows of kept deltas
- * (js = their stride, ks = 1); ks, jn and mv are constants where it is inlined. */
+ * for j < NR (rows j >= jn read row jn - 1: a short panel) and v < mv. The broadcasts come from NR rows
+ * of W (a forward pass: js = W's row length, ks = 1), from NR columns of W (a backward pass: js = 1, ks =
+ * the row length) or from NR rows of kept deltas (the weight gradients: js = their stride, ks = 1). */
 static inline __attribute__((always_inline)) void tile_bc(const float *restrict s, size_t js, size_t ks, int jn,
                                                          const float *restrict vec, size_t ld, int K, int mv,
                                                          __m512 acc[NR][MV])
@@ -222,11 +200,17 @@ static inline __attribute__((always_inline)) void tile_bc(const float *restrict 
     }
 }
 
-/* tile_bc over a packed panel pw [K][NR] (P[k][j]) and the feature-major inT, stride ld. */
-static inline __attribute__((always_inline)) void tile(const float *restrict pw, const float *restrict inT,
-                                                      int ld, int K, __m512 acc[NR][MV])
+/* tile_bc for output features [NR p, NR p + jn) of a layer with weights W [out, in] over the feature-major
+ * inT (stride ld, K rows): forward (out = J outputs, in = K inputs: the broadcasts are W[j][k]) or
+ * backward (bwd: out = K inputs, in = J outputs of this pass: W[k][j]). */
+static inline __attribute__((always_inline)) void tile(const float *restrict W, int bwd, int p, int jn, int K,
+                                                      int J, const float *restrict inT, int ld,
+                                                      __m512 acc[NR][MV])
 {
-    tile_bc(pw, 1, NR, NR, inT, (size_t)ld, K, MV, acc);
+    if (bwd)
+        tile_bc(W + (size_t)p * NR, 1, (size_t)J, jn, inT, (size_t)ld, K, MV, acc);
+    else
+        tile_bc(W + (size_t)p * NR * K, (size_t)K, 1, jn, inT, (size_t)ld, K, MV, acc);
 }
 
 enum {
@@ -235,16 +219,16 @@ enum {
     EP_DTANH      /* out = acc * (1 - a^2), a = aT[j] (backward through a tanh layer) */
 };
 
-/* outT [J] (stride ld) = epilogue(P^T inT) over RG columns, for the packed layer pw (K inputs, J outputs);
+/* outT [J] (stride ld) = epilogue(P^T inT) over RG columns, P [K][J] being W^T (forward) or W (bwd);
  * inT [K] and aT [J] have the same stride. */
-static void layer(int mode, const float *pw, int K, int J, const float *inT, const float *b, const float *aT,
-                  float *outT, int ld)
+static void layer(int mode, const float *W, int bwd, int K, int J, const float *inT, const float *b,
+                  const float *aT, float *outT, int ld)
 {
     const int np = (J + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
         __m512 acc[NR][MV];
-        tile(pw + (size_t)p * K * NR, inT, ld, K, acc);
         const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
+        tile(W, bwd, p, jn, K, J, inT, ld, acc);
 #pragma GCC unroll 12
         for (int jj = 0; jj < NR; jj++) {
             if (jj >= jn)
@@ -274,10 +258,10 @@ typedef struct xsrc {
     int uniform;       /* 1 if all 16 lanes share one image */
 } xsrc_t;
 
-/* The Bernoulli output layer over RG columns: l = P^T inT + b over J = D pixels; lp [RG] = sum_d (x_d l_d -
+/* The Bernoulli output layer over RG columns: l = W inT + b over J = D pixels (W [J, K]); lp [RG] = sum_d (x_d l_d -
  * softplus(l_d)) per row, as sum (x l - max(l,0)) minus the logs of products of (1 + e^-|l|), logged every
  * 64 pixels (aw_model_bern_row's scheme); if sT != NULL also sT [D] = x - sigmoid(l). Stride ld. */
-static void bern_layer(const float *pw, int K, int J, const float *inT, const float *b, const xsrc_t *xs,
+static void bern_layer(const float *W, int K, int J, const float *inT, const float *b, const xsrc_t *xs,
                        float *sT, int ld, float *lp)
 {
     const int np = (J + NR - 1) / NR;
@@ -293,8 +277,8 @@ static void bern_layer(const float *pw, int K, int J, const float *inT, const fl
         lg[m] = 0;
     for (int p = 0; p < np; p++) {
         __m512 acc[NR][MV];
-        tile(pw + (size_t)p * K * NR, inT, ld, K, acc);
         const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
+        tile(W, 0, p, jn, K, J, inT, ld, acc);
 #pragma GCC unroll 12
         for (int jj = 0; jj < NR; jj++) {
             if (jj >= jn)
@@ -346,68 +330,6 @@ typedef struct job {
     float *grad_h;     /* [N,H] or NULL: d/dh copied out row-major (with the prior's term) */
 } job_t;
 
-/* Packs panel p of dec[l] (forward if !bwd): panel [K][NR] of P[k][j], P = W^T forward, W backward; columns
- * j >= J are zero. One 8-wide gather (forward) or load (backward) per k. */
-_Static_assert(NR == 8, "pack_panel fills 8-wide panels");
-
-static void pack_panel(const aw_layer_t *y, int bwd, int p, float *dst)
-{
-    const int K = bwd ? y->out : y->in, J = bwd ? y->in : y->out, j0 = p * NR;
-    const int jn = J - j0 < NR ? J - j0 : NR;
-    const __mmask8 valid = (__mmask8)((1u << jn) - 1);
-    float *d = dst + (size_t)p * K * NR;
-    if (bwd) {
-        for (int k = 0; k < K; k++)
-            _mm256_storeu_ps(d + (size_t)k * NR, _mm256_maskz_loadu_ps(valid, y->W + (size_t)k * y->in + j0));
-    } else {
-        const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(y->in));
-        const float *w0 = y->W + (size_t)j0 * y->in;
-        for (int k = 0; k < K; k++)
-            _mm256_storeu_ps(d + (size_t)k * NR, _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), valid, idx, w0 + k, 4));
-    }
-}
-
-/* Makes the packs valid for the model's current decoder weights: forward, and backward if bwd. The packs
- * are remade only when the weights differ from those they were made from (an exact compare costs ~1% of
- * a call; packing ~10% for a few hundred rows). Panels are packed by the calling team (nt threads). */
-static void ensure_packs(const job_t *jb, int bwd, int nt)
-{
-    const aw_model_t *m = jb->m;
-    const int L = m->shape.n_hidden;
-    fuse_state_t *st = (fuse_state_t *)(void *)jb->base;
-    float *wcopy = jb->base + jb->lo.wcopy;
-    const float *w = m->params + m->dec_off;
-    const size_t wbytes = m->dec_n * sizeof *w;
-    const int need = bwd ? 2 : 1;
-    int have = st->packed;
-    if (have > 0 && memcmp(wcopy, w, wbytes) != 0)
-        have = 0;
-    if (have >= need)
-        return;
-    int first[2 * (AW_MAX_HIDDEN + 1) + 1], dir[2 * (AW_MAX_HIDDEN + 1)], npk = 0;
-    const aw_layer_t *which[2 * (AW_MAX_HIDDEN + 1)];
-    first[0] = 0;
-    for (int l = 0; l <= L; l++)
-        for (int d = have >= 1; d < need; d++) { /* directions [have >= 1, need) */
-            const aw_layer_t *y = &m->dec[l];
-            which[npk] = y;
-            dir[npk] = d;
-            first[npk + 1] = first[npk] + ((d ? y->in : y->out) + NR - 1) / NR;
-            npk++;
-        }
-    if (have == 0)
-        memcpy(wcopy, w, wbytes);
-#pragma omp parallel for schedule(dynamic, 4) num_threads(nt)
-    for (int t = 0; t < first[npk]; t++) {
-        int i = 0;
-        while (t >= first[i + 1])
-            i++;
-        const int l = (int)(which[i] - m->dec);
-        pack_panel(which[i], dir[i], t - first[i], jb->base + (dir[i] ? jb->lo.bwd[l] : jb->lo.fwd[l]));
-    }
-    st->packed = need;
-}
-
 /* Rows [r0, r0 + n), n <= RG, through the decoder: bf's pointers are at these rows' first column. */
 static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
 {
@@ -435,11 +357,11 @@ static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
     const float *in = bf->hT;
     for (int l = 0; l < L; l++) {
         const aw_layer_t *y = &m->dec[l];
-        layer(EP_TANH, jb->base + jb->lo.fwd[l], y->in, y->out, in, y->b, NULL, bf->aT[l], ld);
+        layer(EP_TANH, y->W, 0, y->in, y->out, in, y->b, NULL, bf->aT[l], ld);
         in = bf->aT[l];
     }
     float lp[RG];
-    bern_layer(jb->base + jb->lo.fwd[L], J0, D, in, m->dec[L].b, xs, jb->grad ? bf->sT : NULL, ld, lp);
+    bern_layer(m->dec[L].W, J0, D, in, m->dec[L].b, xs, jb->grad ? bf->sT : NULL, ld, lp);
     for (int i = 0; i < n; i++) {
         const int r = r0 + i;
         float v = lp[i];
@@ -450,15 +372,15 @@ static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
     if (!jb->grad)
         return;
     /* Back from d/dl = x - sigmoid(l) through the tanh layers (to h if wanted). */
-    layer(EP_DTANH, jb->base + jb->lo.bwd[L], D, J0, bf->sT, NULL, bf->aT[L - 1], bf->dT[L - 1], ld);
+    layer(EP_DTANH, m->dec[L].W, 1, D, J0, bf->sT, NULL, bf->aT[L - 1], bf->dT[L - 1], ld);
     for (int l = L - 1; l >= 1; l--) {
         const aw_layer_t *y = &m->dec[l];
-        layer(EP_DTANH, jb->base + jb->lo.bwd[l], y->out, y->in, bf->dT[l], NULL, bf->aT[l - 1], bf->dT[l - 1],
+        layer(EP_DTANH, y->W, 1, y->out, y->in, bf->dT[l], NULL, bf->aT[l - 1], bf->dT[l - 1],
               ld);
     }
     if (!jb->want_gh)
         return;
-    layer(EP_STORE, jb->base + jb->lo.bwd[0], m->dec[0].out, H, bf->dT[0], NULL, NULL, bf->ghT, ld);
+    layer(EP_STORE, m->dec[0].W, 1, m->dec[0].out, H, bf->dT[0], NULL, NULL, bf->ghT, ld);
     if (jb->grad_h == NULL)
         return;
     const int prior = jb->flags & AW_LOGLIK_PRIOR;
@@ -486,16 +408,13 @@ static bufs_t at_column(const aw_shape_t *s, const bufs_t *bf, int c)
 
 /* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR; += with AW_LOGLIK_ADD) for h [N,H];
  * if grad_h != NULL also grad_h [N,H] = d out / dh (overwritten). scratch: 64-byte aligned,
- * fuse_bytes(shape, N, nt, 0) bytes, zeroed when first allocated; it keeps the packed weights between
- * calls (remade when the decoder weights change), so regrow it only by a zeroed block. Runs nt OpenMP
- * threads (1 inside a parallel region). */
+ * fuse_bytes(shape, N, nt, 0) bytes. Runs nt OpenMP threads (1 inside a parallel region). */
 static void fuse_loglik(const aw_model_t *m, void *scratch, int nt, const float *x, int K, const float *h,
                         int N, float *out, int flags, float *grad_h)
 {
     job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
                 .grad = grad_h != NULL, .want_gh = grad_h != NULL, .grad_h = grad_h};
     plan(&m->shape, N, nt, 0, &jb.lo);
-    ensure_packs(&jb, jb.grad, nt);
     const size_t glen = col_len(&m->shape) * RG;
 #pragma omp parallel num_threads(nt)
     {
@@ -516,7 +435,6 @@ static void fuse_train_forward(const aw_model_t *m, void *scratch, int nt, const
     job_t jb = {.m = m, .base = scratch, .x = x, .h = h, .K = K, .N = N, .flags = flags, .out = out,
                 .grad = 1, .want_gh = want_gh};
     plan(&m->shape, N, nt, 1, &jb.lo);
-    ensure_packs(&jb, 1, nt);
     ((fuse_state_t *)scratch)->train_N = N;
     bufs_t bf;
     carve(&m->shape, jb.base + jb.lo.region, padded(N), &bf);
