@@ -232,6 +232,14 @@ void *aw_model_ws_scratch(aw_model_ws_t *ws, size_t need)
     return ws->kscratch;
 }
 
+/* sig [H] = exp(ls [H]), vectorized (a scalar loop was 5% of the encoder's forward pass). */
+AW_KERNEL static void sig_row(const aw_real *ls, aw_real *sig, int H)
+{
+#pragma omp simd
+    for (int j = 0; j < H; j++)
+        sig[j] = AW_EXP(ls[j]);
+}
+
 void aw_model_enc_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real *x, int B)
 {
     const int L = m->shape.n_hidden;
@@ -243,8 +251,7 @@ void aw_model_enc_forward(const aw_model_t *m, aw_model_ws_t *ws, const aw_real 
     aw_layer_forward(&m->enc[L], in, B, ws->enc_out);
     const int H = m->shape.H;
     for (int i = 0; i < B; i++)
-        for (int j = 0; j < H; j++)
-            ws->sig[(size_t)i * H + j] = AW_EXP(ws->enc_out[(size_t)i * 2 * H + H + j]);
+        sig_row(ws->enc_out + (size_t)i * 2 * H + H, ws->sig + (size_t)i * H, H);
 }
 
 /* Where the gradient of the encoder parameters at p sits in grad_enc: at their offset in params. */
