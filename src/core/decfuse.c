@@ -445,19 +445,22 @@ static void fuse_train_forward(const aw_model_t *m, void *scratch, int nt, const
     }
 }
 
-/* sum of a [n] in a fixed order (16 lanes, then the lanes in order): the same for any thread count. */
-static float sum_fixed(const float *a, int n)
+/* sum of the products a[i] c[i], i < n, each rounded, in a fixed order (16 lanes, then the lanes in
+ * order): the same for any thread count. */
+static float dot_fixed(const float *a, const float *c, int n)
 {
     __m512 s = _mm512_setzero_ps();
     int i = 0;
     for (; i + 16 <= n; i += 16)
-        s = _mm512_add_ps(s, _mm512_loadu_ps(a + i));
+        s = _mm512_add_ps(s, _mm512_mul_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(c + i)));
     float lanes[16], t = 0;
     _mm512_storeu_ps(lanes, s);
     for (int j = 0; j < 16; j++)
         t += lanes[j];
-    for (; i < n; i++)
-        t += a[i];
+    for (; i < n; i++) {
+        const float p = a[i] * c[i];
+        t += p;
+    }
     return t;
 }
 
@@ -488,20 +491,21 @@ static inline void transpose16(__m512 r[16])
     }
 }
 
-/* dst [n][0, ldx) = src[k][n] for k < K, n < N (src feature-major with stride lds and at least up16(N)
- * columns; dst row-major, zero beyond K; ldx a multiple of 16), in 16 x 16 blocks: the weight gradients'
- * vector operand. */
-static void transpose_in(const float *src, size_t lds, int K, int N, float *dst, int ldx)
+/* dst [n][0, ldx) = c[n] src[k][n] for k < K and the rows n in [n0, n1) (src feature-major with stride lds
+ * and at least up16(n1) columns; dst row-major, zero beyond K; ldx a multiple of 16), in 16 x 16 blocks:
+ * the weight gradients' vector operand, each row scaled by its weight in the loss. */
+static void transpose_in(const float *src, size_t lds, int K, int n0, int n1, const float *c, float *dst,
+                         int ldx)
 {
-    for (int n0 = 0; n0 < N; n0 += 16) {
-        const int nn = N - n0 < 16 ? N - n0 : 16;
+    for (; n0 < n1; n0 += 16) {
+        const int nn = n1 - n0 < 16 ? n1 - n0 : 16;
         for (int k0 = 0; k0 < ldx; k0 += 16) {
             __m512 r[16];
             for (int k = 0; k < 16; k++)
                 r[k] = k0 + k < K ? _mm512_loadu_ps(src + (size_t)(k0 + k) * lds + n0) : _mm512_setzero_ps();
             transpose16(r);
             for (int i = 0; i < nn; i++)
-                _mm512_store_ps(dst + (size_t)(n0 + i) * ldx + k0, r[i]);
+                _mm512_store_ps(dst + (size_t)(n0 + i) * ldx + k0, _mm512_mul_ps(r[i], _mm512_set1_ps(c[n0 + i])));
         }
     }
 }
@@ -533,8 +537,7 @@ static void dw_panel(const float *dy, size_t ldy, int jn, const float *xt, int l
 
 /* The second half, for the loss sum_n c[n] log p(x_n | h_n) over the rows of the last fuse_train_forward
  * on this scratch: grad_dec [dec_n] (the decoder block, overwritten) if not NULL; gh [N,H] =
- * c[n] d log p(x_n|h_n) / dh_n if not NULL (needs want_gh). Rescales the kept buffers, so call it once per
- * forward. */
+ * c[n] d log p(x_n|h_n) / dh_n if not NULL (needs want_gh). */
 static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, const float *c, float *grad_dec,
                                 float *gh)
 {
@@ -546,46 +549,45 @@ static void fuse_train_backward(const aw_model_t *m, void *scratch, int nt, cons
     carve(&m->shape, base + lo.region, Np, &bf);
     const float *p0 = m->params + m->dec_off;
     /* Two rounds of tasks, a barrier between them; each task's arithmetic is fixed by the shape, so the
-     * results are the same for any thread count.
-     * 1. Layer l's tasks [first[l], first[l + 1]): AW_GEMM_ROWS output features each, scaled by c (row n's
-     *    gradient is c[n] times its own) and summed over the rows for db; before them, one task per layer
-     *    copies its input row-major for the tiles (xt).
-     * 2. One task per panel of NR output features of a layer: its rows of dW = dY X^T, as register tiles
-     *    that sum over the rows in order. */
+     * results are the same for any thread count. Row n's gradient is c[n] times its own: the scaling goes
+     * onto the layer inputs as they are copied row-major, and into the bias sums.
+     * 1. Layer l's tasks [first[l], first[l + 1]): AW_GEMM_ROWS output features each, db = the c-weighted
+     *    sum of dY over the rows; before them, per layer and chunk of AW_GEMM_ROWS rows, the copy of its
+     *    input row-major and scaled by c for the tiles (xt).
+     * 2. One task per panel of NR output features of a layer: its rows of dW = dY (c X)^T, as register
+     *    tiles that sum over the rows in order. */
+    const int nrc = (N + AW_GEMM_ROWS - 1) / AW_GEMM_ROWS;
     int first[AW_MAX_HIDDEN + 2], pfirst[AW_MAX_HIDDEN + 2];
     first[0] = pfirst[0] = 0;
     for (int l = 0; l <= L; l++) {
         first[l + 1] = first[l] + (m->dec[l].out + AW_GEMM_ROWS - 1) / AW_GEMM_ROWS;
         pfirst[l + 1] = pfirst[l] + (m->dec[l].out + NR - 1) / NR;
     }
-    const int ntask1 = grad_dec != NULL ? L + 1 + first[L + 1] : 0;
+    const int ncopy = (L + 1) * nrc;
+    const int ntask1 = grad_dec != NULL ? ncopy + first[L + 1] : 0;
     const int ntask2 = grad_dec != NULL ? pfirst[L + 1] : 0;
 #pragma omp parallel num_threads(nt)
     {
 #pragma omp for schedule(dynamic, 1)
         for (int t = 0; t < ntask1; t++) {
-            if (t <= L) { /* layer t's input, row-major */
-                transpose_in(t == 0 ? bf.hT : bf.aT[t - 1], (size_t)Np, m->dec[t].in, N, base + lo.xt[t],
-                             (int)up16(m->dec[t].in));
+            if (t < ncopy) { /* rows [n0, n1) of layer l's input, row-major and scaled */
+                const int l = t / nrc, n0 = t % nrc * AW_GEMM_ROWS;
+                transpose_in(l == 0 ? bf.hT : bf.aT[l - 1], (size_t)Np, m->dec[l].in, n0,
+                             n0 + AW_GEMM_ROWS < N ? n0 + AW_GEMM_ROWS : N, c, base + lo.xt[l],
+                             (int)up16(m->dec[l].in));
                 continue;
             }
-            const int ts = t - (L + 1);
+            const int ts = t - ncopy;
             int l = 0;
             while (ts >= first[l + 1])
                 l++;
             const aw_layer_t *y = &m->dec[l];
             const int f0 = (ts - first[l]) * AW_GEMM_ROWS;
             const int f1 = y->out - f0 < AW_GEMM_ROWS ? y->out : f0 + AW_GEMM_ROWS;
-            float *dY = l == L ? bf.sT : bf.dT[l], *db = grad_dec + (y->b - p0);
-            for (int f = f0; f < f1; f++) {
-                float *r = dY + (size_t)f * Np;
-                int n = 0;
-                for (; n + 16 <= N; n += 16)
-                    _mm512_storeu_ps(r + n, _mm512_mul_ps(_mm512_loadu_ps(r + n), _mm512_loadu_ps(c + n)));
-                for (; n < N; n++)
-                    r[n] *= c[n];
-                db[f] = sum_fixed(r, N);
-            }
+            const float *dY = l == L ? bf.sT : bf.dT[l];
+            float *db = grad_dec + (y->b - p0);
+            for (int f = f0; f < f1; f++)
+                db[f] = dot_fixed(dY + (size_t)f * Np, c, N);
         }
 #pragma omp for schedule(dynamic, 1) nowait
         for (int t = 0; t < ntask2; t++) {
