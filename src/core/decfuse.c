@@ -1,8 +1,10 @@
 /* decfuse.c: the decoder kernel "avx512" (decoder.h): the decoder's log-likelihood and its gradient to h as
- * one fused AVX-512 pass per group of 48 rows, for the float library on CPUs that have AVX-512 F, DQ and VL.
+ * one fused AVX-512 pass per group of 48 (or 32) rows, for the float library on CPUs that have AVX-512 F, DQ
+ * and VL.
  *
  * Why: on the evaluation and HMC paths only per-row scalars (log p(x|h)) and d/dh leave the decoder, so the
- * logits never need to reach memory. Rows are processed 48 at a time with activations kept feature-major
+ * logits never need to reach memory. Rows are processed 48 at a time (the last groups of a call 32) with
+ * activations kept feature-major
  * (transposed) in cache, the weights broadcast straight from the model (no packed copy to remake after
  * every update: packs bought nothing measurable over eight strided streams), and bias, tanh,
  * softplus, sigmoid and x - sigmoid applied to each register tile before it is stored. For training, the
@@ -86,10 +88,37 @@ typedef struct layout {
     size_t total;                  /* floats */
 } layout_t;
 
-/* Rows rounded up to whole groups. */
+/* N rows in groups: n48 of RG = 48 rows, then n32 of 32 (the tile two vectors wide), so that few lanes are
+ * padding and the groups split evenly over two threads: 640 rows (an IWAE batch) are 12 x 48 + 2 x 32,
+ * where 14 x 48 would compute 32 rows of padding. */
+typedef struct grouping {
+    int n48, n32;
+} grouping_t;
+
+static grouping_t grouping(int N)
+{
+    const int q = N / RG, r = N % RG;
+    if (r == 0)
+        return (grouping_t){q, 0};
+    if (r > 32)
+        return (grouping_t){q + 1, 0};
+    if (r > 16 || q == 0)
+        return (grouping_t){q, 1};
+    return (grouping_t){q - 1, 2};
+}
+
+/* Group g's first row and lanes (48 or 32). */
+static int group_of(grouping_t gp, int g, int *lanes)
+{
+    *lanes = g < gp.n48 ? RG : 32;
+    return g < gp.n48 ? g * RG : gp.n48 * RG + (g - gp.n48) * 32;
+}
+
+/* Rows and padding lanes of all the groups. */
 static int padded(int N)
 {
-    return (N + RG - 1) / RG * RG;
+    const grouping_t gp = grouping(N);
+    return gp.n48 * RG + gp.n32 * 32;
 }
 
 static void plan(const aw_shape_t *s, int N, int nt, int train, layout_t *lo)
@@ -204,13 +233,13 @@ static inline __attribute__((always_inline)) void tile_bc(const float *restrict 
  * inT (stride ld, K rows): forward (out = J outputs, in = K inputs: the broadcasts are W[j][k]) or
  * backward (bwd: out = K inputs, in = J outputs of this pass: W[k][j]). */
 static inline __attribute__((always_inline)) void tile(const float *restrict W, int bwd, int p, int jn, int K,
-                                                      int J, const float *restrict inT, int ld,
+                                                      int J, const float *restrict inT, int ld, int mv,
                                                       __m512 acc[NR][MV])
 {
     if (bwd)
-        tile_bc(W + (size_t)p * NR, 1, (size_t)J, jn, inT, (size_t)ld, K, MV, acc);
+        tile_bc(W + (size_t)p * NR, 1, (size_t)J, jn, inT, (size_t)ld, K, mv, acc);
     else
-        tile_bc(W + (size_t)p * NR * K, (size_t)K, 1, jn, inT, (size_t)ld, K, MV, acc);
+        tile_bc(W + (size_t)p * NR * K, (size_t)K, 1, jn, inT, (size_t)ld, K, mv, acc);
 }
 
 enum {
@@ -219,16 +248,17 @@ enum {
     EP_DTANH      /* out = acc * (1 - a^2), a = aT[j] (backward through a tanh layer) */
 };
 
-/* outT [J] (stride ld) = epilogue(P^T inT) over RG columns, P [K][J] being W^T (forward) or W (bwd);
- * inT [K] and aT [J] have the same stride. */
-static void layer(int mode, const float *W, int bwd, int K, int J, const float *inT, const float *b,
-                  const float *aT, float *outT, int ld)
+/* outT [J] (stride ld) = epilogue(P^T inT) over 16 mv columns, P [K][J] being W^T (forward) or W (bwd);
+ * inT [K] and aT [J] have the same stride. mv is a constant where it is inlined (rows_mv). */
+static inline __attribute__((always_inline)) void layer(int mode, const float *W, int bwd, int K, int J,
+                                                       const float *inT, const float *b, const float *aT,
+                                                       float *outT, int ld, int mv)
 {
     const int np = (J + NR - 1) / NR;
     for (int p = 0; p < np; p++) {
         __m512 acc[NR][MV];
         const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
-        tile(W, bwd, p, jn, K, J, inT, ld, acc);
+        tile(W, bwd, p, jn, K, J, inT, ld, mv, acc);
 #pragma GCC unroll 12
         for (int jj = 0; jj < NR; jj++) {
             if (jj >= jn)
@@ -236,7 +266,7 @@ static void layer(int mode, const float *W, int bwd, int K, int J, const float *
             const int j = j0 + jj;
             float *o = outT + (size_t)j * ld;
 #pragma GCC unroll 4
-            for (int q = 0; q < MV; q++) {
+            for (int q = 0; q < mv; q++) {
                 __m512 r = acc[jj][q];
                 if (mode == EP_TANH) {
                     r = v_tanh(_mm512_add_ps(r, _mm512_set1_ps(b[j])));
@@ -258,27 +288,28 @@ typedef struct xsrc {
     int uniform;       /* 1 if all 16 lanes share one image */
 } xsrc_t;
 
-/* The Bernoulli output layer over RG columns: l = W inT + b over J = D pixels (W [J, K]); lp [RG] = sum_d (x_d l_d -
+/* The Bernoulli output layer over 16 mv columns: l = W inT + b over J = D pixels (W [J, K]); lp [16 mv] = sum_d (x_d l_d -
  * softplus(l_d)) per row, as sum (x l - max(l,0)) minus the logs of products of (1 + e^-|l|), logged every
  * 64 pixels (aw_model_bern_row's scheme); if sT != NULL also sT [D] = x - sigmoid(l). Stride ld. */
-static void bern_layer(const float *W, int K, int J, const float *inT, const float *b, const xsrc_t *xs,
-                       float *sT, int ld, float *lp)
+static inline __attribute__((always_inline)) void bern_layer(const float *W, int K, int J, const float *inT,
+                                                            const float *b, const xsrc_t *xs, float *sT, int ld,
+                                                            float *lp, int mv)
 {
     const int np = (J + NR - 1) / NR;
     const __m512 one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
     const __m512 absmask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
     __m512 lin[MV], prod[MV];
     float lg[RG];
-    for (int q = 0; q < MV; q++) {
+    for (int q = 0; q < mv; q++) {
         lin[q] = zero;
         prod[q] = one;
     }
-    for (int m = 0; m < RG; m++)
+    for (int m = 0; m < 16 * mv; m++)
         lg[m] = 0;
     for (int p = 0; p < np; p++) {
         __m512 acc[NR][MV];
         const int j0 = p * NR, jn = J - j0 < NR ? J - j0 : NR;
-        tile(W, 0, p, jn, K, J, inT, ld, acc);
+        tile(W, 0, p, jn, K, J, inT, ld, mv, acc);
 #pragma GCC unroll 12
         for (int jj = 0; jj < NR; jj++) {
             if (jj >= jn)
@@ -286,7 +317,7 @@ static void bern_layer(const float *W, int K, int J, const float *inT, const flo
             const int j = j0 + jj;
             const __m512 bj = _mm512_set1_ps(b[j]);
 #pragma GCC unroll 4
-            for (int q = 0; q < MV; q++) {
+            for (int q = 0; q < mv; q++) {
                 const __m512 l = _mm512_add_ps(acc[jj][q], bj);
                 const __m512 x = xs[q].uniform ? _mm512_set1_ps(xs[q].x0[j])
                                                : _mm512_i32gather_ps(_mm512_add_epi32(xs[q].off,
@@ -304,7 +335,7 @@ static void bern_layer(const float *W, int K, int J, const float *inT, const flo
             }
         }
         if ((p + 1) % FLUSH_PANELS == 0 || p == np - 1) {
-            for (int q = 0; q < MV; q++) {
+            for (int q = 0; q < mv; q++) {
                 float f[16];
                 _mm512_storeu_ps(f, prod[q]);
                 for (int i = 0; i < 16; i++)
@@ -313,7 +344,7 @@ static void bern_layer(const float *W, int K, int J, const float *inT, const flo
             }
         }
     }
-    for (int q = 0; q < MV; q++)
+    for (int q = 0; q < mv; q++)
         _mm512_storeu_ps(lp + 16 * q, _mm512_sub_ps(lin[q], _mm512_loadu_ps(lg + 16 * q)));
 }
 
@@ -330,17 +361,18 @@ typedef struct job {
     float *grad_h;     /* [N,H] or NULL: d/dh copied out row-major (with the prior's term) */
 } job_t;
 
-/* Rows [r0, r0 + n), n <= RG, through the decoder: bf's pointers are at these rows' first column. */
-static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
+/* Rows [r0, r0 + n), n <= 16 mv, through the decoder: bf's pointers are at these rows' first column. */
+static inline __attribute__((always_inline)) void rows_mv(const job_t *jb, const bufs_t *bf, int r0, int n,
+                                                         int mv)
 {
     const aw_model_t *m = jb->m;
     const int L = m->shape.n_hidden, H = m->shape.H, D = m->shape.D, J0 = m->dec[L].in, K = jb->K;
     const int ld = bf->ld;
     for (int k = 0; k < H; k++)
-        for (int i = 0; i < RG; i++)
+        for (int i = 0; i < 16 * mv; i++)
             bf->hT[(size_t)k * ld + i] = i < n ? jb->h[(size_t)(r0 + i) * H + k] : 0.0f;
     xsrc_t xs[MV];
-    for (int q = 0; q < MV; q++) {
+    for (int q = 0; q < mv; q++) {
         int off[16], p0 = -1;
         xs[q].uniform = 1;
         for (int i = 0; i < 16; i++) {
@@ -357,11 +389,11 @@ static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
     const float *in = bf->hT;
     for (int l = 0; l < L; l++) {
         const aw_layer_t *y = &m->dec[l];
-        layer(EP_TANH, y->W, 0, y->in, y->out, in, y->b, NULL, bf->aT[l], ld);
+        layer(EP_TANH, y->W, 0, y->in, y->out, in, y->b, NULL, bf->aT[l], ld, mv);
         in = bf->aT[l];
     }
     float lp[RG];
-    bern_layer(m->dec[L].W, J0, D, in, m->dec[L].b, xs, jb->grad ? bf->sT : NULL, ld, lp);
+    bern_layer(m->dec[L].W, J0, D, in, m->dec[L].b, xs, jb->grad ? bf->sT : NULL, ld, lp, mv);
     for (int i = 0; i < n; i++) {
         const int r = r0 + i;
         float v = lp[i];
@@ -372,15 +404,14 @@ static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
     if (!jb->grad)
         return;
     /* Back from d/dl = x - sigmoid(l) through the tanh layers (to h if wanted). */
-    layer(EP_DTANH, m->dec[L].W, 1, D, J0, bf->sT, NULL, bf->aT[L - 1], bf->dT[L - 1], ld);
+    layer(EP_DTANH, m->dec[L].W, 1, D, J0, bf->sT, NULL, bf->aT[L - 1], bf->dT[L - 1], ld, mv);
     for (int l = L - 1; l >= 1; l--) {
         const aw_layer_t *y = &m->dec[l];
-        layer(EP_DTANH, y->W, 1, y->out, y->in, bf->dT[l], NULL, bf->aT[l - 1], bf->dT[l - 1],
-              ld);
+        layer(EP_DTANH, y->W, 1, y->out, y->in, bf->dT[l], NULL, bf->aT[l - 1], bf->dT[l - 1], ld, mv);
     }
     if (!jb->want_gh)
         return;
-    layer(EP_STORE, m->dec[0].W, 1, m->dec[0].out, H, bf->dT[0], NULL, NULL, bf->ghT, ld);
+    layer(EP_STORE, m->dec[0].W, 1, m->dec[0].out, H, bf->dT[0], NULL, NULL, bf->ghT, ld, mv);
     if (jb->grad_h == NULL)
         return;
     const int prior = jb->flags & AW_LOGLIK_PRIOR;
@@ -390,6 +421,28 @@ static void rows(const job_t *jb, const bufs_t *bf, int r0, int n)
         for (int k = 0; k < H; k++)
             gi[k] = (prior ? -hi[k] : 0.0f) + bf->ghT[(size_t)k * ld + i];
     }
+}
+
+/* rows_mv for a group of 48 lanes, and of 32. */
+static void rows48(const job_t *jb, const bufs_t *bf, int r0, int n)
+{
+    rows_mv(jb, bf, r0, n, MV);
+}
+
+static void rows32(const job_t *jb, const bufs_t *bf, int r0, int n)
+{
+    rows_mv(jb, bf, r0, n, 2);
+}
+
+/* Group g of the call's rows through the decoder (bf at the group's first column). */
+static void group(const job_t *jb, const bufs_t *bf, grouping_t gp, int g)
+{
+    int lanes;
+    const int r0 = group_of(gp, g, &lanes), n = jb->N - r0 < lanes ? jb->N - r0 : lanes;
+    if (lanes == RG)
+        rows48(jb, bf, r0, n);
+    else
+        rows32(jb, bf, r0, n);
 }
 
 /* bf shifted to column c. */
@@ -420,9 +473,10 @@ static void fuse_loglik(const aw_model_t *m, void *scratch, int nt, const float 
     {
         bufs_t bf;
         carve(&m->shape, jb.base + jb.lo.region + (size_t)omp_get_thread_num() * glen, RG, &bf);
+        const grouping_t gp = grouping(N);
 #pragma omp for schedule(dynamic, 1)
-        for (int r0 = 0; r0 < N; r0 += RG)
-            rows(&jb, &bf, r0, N - r0 < RG ? N - r0 : RG);
+        for (int g = 0; g < gp.n48 + gp.n32; g++)
+            group(&jb, &bf, gp, g);
     }
 }
 
@@ -438,10 +492,12 @@ static void fuse_train_forward(const aw_model_t *m, void *scratch, int nt, const
     ((fuse_state_t *)scratch)->train_N = N;
     bufs_t bf;
     carve(&m->shape, jb.base + jb.lo.region, padded(N), &bf);
+    const grouping_t gp = grouping(N);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int r0 = 0; r0 < N; r0 += RG) {
-        const bufs_t v = at_column(&m->shape, &bf, r0);
-        rows(&jb, &v, r0, N - r0 < RG ? N - r0 : RG);
+    for (int g = 0; g < gp.n48 + gp.n32; g++) {
+        int lanes;
+        const bufs_t v = at_column(&m->shape, &bf, group_of(gp, g, &lanes));
+        group(&jb, &v, gp, g);
     }
 }
 
