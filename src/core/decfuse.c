@@ -4,12 +4,11 @@
  *
  * Why: on the evaluation and HMC paths only per-row scalars (log p(x|h)) and d/dh leave the decoder, so the
  * logits never need to reach memory. Rows are processed 48 at a time (the last groups of a call 32) with
- * activations kept feature-major
- * (transposed) in cache, the weights broadcast straight from the model (no packed copy to remake after
- * every update: packs bought nothing measurable over eight strided streams), and bias, tanh,
- * softplus, sigmoid and x - sigmoid applied to each register tile before it is stored. For training, the
- * same pass keeps every row's activations and deltas feature-major so the weight gradients are single
- * GEMMs over all rows.
+ * activations kept feature-major (transposed) in cache, the weights broadcast straight from the model (no
+ * packed copy to remake after every update: packs bought nothing measurable over eight strided streams),
+ * and bias, tanh, softplus, sigmoid and x - sigmoid applied to each register tile before it is stored. For
+ * training, the same pass keeps every row's activations and deltas feature-major so the weight gradients
+ * are single GEMMs over all rows.
  *
  * Each row's arithmetic does not depend on how rows are grouped or split over threads, so results are the
  * same for any thread count. They differ from the reference (CBLAS) kernel by float rounding only.
