@@ -97,8 +97,9 @@ START_TEST(test_mnist_search_path)
     o.dir = tmp;
     ck_assert_int_eq(aw_data_load(&o, "train", &ds, &err), AW_EIO);
     ck_assert_msg(strstr(err.msg, "train images of dataset 'mnist' not found; tried ") &&
+                      strstr(err.msg, "/mnist/train-images-idx3-ubyte, ") &&
                       strstr(err.msg, "/mnist/train-images-idx3-ubyte.gz, ") &&
-                      strstr(err.msg, "/train-images.idx3-ubyte (base directory from the spec's dataset.dir"),
+                      strstr(err.msg, "/train-images-idx3-ubyte.gz (base directory from the spec's dataset.dir"),
                   "%s", err.msg);
     /* ./data when neither is set. */
     o.dir = NULL;
@@ -107,11 +108,20 @@ START_TEST(test_mnist_search_path)
     ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
     ck_assert_int_eq(chdir(tmp), 0);
     ck_assert_int_eq(aw_data_load(&o, "train", &ds, &err), AW_EIO);
-    ck_assert_msg(strstr(err.msg, "tried data/mnist/train-images-idx3-ubyte.gz") &&
+    ck_assert_msg(strstr(err.msg, "tried data/mnist/train-images-idx3-ubyte, ") &&
                       strstr(err.msg, "the default ./data"), "%s", err.msg);
     ck_assert_int_eq(rename("d1", "data"), 0);
     ck_assert_msg(aw_data_load(&o, "train", &ds, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(ds.source, "data/mnist/train-images-idx3-ubyte.gz");
+    /* With a plain file beside the .gz (as data/fetch leaves them), the plain one is read: the same images. */
+    write_tmp("data/mnist/train-images-idx3-ubyte", &img, path, sizeof path);
+    aw_dataset_t plain;
+    ck_assert_msg(aw_data_load(&o, "train", &plain, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(plain.source, "data/mnist/train-images-idx3-ubyte");
+    ck_assert_uint_eq(plain.n, ds.n);
+    ck_assert_int_eq(memcmp(plain.x8, ds.x8, ds.n * ds.dim), 0);
+    aw_dataset_fini(&plain);
+    ck_assert_int_eq(unlink("data/mnist/train-images-idx3-ubyte"), 0);
     aw_dataset_fini(&ds);
     /* Labels that disagree with the images, and labels out of 0..9. */
     lab.p[8 + 2] = 12;

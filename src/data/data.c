@@ -256,13 +256,15 @@ done:
     return rc;
 }
 
-/* MNIST's files, [0] test and [1] train. */
+/* MNIST's files, [0] test and [1] train: a plain file (data/fetch keeps one beside each .gz) first, as it
+ * loads in a third of the time that inflating the .gz takes (0.035 against 0.095 s for the training
+ * images). */
 static const file_names_t MNIST_IMAGES[2] = {
-    {"test images", {"t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte", NULL}},
-    {"train images", {"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte", NULL}}};
+    {"test images", {"t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte", "t10k-images-idx3-ubyte.gz", NULL}},
+    {"train images", {"train-images-idx3-ubyte", "train-images.idx3-ubyte", "train-images-idx3-ubyte.gz", NULL}}};
 static const file_names_t MNIST_LABELS[2] = {
-    {"test labels", {"t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte", NULL}},
-    {"train labels", {"train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte", "train-labels.idx1-ubyte", NULL}}};
+    {"test labels", {"t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte", "t10k-labels-idx1-ubyte.gz", NULL}},
+    {"train labels", {"train-labels-idx1-ubyte", "train-labels.idx1-ubyte", "train-labels-idx1-ubyte.gz", NULL}}};
 static const file_names_t OMNIGLOT_FILE = {"chardata.mat (Omniglot, optional; see data/README.md)",
                                            {"chardata.mat", NULL}};
 
