@@ -26,7 +26,7 @@
 
 /* Tile shape: 3 x 8 (24 of the 32 zmm registers accumulate; 11 loads per 24 FMAs). On Zen 4, 2 x 8, 3 x 8,
  * 2 x 12 and 4 x 6 ran alike at 4096 and 8000 rows; on Emerald Rapids 3 x 8 does the training passes of an
- * IWAE batch (640 rows) 3-5% faster than 2 x 8, although 640 rows pad to 672. */
+ * IWAE batch (640 rows) 3-5% faster than 2 x 8. A call's last groups may use the 2 x 8 tile (grouping). */
 #define MV 3   /* zmm row vectors per register tile */
 #define NR 8   /* output features per register tile (MV * NR = 24 accumulators) */
 #define RG (16 * MV) /* rows per group */
@@ -287,9 +287,10 @@ typedef struct xsrc {
     int uniform;       /* 1 if all 16 lanes share one image */
 } xsrc_t;
 
-/* The Bernoulli output layer over 16 mv columns: l = W inT + b over J = D pixels (W [J, K]); lp [16 mv] = sum_d (x_d l_d -
- * softplus(l_d)) per row, as sum (x l - max(l,0)) minus the logs of products of (1 + e^-|l|), logged every
- * 64 pixels (aw_model_bern_row's scheme); if sT != NULL also sT [D] = x - sigmoid(l). Stride ld. */
+/* The Bernoulli output layer over 16 mv columns: l = W inT + b over J = D pixels (W [J, K]); lp [16 mv] =
+ * sum_d (x_d l_d - softplus(l_d)) per row, as sum (x l - max(l,0)) minus the logs of products of
+ * (1 + e^-|l|), logged every 64 pixels (aw_model_bern_row's scheme); if sT != NULL also sT [D] =
+ * x - sigmoid(l). Stride ld. */
 static inline __attribute__((always_inline)) void bern_layer(const float *W, int K, int J, const float *inT,
                                                             const float *b, const xsrc_t *xs, float *sT, int ld,
                                                             float *lp, int mv)
@@ -433,17 +434,6 @@ static void rows32(const job_t *jb, const bufs_t *bf, int r0, int n)
     rows_mv(jb, bf, r0, n, 2);
 }
 
-/* Group g of the call's rows through the decoder (bf at the group's first column). */
-static void group(const job_t *jb, const bufs_t *bf, grouping_t gp, int g)
-{
-    int lanes;
-    const int r0 = group_of(gp, g, &lanes), n = jb->N - r0 < lanes ? jb->N - r0 : lanes;
-    if (lanes == RG)
-        rows48(jb, bf, r0, n);
-    else
-        rows32(jb, bf, r0, n);
-}
-
 /* bf shifted to column c. */
 static bufs_t at_column(const aw_shape_t *s, const bufs_t *bf, int c)
 {
@@ -458,6 +448,19 @@ static bufs_t at_column(const aw_shape_t *s, const bufs_t *bf, int c)
     return v;
 }
 
+/* Group g of the call's rows through the decoder: in bf's columns from the group's first row where whole
+ * (a training pass keeps every row), else from column 0 (a thread's buffers of RG columns). */
+static void group(const job_t *jb, const bufs_t *bf, int whole, grouping_t gp, int g)
+{
+    int lanes;
+    const int r0 = group_of(gp, g, &lanes), n = jb->N - r0 < lanes ? jb->N - r0 : lanes;
+    const bufs_t v = whole ? at_column(&jb->m->shape, bf, r0) : *bf;
+    if (lanes == RG)
+        rows48(jb, &v, r0, n);
+    else
+        rows32(jb, &v, r0, n);
+}
+
 /* out [N] = log p(x_{n/K} | h_n) (+ log p(h_n) with AW_LOGLIK_PRIOR; += with AW_LOGLIK_ADD) for h [N,H];
  * if grad_h != NULL also grad_h [N,H] = d out / dh (overwritten). scratch: 64-byte aligned,
  * fuse_bytes(shape, N, nt, 0) bytes. Runs nt OpenMP threads (1 inside a parallel region). */
@@ -468,14 +471,14 @@ static void fuse_loglik(const aw_model_t *m, void *scratch, int nt, const float 
                 .grad = grad_h != NULL, .want_gh = grad_h != NULL, .grad_h = grad_h};
     plan(&m->shape, N, nt, 0, &jb.lo);
     const size_t glen = col_len(&m->shape) * RG;
+    const grouping_t gp = grouping(N);
 #pragma omp parallel num_threads(nt)
     {
         bufs_t bf;
         carve(&m->shape, jb.base + jb.lo.region + (size_t)omp_get_thread_num() * glen, RG, &bf);
-        const grouping_t gp = grouping(N);
 #pragma omp for schedule(dynamic, 1)
         for (int g = 0; g < gp.n48 + gp.n32; g++)
-            group(&jb, &bf, gp, g);
+            group(&jb, &bf, 0, gp, g);
     }
 }
 
@@ -493,11 +496,8 @@ static void fuse_train_forward(const aw_model_t *m, void *scratch, int nt, const
     carve(&m->shape, jb.base + jb.lo.region, padded(N), &bf);
     const grouping_t gp = grouping(N);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (int g = 0; g < gp.n48 + gp.n32; g++) {
-        int lanes;
-        const bufs_t v = at_column(&m->shape, &bf, group_of(gp, g, &lanes));
-        group(&jb, &v, gp, g);
-    }
+    for (int g = 0; g < gp.n48 + gp.n32; g++)
+        group(&jb, &bf, 1, gp, g);
 }
 
 /* sum of the products a[i] c[i], i < n, each rounded, in a fixed order (16 lanes, then the lanes in
